@@ -1,0 +1,466 @@
+"""Architecture configs: parse, validate and resolve a YAML file into a `Config`.
+
+Unknown keys are errors (they are usually typos), and every error names the file, the field and
+the fix.  Decimal literals keep the text they were written with, so the exact cross-check can
+turn `0.1` into 1/10 rather than into the binary float nearest to it.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from .errors import ConfigError
+
+REGULARIZATION_KINDS = ("none", "l2", "generalized")
+CONVENTIONS = ("squared", "linear")
+NORMALIZATIONS = ("sum", "mean")
+BACKENDS = ("auto", "native", "julia", "exact")
+STARTS = ("auto", "total_degree", "multihomogeneous", "polyhedral", "monodromy")
+VERIFY_METHODS = ("none", "degree", "real")
+
+SCHEMA: dict[str, dict[str, Any]] = {
+    "architecture": {"widths": None, "residual": False},
+    "data": {
+        "samples": None,
+        "seed": 0,
+        "X": None,
+        "Y": None,
+        "file": None,
+        "normalization": "sum",
+    },
+    "regularization": {
+        "kind": "generalized",
+        "lambda": None,
+        "low": 0.1,
+        "high": 1.0,
+        "seed": 1,
+        "Lambda": None,
+        "convention": "squared",
+    },
+    "solver": {
+        "backend": "auto",
+        "start": "auto",
+        "seed": 42,
+        "threads": 1,
+        "certify": False,
+        "verify": "none",
+        "verify_timeout": 600.0,
+    },
+    "output": {"dir": None},
+}
+TOP_LEVEL = ("name", *SCHEMA)
+
+
+class LiteralFloat(float):
+    """A float that remembers the decimal text it was written as (for exact conversion)."""
+
+    text: str
+
+    def __new__(cls, text: str) -> LiteralFloat:
+        value = super().__new__(cls, float(text.replace("_", "")))
+        value.text = text.replace("_", "")
+        return value
+
+
+class _Loader(yaml.SafeLoader):
+    """Safe YAML loader whose floats keep their literal text."""
+
+
+def _construct_float(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> float:
+    text = loader.construct_scalar(node)
+    value = yaml.SafeLoader.construct_yaml_float(loader, node)
+    if np.isfinite(value):
+        try:
+            Fraction(str(text).replace("_", ""))
+            return LiteralFloat(str(text))
+        except (ValueError, ZeroDivisionError):
+            return value
+    return value
+
+
+_Loader.add_constructor("tag:yaml.org,2002:float", _construct_float)
+
+
+def to_fraction(value: Any) -> Fraction:
+    """Exact rational of a config number: decimal literals as written, floats bit for bit."""
+    if isinstance(value, LiteralFloat):
+        return Fraction(value.text)
+    if isinstance(value, (bool, np.bool_)):
+        raise TypeError("booleans are not numbers")
+    if isinstance(value, (int, np.integer)):
+        return Fraction(int(value))
+    return Fraction(float(value))
+
+
+@dataclass(frozen=True)
+class Config:
+    """A validated, resolved config.  Arrays are float64; `*_exact` hold the same numbers as
+    object arrays of `Fraction` (decimal literals as written, generated floats exactly)."""
+
+    name: str
+    source: str
+    widths: tuple[int, ...]
+    residual: bool
+    samples: int
+    X: np.ndarray
+    Y: np.ndarray
+    X_exact: np.ndarray
+    Y_exact: np.ndarray
+    normalization: str
+    regularization: str
+    convention: str
+    Lambda: tuple[np.ndarray, ...]
+    penalty: tuple[np.ndarray, ...]
+    penalty_exact: tuple[np.ndarray, ...]
+    solver: dict[str, Any]
+    output_dir: Path
+    raw: dict[str, Any] = field(repr=False, default_factory=dict)
+
+    @property
+    def depth(self) -> int:
+        """H, the number of weight matrices."""
+        return len(self.widths) - 1
+
+    def resolved(self) -> dict[str, Any]:
+        """The config as plain JSON-able data, with every default and random draw filled in."""
+        out = copy.deepcopy(self.raw)
+        out["name"] = self.name
+        out["data"]["X"] = self.X.tolist()
+        out["data"]["Y"] = self.Y.tolist()
+        out["regularization"]["Lambda"] = [lam.tolist() for lam in self.Lambda]
+        out["output"]["dir"] = str(self.output_dir)
+        return _plain(out)
+
+    def with_solver(self, **overrides: Any) -> Config:
+        """A copy with solver keys replaced (CLI flags such as --seed and --backend)."""
+        solver = {**self.solver, **{k: v for k, v in overrides.items() if v is not None}}
+        raw = copy.deepcopy(self.raw)
+        raw["solver"] = dict(solver)
+        return _replace(self, solver=solver, raw=raw)
+
+    def with_output(self, directory: Path) -> Config:
+        raw = copy.deepcopy(self.raw)
+        raw["output"]["dir"] = str(directory)
+        return _replace(self, output_dir=Path(directory), raw=raw)
+
+
+def _replace(config: Config, **changes: Any) -> Config:
+    from dataclasses import replace
+
+    return replace(config, **changes)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, LiteralFloat):
+        return float(value)
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def load_config(path: str | Path) -> Config:
+    """Read, validate and resolve a config file; raise `ConfigError` naming file and field."""
+    path = Path(path)
+    source = str(path)
+    if not path.exists():
+        raise ConfigError(source, "", "no such file; give the path of a YAML config")
+    if path.is_dir():
+        raise ConfigError(source, "", "is a directory; give the path of a YAML config file")
+    text = path.read_text(encoding="utf-8", errors="replace")
+    if not text.strip():
+        raise ConfigError(source, "", "the file is empty; start from configs/quickstart.yaml")
+    try:
+        document = yaml.load(text, Loader=_Loader)  # noqa: S506 - SafeLoader subclass
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "YAML"
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(source, where, f"malformed YAML ({problem}); fix the syntax") from None
+    return parse_config(document, source=source, base_dir=path.parent, default_name=path.stem)
+
+
+def parse_config(
+    document: Any,
+    *,
+    source: str = "<config>",
+    base_dir: Path | None = None,
+    default_name: str = "config",
+) -> Config:
+    """Validate a parsed YAML document (a dict) and resolve data and Λ."""
+    if not isinstance(document, dict):
+        raise ConfigError(source, "", "expected a mapping with keys " + ", ".join(TOP_LEVEL))
+    for key in document:
+        if key not in TOP_LEVEL:
+            raise ConfigError(
+                source, str(key), f"unknown key; allowed top-level keys: {', '.join(TOP_LEVEL)}"
+            )
+    raw: dict[str, Any] = {"name": document.get("name", default_name)}
+    for section, defaults in SCHEMA.items():
+        given = document.get(section, {})
+        if given is None:
+            given = {}
+        if not isinstance(given, dict):
+            raise ConfigError(source, section, "must be a mapping of keys to values")
+        for key in given:
+            if key not in defaults:
+                raise ConfigError(
+                    source,
+                    f"{section}.{key}",
+                    f"unknown key; allowed under {section}: {', '.join(defaults)}",
+                )
+        raw[section] = {**defaults, **given}
+    if "architecture" not in document:
+        raise ConfigError(source, "architecture", "missing; add architecture.widths: [d0, ..., dH]")
+    if "data" not in document:
+        raise ConfigError(source, "data", "missing; add data.samples and data.seed (or X and Y)")
+
+    name = raw["name"]
+    if not isinstance(name, str) or not name.strip() or "/" in name:
+        raise ConfigError(source, "name", "must be a non-empty string without '/'")
+
+    widths = _widths(raw["architecture"]["widths"], source)
+    residual = _bool(raw["architecture"]["residual"], source, "architecture.residual")
+    X, Y, X_exact, Y_exact, samples = _data(raw["data"], widths, source, base_dir)
+    normalization = _choice(raw["data"]["normalization"], NORMALIZATIONS, source, "data.normalization")
+    kind, convention, Lambda, penalty, penalty_exact = _regularization(
+        raw["regularization"], widths, source
+    )
+    solver = _solver(raw["solver"], source)
+    out = raw["output"]["dir"]
+    if out is None:
+        out = f"results/{name}"
+    if not isinstance(out, str) or not out:
+        raise ConfigError(source, "output.dir", "must be a directory path (a string)")
+    raw["output"]["dir"] = out
+    raw["solver"] = solver
+    return Config(
+        name=name,
+        source=source,
+        widths=widths,
+        residual=residual,
+        samples=samples,
+        X=X,
+        Y=Y,
+        X_exact=X_exact,
+        Y_exact=Y_exact,
+        normalization=normalization,
+        regularization=kind,
+        convention=convention,
+        Lambda=Lambda,
+        penalty=penalty,
+        penalty_exact=penalty_exact,
+        solver=solver,
+        output_dir=Path(out),
+        raw=raw,
+    )
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+
+
+def _bool(value: Any, source: str, field: str) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(source, field, f"must be true or false, got {value!r}")
+    return value
+
+
+def _choice(value: Any, choices: tuple[str, ...], source: str, field: str) -> str:
+    if value not in choices:
+        raise ConfigError(source, field, f"got {value!r}; choose one of {', '.join(choices)}")
+    return str(value)
+
+
+def _widths(value: Any, source: str) -> tuple[int, ...]:
+    field = "architecture.widths"
+    if value is None:
+        raise ConfigError(source, field, "missing; give a list [d0, hidden..., dH]")
+    if not isinstance(value, list) or len(value) < 2:
+        raise ConfigError(source, field, "must be a list of at least two widths [d0, ..., dH]")
+    for k, w in enumerate(value):
+        if not _is_int(w) or w < 1:
+            raise ConfigError(source, f"{field}[{k}]", f"got {w!r}; every width is an integer >= 1")
+    return tuple(int(w) for w in value)
+
+
+def _matrix(value: Any, shape: tuple[int, int], source: str, field: str) -> tuple[np.ndarray, np.ndarray]:
+    """A nested list of numbers of the given shape, as floats and as exact Fractions."""
+    if not isinstance(value, list) or not all(isinstance(row, list) for row in value):
+        raise ConfigError(source, field, f"must be a {shape[0]} x {shape[1]} list of lists")
+    rows = len(value)
+    cols = {len(row) for row in value}
+    if rows != shape[0] or cols != {shape[1]}:
+        got = f"{rows} x {sorted(cols)[0] if len(cols) == 1 else 'ragged'}"
+        raise ConfigError(source, field, f"has shape {got}, expected {shape[0]} x {shape[1]}")
+    for i, row in enumerate(value):
+        for j, entry in enumerate(row):
+            if not _is_number(entry) or not np.isfinite(float(entry)):
+                raise ConfigError(source, f"{field}[{i}][{j}]", f"got {entry!r}; must be a finite number")
+    exact = np.array([[to_fraction(e) for e in row] for row in value], dtype=object).reshape(shape)
+    return np.array(value, dtype=float).reshape(shape), exact
+
+
+def _exact_of(array: np.ndarray) -> np.ndarray:
+    return np.array([Fraction(float(v)) for v in array.ravel()], dtype=object).reshape(array.shape)
+
+
+def _data(
+    data: dict[str, Any], widths: tuple[int, ...], source: str, base_dir: Path | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
+    d0, dH = widths[0], widths[-1]
+    samples = data["samples"]
+    inline = data["X"] is not None or data["Y"] is not None
+    if inline and data["file"] is not None:
+        raise ConfigError(source, "data.file", "give either inline X and Y or a file, not both")
+    if samples is None:
+        if inline and isinstance(data["X"], list) and data["X"] and isinstance(data["X"][0], list):
+            samples = len(data["X"][0])
+        elif not inline and data["file"] is None:
+            raise ConfigError(source, "data.samples", "missing; give the number of samples m >= 1")
+    if samples is not None and (not _is_int(samples) or samples < 1):
+        raise ConfigError(source, "data.samples", f"got {samples!r}; must be an integer >= 1")
+    if inline:
+        if data["X"] is None or data["Y"] is None:
+            missing = "data.X" if data["X"] is None else "data.Y"
+            raise ConfigError(source, missing, "inline data needs both X (d0 x m) and Y (dH x m)")
+        X, X_exact = _matrix(data["X"], (d0, samples), source, "data.X")
+        Y, Y_exact = _matrix(data["Y"], (dH, samples), source, "data.Y")
+        return X, Y, X_exact, Y_exact, samples
+    if data["file"] is not None:
+        return _data_file(data["file"], d0, dH, samples, source, base_dir)
+    seed = data["seed"]
+    if not _is_int(seed) or seed < 0:
+        raise ConfigError(source, "data.seed", f"got {seed!r}; must be an integer >= 0")
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((d0, samples))
+    Y = rng.standard_normal((dH, samples))
+    return X, Y, _exact_of(X), _exact_of(Y), samples
+
+
+def _data_file(
+    name: Any, d0: int, dH: int, samples: int | None, source: str, base_dir: Path | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
+    if not isinstance(name, str):
+        raise ConfigError(source, "data.file", "must be the path of an .npz file with arrays X and Y")
+    path = Path(name)
+    if not path.is_absolute() and base_dir is not None:
+        path = base_dir / path
+    if not path.exists():
+        raise ConfigError(source, "data.file", f"{path} does not exist; give an .npz with X and Y")
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            if "X" not in archive or "Y" not in archive:
+                raise ConfigError(source, "data.file", f"{path} must contain arrays named X and Y")
+            X = np.asarray(archive["X"], dtype=float)
+            Y = np.asarray(archive["Y"], dtype=float)
+    except ConfigError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any unreadable file is a config error
+        raise ConfigError(source, "data.file", f"cannot read {path} as .npz ({exc})") from None
+    m = X.shape[1] if X.ndim == 2 else -1
+    if X.ndim != 2 or X.shape[0] != d0:
+        raise ConfigError(source, "data.file", f"X in {path} has shape {X.shape}, expected ({d0}, m)")
+    if Y.shape != (dH, m):
+        raise ConfigError(source, "data.file", f"Y in {path} has shape {Y.shape}, expected ({dH}, {m})")
+    if samples is not None and samples != m:
+        raise ConfigError(source, "data.samples", f"is {samples} but {path} holds {m} samples")
+    if not (np.all(np.isfinite(X)) and np.all(np.isfinite(Y))):
+        raise ConfigError(source, "data.file", f"{path} contains NaN or infinite values")
+    return X, Y, _exact_of(X), _exact_of(Y), m
+
+
+def _positive(value: Any, source: str, field: str, allow_zero: bool = False) -> float:
+    ok = _is_number(value) and np.isfinite(float(value)) and (value >= 0 if allow_zero else value > 0)
+    if not ok:
+        bound = ">= 0" if allow_zero else "> 0"
+        raise ConfigError(source, field, f"got {value!r}; must be a number {bound}")
+    return float(value)
+
+
+def _regularization(
+    reg: dict[str, Any], widths: tuple[int, ...], source: str
+) -> tuple[str, str, tuple[np.ndarray, ...], tuple[np.ndarray, ...], tuple[np.ndarray, ...]]:
+    """Λ per layer, and the gradient's penalty coefficients C_i (Λ∘Λ, or Λ with the linear
+    convention) as floats and as exact Fractions."""
+    kind = _choice(reg["kind"], REGULARIZATION_KINDS, source, "regularization.kind")
+    convention = _choice(reg["convention"], CONVENTIONS, source, "regularization.convention")
+    shapes = [(widths[i + 1], widths[i]) for i in range(len(widths) - 1)]
+    if kind != "l2" and reg["lambda"] is not None:
+        raise ConfigError(source, "regularization.lambda", f"only used with kind: l2 (kind is {kind})")
+    if kind != "generalized" and reg["Lambda"] is not None:
+        raise ConfigError(
+            source, "regularization.Lambda", f"only used with kind: generalized (kind is {kind})"
+        )
+    if kind == "none":
+        zeros = tuple(np.zeros(s) for s in shapes)
+        exact = tuple(np.full(s, Fraction(0), dtype=object) for s in shapes)
+        return kind, convention, zeros, zeros, exact
+    if kind == "l2":
+        if reg["lambda"] is None:
+            raise ConfigError(source, "regularization.lambda", "missing; kind l2 needs lambda > 0")
+        lam = _positive(reg["lambda"], source, "regularization.lambda")
+        # Every Λ entry is sqrt(lambda), so the penalty is lambda/2 Σ‖W_i‖² in either convention.
+        Lambda = tuple(np.full(s, np.sqrt(lam)) for s in shapes)
+        penalty = tuple(np.full(s, lam) for s in shapes)
+        exact = tuple(np.full(s, to_fraction(reg["lambda"]), dtype=object) for s in shapes)
+        return kind, convention, Lambda, penalty, exact
+    if reg["Lambda"] is not None:
+        given = reg["Lambda"]
+        if not isinstance(given, list) or len(given) != len(shapes):
+            raise ConfigError(
+                source,
+                "regularization.Lambda",
+                f"must be a list of {len(shapes)} matrices (one per weight matrix)",
+            )
+        pairs = [
+            _matrix(m, s, source, f"regularization.Lambda[{i}]")
+            for i, (m, s) in enumerate(zip(given, shapes))
+        ]
+        for i, (values, _) in enumerate(pairs):
+            if np.any(values <= 0):
+                raise ConfigError(source, f"regularization.Lambda[{i}]", "entries must be > 0")
+        Lambda = tuple(p[0] for p in pairs)
+        Lambda_exact = tuple(p[1] for p in pairs)
+    else:
+        low = _positive(reg["low"], source, "regularization.low")
+        high = _positive(reg["high"], source, "regularization.high")
+        if high <= low:
+            raise ConfigError(source, "regularization.high", f"must exceed low ({low}), got {high}")
+        seed = reg["seed"]
+        if not _is_int(seed) or seed < 0:
+            raise ConfigError(source, "regularization.seed", f"got {seed!r}; must be an integer >= 0")
+        rng = np.random.default_rng(seed)
+        Lambda = tuple(rng.uniform(low, high, size=s) for s in shapes)
+        Lambda_exact = tuple(_exact_of(m) for m in Lambda)
+    if convention == "squared":
+        return kind, convention, Lambda, tuple(m * m for m in Lambda), tuple(m * m for m in Lambda_exact)
+    return kind, convention, Lambda, Lambda, Lambda_exact
+
+
+def _solver(solver: dict[str, Any], source: str) -> dict[str, Any]:
+    out = dict(solver)
+    out["backend"] = _choice(solver["backend"], BACKENDS, source, "solver.backend")
+    out["start"] = _choice(solver["start"], STARTS, source, "solver.start")
+    out["verify"] = _choice(solver["verify"], VERIFY_METHODS, source, "solver.verify")
+    if not _is_int(solver["seed"]) or solver["seed"] < 0:
+        raise ConfigError(source, "solver.seed", f"got {solver['seed']!r}; must be an integer >= 0")
+    if not _is_int(solver["threads"]) or solver["threads"] < 1:
+        raise ConfigError(source, "solver.threads", f"got {solver['threads']!r}; must be an integer >= 1")
+    out["certify"] = _bool(solver["certify"], source, "solver.certify")
+    out["verify_timeout"] = _positive(solver["verify_timeout"], source, "solver.verify_timeout")
+    return out

@@ -1,0 +1,108 @@
+"""What every engine returns: path results as arrays, and the protocol engines implement.
+
+Like HomotopyContinuation.jl's `PathResult`, a path's outcome is data — a return code, the
+endpoint, its residual, condition number and winding number — and counting or filtering is a
+function over those arrays.  Here the arrays hold all paths at once (`(paths,)` and
+`(paths, n)`), so analysis stays vectorised and never needs to know which engine ran.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+
+from ..config import Config
+from ..problem import Problem
+
+
+class ReturnCode(enum.IntEnum):
+    """How a path ended."""
+
+    SUCCESS = 0  # finite, nonsingular endpoint, refined by Newton
+    SINGULAR = 1  # finite endpoint with a singular Jacobian (multiple root or positive-dimensional)
+    AT_INFINITY = 2  # the path diverged (in projective coordinates: a homogenising coordinate → 0)
+    FAILED = 3  # the tracker gave up (step size underflow, too many steps, no convergence)
+
+
+@dataclass
+class PathResults:
+    """All tracked paths of one solve.  Affine coordinates; NaN where a path is at infinity."""
+
+    solutions: np.ndarray  # (paths, n) complex
+    return_code: np.ndarray  # (paths,) int8, values of ReturnCode
+    residual: np.ndarray  # (paths,) ‖∇L‖∞ at the endpoint
+    condition: np.ndarray  # (paths,) condition number of the Jacobian at the endpoint
+    winding_number: np.ndarray  # (paths,) int, 1 when not computed
+    steps: np.ndarray  # (paths,) int, accepted + rejected steps
+    accuracy: np.ndarray | None = None  # (paths,) last Newton update norm
+    certified: np.ndarray | None = None  # (paths,) bool, when an engine certifies
+
+    def __len__(self) -> int:
+        return int(self.return_code.shape[0])
+
+    def mask(self, code: ReturnCode) -> np.ndarray:
+        return self.return_code == int(code)
+
+    def is_success(self) -> np.ndarray:
+        return self.mask(ReturnCode.SUCCESS)
+
+    def is_singular(self) -> np.ndarray:
+        return self.mask(ReturnCode.SINGULAR)
+
+    def is_at_infinity(self) -> np.ndarray:
+        return self.mask(ReturnCode.AT_INFINITY)
+
+    def is_failed(self) -> np.ndarray:
+        return self.mask(ReturnCode.FAILED)
+
+    def counts(self) -> dict[str, int]:
+        """Path counts in the `paths` block of summary.json."""
+        return {
+            "tracked": len(self),
+            "finite": int(np.sum(self.is_success() | self.is_singular())),
+            "nonsingular": int(np.sum(self.is_success())),
+            "singular": int(np.sum(self.is_singular())),
+            "at_infinity": int(np.sum(self.is_at_infinity())),
+            "failed": int(np.sum(self.is_failed())),
+        }
+
+    @classmethod
+    def concatenate(cls, parts: list[PathResults]) -> PathResults:
+        def cat(name: str) -> np.ndarray | None:
+            values = [getattr(p, name) for p in parts]
+            if any(v is None for v in values):
+                return None
+            return np.concatenate(values)
+
+        return cls(**{name: cat(name) for name in cls.__dataclass_fields__})  # type: ignore[arg-type]
+
+    def take(self, index: np.ndarray) -> PathResults:
+        return PathResults(
+            **{
+                name: (None if getattr(self, name) is None else getattr(self, name)[index])
+                for name in self.__dataclass_fields__
+            }
+        )
+
+
+@dataclass
+class SolveResult:
+    """An engine's answer: path results plus how they were obtained (for the summary)."""
+
+    paths: PathResults
+    engine: str
+    start_system: str
+    seed: int
+    seconds: float
+    engine_info: dict[str, Any] = field(default_factory=dict)  # versions, why chosen, retracks
+
+
+class Engine(Protocol):
+    """An engine takes a problem and solver options and returns path results; nothing more."""
+
+    name: str
+
+    def solve(self, problem: Problem, config: Config, progress: Any = None) -> SolveResult: ...

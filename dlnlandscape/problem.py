@@ -1,0 +1,260 @@
+"""The loss of a deep linear network, its gradient system and its Hessian, evaluated batched.
+
+Everything is a product of small matrices (DOMAIN.md), so a batch of `N` points is a stack of
+weight matrices of shape `(N, d_i, d_{i-1})` and each evaluation is a handful of batched
+`matmul`s — never a loop over points or monomials.
+
+The data enter the gradient only through `S = s·X Xᵀ` and `T = s·Y Xᵀ` (`s = 1` or `1/m`), so
+the gradient of block `i` is
+
+    G_i = A_iᵀ (P S − T) B_iᵀ + C_i ∘ W_i,
+
+with `P = M_H ⋯ M_1`, `A_i = M_H ⋯ M_{i+1}`, `B_i = M_{i−1} ⋯ M_1`, `M_i = W_i` (or `I + W_i`
+for a residual square layer) and `C_i` the penalty coefficients (`Λ_i∘Λ_i`, or `Λ_i`).
+
+For the homotopy engine the same system is also evaluated *multi-homogenised*, with one
+homogenising coordinate `h_j` per layer (`M_j = W_j + ρ_j h_j I`):
+
+    Ĝ_i = Âᵢᵀ (P̂ S − h T) B̂ᵢᵀ + (h/h_i)² C_i ∘ W_i,     h = Π_j h_j,
+
+which is homogeneous of degree `(2, …, 2, 1, 2, …, 2)` (the 1 at group `i`).  Setting every
+`h_j = 1` gives back the affine system, so one routine serves both.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+
+from .config import Config
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A gradient system ∇L = 0 with concrete (floating-point) data."""
+
+    widths: tuple[int, ...]
+    residual: bool
+    S: np.ndarray  # d0 x d0, scaled X Xᵀ
+    T: np.ndarray  # dH x d0, scaled Y Xᵀ
+    X: np.ndarray
+    Y: np.ndarray
+    scale: float  # 1 or 1/m on the data term
+    penalty: tuple[np.ndarray, ...]  # C_i, the gradient's coefficient on W_i
+
+    @classmethod
+    def from_config(cls, config: Config) -> Problem:
+        return cls.from_data(
+            config.widths,
+            config.X,
+            config.Y,
+            config.penalty,
+            residual=config.residual,
+            scale=1.0 / config.samples if config.normalization == "mean" else 1.0,
+        )
+
+    @classmethod
+    def from_data(
+        cls,
+        widths: tuple[int, ...] | list[int],
+        X: np.ndarray,
+        Y: np.ndarray,
+        penalty: tuple[np.ndarray, ...] | list[np.ndarray],
+        *,
+        residual: bool = False,
+        scale: float = 1.0,
+    ) -> Problem:
+        X = np.asarray(X, dtype=float)
+        Y = np.asarray(Y, dtype=float)
+        return cls(
+            widths=tuple(int(w) for w in widths),
+            residual=residual,
+            S=scale * (X @ X.T),
+            T=scale * (Y @ X.T),
+            X=X,
+            Y=Y,
+            scale=scale,
+            penalty=tuple(np.asarray(c, dtype=float) for c in penalty),
+        )
+
+    # ----------------------------------------------------------------- layout
+    @property
+    def depth(self) -> int:
+        return len(self.widths) - 1
+
+    @cached_property
+    def shapes(self) -> tuple[tuple[int, int], ...]:
+        return tuple((self.widths[i + 1], self.widths[i]) for i in range(self.depth))
+
+    @cached_property
+    def group_sizes(self) -> tuple[int, ...]:
+        """Number of unknowns per layer, n_i = d_i d_{i-1} (one variable group per layer)."""
+        return tuple(r * c for r, c in self.shapes)
+
+    @cached_property
+    def offsets(self) -> tuple[int, ...]:
+        return tuple(int(o) for o in np.concatenate([[0], np.cumsum(self.group_sizes)]))
+
+    @property
+    def n(self) -> int:
+        return self.offsets[-1]
+
+    @cached_property
+    def residual_layers(self) -> tuple[bool, ...]:
+        """ρ_i: which layers are I + W_i (residual and square)."""
+        return tuple(self.residual and r == c for r, c in self.shapes)
+
+    @cached_property
+    def variable_names(self) -> tuple[str, ...]:
+        return tuple(
+            f"w{i + 1}_{a + 1}_{b + 1}"
+            for i, (r, c) in enumerate(self.shapes)
+            for a in range(r)
+            for b in range(c)
+        )
+
+    @cached_property
+    def multidegrees(self) -> np.ndarray:
+        """(n, H) degree of every equation in every layer's variables."""
+        H = self.depth
+        rows = [np.where(np.arange(H) == i, 1, 2) for i in range(H) for _ in range(self.group_sizes[i])]
+        return np.array(rows, dtype=np.int64).reshape(self.n, H)
+
+    def unpack(self, x: np.ndarray) -> list[np.ndarray]:
+        """(N, n) coordinates → list of weight stacks (N, d_i, d_{i−1})."""
+        x = np.asarray(x)
+        return [
+            x[:, self.offsets[i] : self.offsets[i + 1]].reshape(-1, r, c)
+            for i, (r, c) in enumerate(self.shapes)
+        ]
+
+    def pack(self, weights: list[np.ndarray]) -> np.ndarray:
+        return np.concatenate([w.reshape(w.shape[0], -1) for w in weights], axis=1)
+
+    # ------------------------------------------------------------- evaluation
+    def loss(self, x: np.ndarray) -> np.ndarray:
+        """L at each point (no complex conjugation: the polynomial itself)."""
+        x = np.atleast_2d(x)
+        weights = self.unpack(x)
+        P = self._segments(weights, None)[0][self.depth - 1]
+        E = P @ self.X - self.Y
+        data = 0.5 * self.scale * np.sum(E * E, axis=(1, 2))
+        reg = sum(0.5 * np.sum(c * w * w, axis=(1, 2)) for c, w in zip(self.penalty, weights))
+        return data + reg
+
+    def gradient(self, x: np.ndarray) -> np.ndarray:
+        """∇L at each point, (N, n)."""
+        values, _, _ = self.evaluate(np.atleast_2d(x), jacobian=False)
+        return values
+
+    def hessian(self, x: np.ndarray) -> np.ndarray:
+        """The Hessian of L (the Jacobian of the gradient system), (N, n, n)."""
+        _, jac, _ = self.evaluate(np.atleast_2d(x), jacobian=True)
+        return jac
+
+    def end_to_end(self, x: np.ndarray) -> np.ndarray:
+        """P = M_H ⋯ M_1 at each point, (N, dH, d0)."""
+        return self._segments(self.unpack(np.atleast_2d(x)), None)[0][self.depth - 1]
+
+    def partial_products(self, x: np.ndarray) -> dict[tuple[int, int], np.ndarray]:
+        """Every product M_j ⋯ M_i (1 ≤ i ≤ j ≤ H, 1-based keys (i, j))."""
+        seg = self._segments(self.unpack(np.atleast_2d(x)), None)
+        return {(a + 1, b + 1): seg[a][b] for a in range(self.depth) for b in range(a, self.depth)}
+
+    def _segments(self, weights: list[np.ndarray], h: np.ndarray | None) -> list[list[np.ndarray]]:
+        """seg[a][b] = M_{b+1} ⋯ M_{a+1} (0-based layers a..b); seg[a][a-1] = identity."""
+        H = self.depth
+        N = weights[0].shape[0]
+        dtype = np.result_type(weights[0], h if h is not None else weights[0])
+        M = []
+        for i, w in enumerate(weights):
+            if self.residual_layers[i]:
+                hi = np.ones(N, dtype=dtype) if h is None else h[:, i]
+                w = w + hi[:, None, None] * np.eye(w.shape[1])
+            M.append(w)
+        seg: list[list[np.ndarray]] = [[None] * (H + 1) for _ in range(H + 1)]  # type: ignore[list-item]
+        for a in range(H + 1):
+            if a < H:
+                eye = np.broadcast_to(np.eye(self.widths[a], dtype=dtype), (N, self.widths[a], self.widths[a]))
+                seg[a][a - 1] = eye  # type: ignore[index]
+            for b in range(a, H):
+                seg[a][b] = M[b] if b == a else M[b] @ seg[a][b - 1]
+        return seg
+
+    def evaluate(
+        self, x: np.ndarray, h: np.ndarray | None = None, *, jacobian: bool = True
+    ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+        """Gradient system at a batch of points, optionally multi-homogenised.
+
+        Returns `(G, J, Jh)`: values `(N, n)`, Jacobian in the weights `(N, n, n)` (the Hessian
+        when `h` is None) and Jacobian in the homogenising coordinates `(N, n, H)` (None when `h`
+        is None).
+        """
+        H = self.depth
+        weights = self.unpack(x)
+        N = x.shape[0]
+        dtype = np.result_type(x, h if h is not None else x, np.float64)
+        seg = self._segments(weights, h)
+        last = H - 1
+        P = seg[0][last]
+        if h is None:
+            hprod = np.ones(N, dtype=dtype)
+            reg_scale = [np.ones(N, dtype=dtype)] * H
+        else:
+            hprod = np.prod(h, axis=1)
+            reg_scale = [np.prod(np.delete(h, i, axis=1) ** 2, axis=1) for i in range(H)]
+        R = P @ self.S - hprod[:, None, None] * self.T
+        A = [seg[i + 1][last] if i < last else _eye(self.widths[H], N, dtype) for i in range(H)]
+        B = [seg[0][i - 1] if i > 0 else _eye(self.widths[0], N, dtype) for i in range(H)]
+        At = [np.swapaxes(a, 1, 2) for a in A]
+        Bt = [np.swapaxes(b, 1, 2) for b in B]
+        values = []
+        for i in range(H):
+            g = At[i] @ R @ Bt[i] + reg_scale[i][:, None, None] * self.penalty[i] * weights[i]
+            values.append(g.reshape(N, -1))
+        G = np.concatenate(values, axis=1)
+        if not jacobian:
+            return G, None, None
+
+        n = self.n
+        off = self.offsets
+        J = np.zeros((N, n, n), dtype=dtype)
+        Jh = np.zeros((N, n, H), dtype=dtype) if h is not None else None
+        for i in range(H):
+            di, dim1 = self.shapes[i]
+            for j in range(H):
+                dj, djm1 = self.shapes[j]
+                # via R: (A_iᵀ A_j) Δ_j (B_j S B_iᵀ)
+                C1 = At[i] @ A[j]
+                C2t = np.swapaxes(B[j] @ self.S @ Bt[i], 1, 2)  # [b, d]
+                block = C1[:, :, None, :, None] * C2t[:, None, :, None, :]
+                if j > i:  # via A_i: U Δ_jᵀ V
+                    U = np.swapaxes(seg[i + 1][j - 1], 1, 2)
+                    V = np.swapaxes(seg[j + 1][last], 1, 2) @ R @ Bt[i] if j < last else R @ Bt[i]
+                    block = block + U[:, :, None, None, :] * np.swapaxes(V, 1, 2)[:, None, :, :, None]
+                elif j < i:  # via B_i
+                    U = At[i] @ R @ Bt[j]
+                    V = np.swapaxes(seg[j + 1][i - 1], 1, 2)
+                    block = block + U[:, :, None, None, :] * np.swapaxes(V, 1, 2)[:, None, :, :, None]
+                rows = slice(off[i], off[i + 1])
+                cols = slice(off[j], off[j + 1])
+                J[:, rows, cols] = block.reshape(N, di * dim1, dj * djm1)
+                if Jh is not None:
+                    col = np.zeros((N, di, dim1), dtype=dtype)
+                    if self.residual_layers[j]:
+                        col = col + np.einsum("nabcc->nab", block)
+                    others = np.prod(np.delete(h, j, axis=1), axis=1)
+                    col = col - others[:, None, None] * (At[i] @ self.T @ Bt[i])
+                    if j != i:
+                        rest = np.prod(np.delete(h, [i, j], axis=1) ** 2, axis=1)
+                        col = col + (2 * h[:, j] * rest)[:, None, None] * self.penalty[i] * weights[i]
+                    Jh[:, rows, j] = col.reshape(N, -1)
+            diag = np.arange(off[i], off[i + 1])
+            J[:, diag, diag] += reg_scale[i][:, None] * self.penalty[i].ravel()
+        return G, J, Jh
+
+
+def _eye(d: int, N: int, dtype: np.dtype) -> np.ndarray:
+    return np.broadcast_to(np.eye(d, dtype=dtype), (N, d, d))
