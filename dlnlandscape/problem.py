@@ -123,7 +123,7 @@ class Problem:
         return np.array(rows, dtype=np.int64).reshape(self.n, H)
 
     def unpack(self, x: np.ndarray) -> list[np.ndarray]:
-        """(N, n) coordinates → list of weight stacks (N, d_i, d_{i−1})."""
+        """(N, n) coordinates → list of weight stacks (N, d_i, d_{i−1}) (batch first)."""
         x = np.asarray(x)
         return [
             x[:, self.offsets[i] : self.offsets[i + 1]].reshape(-1, r, c)
@@ -137,11 +137,11 @@ class Problem:
     def loss(self, x: np.ndarray) -> np.ndarray:
         """L at each point (no complex conjugation: the polynomial itself)."""
         x = np.atleast_2d(x)
-        weights = self.unpack(x)
+        weights = self._weights_last(x)
         P = self._segments(weights, None)[0][self.depth - 1]
-        E = P @ self.X - self.Y
-        data = 0.5 * self.scale * np.sum(E * E, axis=(1, 2))
-        reg = sum(0.5 * np.sum(c * w * w, axis=(1, 2)) for c, w in zip(self.penalty, weights))
+        E = _mm_right(P, self.X) - self.Y[:, :, None]
+        data = 0.5 * self.scale * np.sum(E * E, axis=(0, 1))
+        reg = sum(0.5 * np.sum(c[:, :, None] * w * w, axis=(0, 1)) for c, w in zip(self.penalty, weights))
         return data + reg
 
     def gradient(self, x: np.ndarray) -> np.ndarray:
@@ -156,31 +156,40 @@ class Problem:
 
     def end_to_end(self, x: np.ndarray) -> np.ndarray:
         """P = M_H ⋯ M_1 at each point, (N, dH, d0)."""
-        return self._segments(self.unpack(np.atleast_2d(x)), None)[0][self.depth - 1]
+        P = self._segments(self._weights_last(np.atleast_2d(x)), None)[0][self.depth - 1]
+        return np.moveaxis(P, 2, 0)
 
     def partial_products(self, x: np.ndarray) -> dict[tuple[int, int], np.ndarray]:
-        """Every product M_j ⋯ M_i (1 ≤ i ≤ j ≤ H, 1-based keys (i, j))."""
-        seg = self._segments(self.unpack(np.atleast_2d(x)), None)
-        return {(a + 1, b + 1): seg[a][b] for a in range(self.depth) for b in range(a, self.depth)}
+        """Every product M_j ⋯ M_i (1 ≤ i ≤ j ≤ H, 1-based keys (i, j)), each (N, d_j, d_{i-1})."""
+        seg = self._segments(self._weights_last(np.atleast_2d(x)), None)
+        return {
+            (a + 1, b + 1): np.moveaxis(np.broadcast_to(seg[a][b], seg[a][b].shape), 2, 0)
+            for a in range(self.depth)
+            for b in range(a, self.depth)
+        }
+
+    def _weights_last(self, x: np.ndarray) -> list[np.ndarray]:
+        """(N, n) → weight stacks with the batch axis last, (d_i, d_{i−1}, N)."""
+        xt = np.ascontiguousarray(np.asarray(x).T)
+        return [
+            xt[self.offsets[i] : self.offsets[i + 1]].reshape(r, c, -1)
+            for i, (r, c) in enumerate(self.shapes)
+        ]
 
     def _segments(self, weights: list[np.ndarray], h: np.ndarray | None) -> list[list[np.ndarray]]:
-        """seg[a][b] = M_{b+1} ⋯ M_{a+1} (0-based layers a..b); seg[a][a-1] = identity."""
+        """seg[a][b] = M_{b+1} ⋯ M_{a+1} (0-based layers a..b), batch last; seg[a][a-1] = I."""
         H = self.depth
-        N = weights[0].shape[0]
-        dtype = np.result_type(weights[0], h if h is not None else weights[0])
         M = []
         for i, w in enumerate(weights):
             if self.residual_layers[i]:
-                hi = np.ones(N, dtype=dtype) if h is None else h[:, i]
-                w = w + hi[:, None, None] * np.eye(w.shape[1])
+                eye = np.eye(w.shape[1])[:, :, None]
+                w = w + (eye if h is None else eye * h[i][None, None, :])
             M.append(w)
         seg: list[list[np.ndarray]] = [[None] * (H + 1) for _ in range(H + 1)]  # type: ignore[list-item]
-        for a in range(H + 1):
-            if a < H:
-                eye = np.broadcast_to(np.eye(self.widths[a], dtype=dtype), (N, self.widths[a], self.widths[a]))
-                seg[a][a - 1] = eye  # type: ignore[index]
+        for a in range(H):
+            seg[a][a - 1] = np.eye(self.widths[a])[:, :, None]  # type: ignore[index]
             for b in range(a, H):
-                seg[a][b] = M[b] if b == a else M[b] @ seg[a][b - 1]
+                seg[a][b] = M[b] if b == a else _mm(M[b], seg[a][b - 1])
         return seg
 
     def evaluate(
@@ -188,73 +197,103 @@ class Problem:
     ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
         """Gradient system at a batch of points, optionally multi-homogenised.
 
-        Returns `(G, J, Jh)`: values `(N, n)`, Jacobian in the weights `(N, n, n)` (the Hessian
-        when `h` is None) and Jacobian in the homogenising coordinates `(N, n, H)` (None when `h`
-        is None).
+        `x` is (N, n), `h` (N, H) or None.  Returns `(G, J, Jh)`: values `(N, n)`, Jacobian in
+        the weights `(N, n, n)` (the Hessian when `h` is None) and Jacobian in the
+        homogenising coordinates `(N, n, H)` (None when `h` is None).
+        """
+        G, J, Jh = self.evaluate_last(x.T, None if h is None else h.T, jacobian=jacobian)
+        return (
+            G.T,
+            None if J is None else np.ascontiguousarray(J.transpose(2, 0, 1)),
+            None if Jh is None else np.ascontiguousarray(Jh.transpose(2, 0, 1)),
+        )
+
+    def evaluate_last(
+        self, xt: np.ndarray, ht: np.ndarray | None = None, *, jacobian: bool = True
+    ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+        """`evaluate` with the batch axis last: xt (n, N), ht (H, N) → (n, N), (n, n, N), (n, H, N).
+
+        Tiny matrix products are written as broadcast sums with the batch axis last, which is
+        several times faster than `matmul` on stacks of 2×2 matrices.
         """
         H = self.depth
-        weights = self.unpack(x)
-        N = x.shape[0]
-        dtype = np.result_type(x, h if h is not None else x, np.float64)
-        seg = self._segments(weights, h)
+        N = xt.shape[1]
+        xt = np.ascontiguousarray(xt)
+        weights = [xt[self.offsets[i] : self.offsets[i + 1]].reshape(r, c, N) for i, (r, c) in enumerate(self.shapes)]
+        seg = self._segments(weights, ht)
         last = H - 1
         P = seg[0][last]
-        if h is None:
-            hprod = np.ones(N, dtype=dtype)
-            reg_scale = [np.ones(N, dtype=dtype)] * H
+        if ht is None:
+            hprod = np.ones(1)
+            reg_scale = [np.ones(1)] * H
         else:
-            hprod = np.prod(h, axis=1)
-            reg_scale = [np.prod(np.delete(h, i, axis=1) ** 2, axis=1) for i in range(H)]
-        R = P @ self.S - hprod[:, None, None] * self.T
-        A = [seg[i + 1][last] if i < last else _eye(self.widths[H], N, dtype) for i in range(H)]
-        B = [seg[0][i - 1] if i > 0 else _eye(self.widths[0], N, dtype) for i in range(H)]
-        At = [np.swapaxes(a, 1, 2) for a in A]
-        Bt = [np.swapaxes(b, 1, 2) for b in B]
+            hprod = np.prod(ht, axis=0)
+            reg_scale = [np.prod(np.delete(ht, i, axis=0) ** 2, axis=0) for i in range(H)]
+        R = _mm_right(P, self.S) - self.T[:, :, None] * hprod
+        A = [seg[i + 1][last] if i < last else np.eye(self.widths[H])[:, :, None] for i in range(H)]
+        B = [seg[0][i - 1] if i > 0 else np.eye(self.widths[0])[:, :, None] for i in range(H)]
+        At = [a.transpose(1, 0, 2) for a in A]
+        Bt = [b.transpose(1, 0, 2) for b in B]
+        RBt = [_mm(R, Bt[i]) for i in range(H)]
         values = []
         for i in range(H):
-            g = At[i] @ R @ Bt[i] + reg_scale[i][:, None, None] * self.penalty[i] * weights[i]
-            values.append(g.reshape(N, -1))
-        G = np.concatenate(values, axis=1)
+            g = _mm(At[i], RBt[i]) + reg_scale[i] * (self.penalty[i][:, :, None] * weights[i])
+            values.append(np.broadcast_to(g, (*g.shape[:2], N)).reshape(-1, N))
+        G = np.concatenate(values, axis=0)
         if not jacobian:
             return G, None, None
 
         n = self.n
         off = self.offsets
-        J = np.zeros((N, n, n), dtype=dtype)
-        Jh = np.zeros((N, n, H), dtype=dtype) if h is not None else None
+        dtype = G.dtype
+        J = np.zeros((n, n, N), dtype=dtype)
+        Jh = np.zeros((n, H, N), dtype=dtype) if ht is not None else None
+        BS = [_mm_right(B[j], self.S) for j in range(H)]
         for i in range(H):
             di, dim1 = self.shapes[i]
+            if Jh is not None:
+                ATB = _mm(At[i], _mm_left(self.T, Bt[i]))
             for j in range(H):
                 dj, djm1 = self.shapes[j]
                 # via R: (A_iᵀ A_j) Δ_j (B_j S B_iᵀ)
-                C1 = At[i] @ A[j]
-                C2t = np.swapaxes(B[j] @ self.S @ Bt[i], 1, 2)  # [b, d]
-                block = C1[:, :, None, :, None] * C2t[:, None, :, None, :]
+                C1 = _mm(At[i], A[j])
+                C2 = _mm(BS[j], Bt[i])  # [d, b]
+                block = C1[:, None, :, None, :] * C2.transpose(1, 0, 2)[None, :, None, :, :]
                 if j > i:  # via A_i: U Δ_jᵀ V
-                    U = np.swapaxes(seg[i + 1][j - 1], 1, 2)
-                    V = np.swapaxes(seg[j + 1][last], 1, 2) @ R @ Bt[i] if j < last else R @ Bt[i]
-                    block = block + U[:, :, None, None, :] * np.swapaxes(V, 1, 2)[:, None, :, :, None]
+                    U = seg[i + 1][j - 1].transpose(1, 0, 2)
+                    V = _mm(seg[j + 1][last].transpose(1, 0, 2), RBt[i]) if j < last else RBt[i]
+                    block = block + U[:, None, None, :, :] * V.transpose(1, 0, 2)[None, :, :, None, :]
                 elif j < i:  # via B_i
-                    U = At[i] @ R @ Bt[j]
-                    V = np.swapaxes(seg[j + 1][i - 1], 1, 2)
-                    block = block + U[:, :, None, None, :] * np.swapaxes(V, 1, 2)[:, None, :, :, None]
-                rows = slice(off[i], off[i + 1])
-                cols = slice(off[j], off[j + 1])
-                J[:, rows, cols] = block.reshape(N, di * dim1, dj * djm1)
+                    U = _mm(At[i], _mm(R, Bt[j]))
+                    V = seg[j + 1][i - 1].transpose(1, 0, 2)
+                    block = block + U[:, None, None, :, :] * V.transpose(1, 0, 2)[None, :, :, None, :]
+                block = np.broadcast_to(block, (di, dim1, dj, djm1, N))
+                J[off[i] : off[i + 1], off[j] : off[j + 1]] = block.reshape(di * dim1, dj * djm1, N)
                 if Jh is not None:
-                    col = np.zeros((N, di, dim1), dtype=dtype)
+                    col = np.zeros((di, dim1, N), dtype=dtype)
                     if self.residual_layers[j]:
-                        col = col + np.einsum("nabcc->nab", block)
-                    others = np.prod(np.delete(h, j, axis=1), axis=1)
-                    col = col - others[:, None, None] * (At[i] @ self.T @ Bt[i])
+                        col = col + np.einsum("abccn->abn", block)
+                    others = np.prod(np.delete(ht, j, axis=0), axis=0)
+                    col = col - others * ATB
                     if j != i:
-                        rest = np.prod(np.delete(h, [i, j], axis=1) ** 2, axis=1)
-                        col = col + (2 * h[:, j] * rest)[:, None, None] * self.penalty[i] * weights[i]
-                    Jh[:, rows, j] = col.reshape(N, -1)
+                        rest = np.prod(np.delete(ht, [i, j], axis=0) ** 2, axis=0)
+                        col = col + (2 * ht[j] * rest) * (self.penalty[i][:, :, None] * weights[i])
+                    Jh[off[i] : off[i + 1], j] = col.reshape(-1, N)
             diag = np.arange(off[i], off[i + 1])
-            J[:, diag, diag] += reg_scale[i][:, None] * self.penalty[i].ravel()
+            J[diag, diag] += self.penalty[i].reshape(-1, 1) * reg_scale[i]
         return G, J, Jh
 
 
-def _eye(d: int, N: int, dtype: np.dtype) -> np.ndarray:
-    return np.broadcast_to(np.eye(d, dtype=dtype), (N, d, d))
+def _mm(A: np.ndarray, B: np.ndarray) -> np.ndarray:
+    """Batched product with the batch axis last: (a, k, N) @ (k, b, N) → (a, b, N)."""
+    return (A[:, :, None, :] * B[None, :, :, :]).sum(axis=1)
+
+
+def _mm_right(A: np.ndarray, C: np.ndarray) -> np.ndarray:
+    """(a, k, N) @ C (k, b) → (a, b, N) for a constant matrix C."""
+    return (A[:, :, None, :] * C[None, :, :, None]).sum(axis=1)
+
+
+def _mm_left(C: np.ndarray, B: np.ndarray) -> np.ndarray:
+    """C (a, k) @ (k, b, N) → (a, b, N) for a constant matrix C."""
+    return (C[:, :, None, None] * B[None, :, :, :]).sum(axis=1)

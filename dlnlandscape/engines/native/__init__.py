@@ -1,0 +1,204 @@
+"""The built-in NumPy engine: linear-product start systems, projective tracking, endgames.
+
+Pipeline (one function each): choose variable groups and a start system → track every start
+solution from t = 1 towards t = 0 (tracker.py) → end undecided paths with the Cauchy endgame →
+dehomogenise and refine finite endpoints by Newton on ∇L → re-track paths that landed on the
+same nonsingular solution (a sign of path jumping) with tighter tolerances.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Callable
+
+import numpy as np
+
+from ...config import Config
+from ...errors import ConfigError
+from ...problem import Problem
+from ..base import PathResults, ReturnCode, SolveResult
+from .homotopy import ProjectiveHomotopy
+from .start_systems import LinearProductStart, VariableGroups
+from .tracker import (
+    AT_INFINITY,
+    CONVERGED,
+    REACHED_END,
+    Tracker,
+    TrackerOptions,
+    cauchy_endgame,
+)
+from .unique_points import cluster_labels
+
+SUPPORTED_STARTS = ("auto", "multihomogeneous", "total_degree")
+SINGULAR_CONDITION = 1e10  # Hessian condition number above which an endpoint counts as singular
+DUPLICATE_TOL = 1e-6
+
+
+def build_homotopy(problem: Problem, start: str, rng: np.random.Generator) -> ProjectiveHomotopy:
+    """The γ-trick homotopy from a random linear-product start system."""
+    if start in ("auto", "multihomogeneous"):
+        groups = VariableGroups.per_layer(problem.offsets)
+        degrees = problem.multidegrees
+    else:
+        groups = VariableGroups.single(problem.n, problem.depth)
+        degrees = problem.multidegrees.sum(axis=1, keepdims=True)
+    start_system = LinearProductStart.random(groups, degrees, rng)
+    gamma = np.exp(2j * np.pi * rng.random())
+    return ProjectiveHomotopy(problem, start_system, gamma)
+
+
+def refine(problem: Problem, x: np.ndarray, iterations: int = 3) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Newton on ∇L = 0 in affine coordinates; an update is kept only if it lowers the residual.
+
+    Returns (points, last update norm, residual ‖∇L‖∞).
+    """
+    x = x.copy()
+    accuracy = np.full(x.shape[0], np.inf)
+    residual = np.abs(problem.gradient(x)).max(axis=1) if x.size else np.zeros(0)
+    for _ in range(iterations):
+        if x.shape[0] == 0:
+            break
+        grad, hess, _ = problem.evaluate(x)
+        from .tracker import solve
+
+        dx = solve(hess, -grad)
+        candidate = x + dx
+        new_residual = np.abs(problem.gradient(candidate)).max(axis=1)
+        better = np.isfinite(new_residual) & (new_residual <= residual)
+        x[better] = candidate[better]
+        accuracy[better] = np.abs(dx[better]).max(axis=1)
+        residual = np.where(better, new_residual, residual)
+    return x, accuracy, residual
+
+
+class NativeEngine:
+    """Homotopy continuation in NumPy, vectorised over all paths."""
+
+    name = "native"
+
+    def __init__(self, options: TrackerOptions | None = None) -> None:
+        self.options = options or TrackerOptions()
+
+    def solve(self, problem: Problem, config: Config, progress: Any = None) -> SolveResult:
+        start = config.solver["start"]
+        if start not in SUPPORTED_STARTS:
+            raise ConfigError(
+                config.source,
+                "solver.start",
+                f"{start!r} is not implemented by the native engine; use multihomogeneous or "
+                "total_degree (or backend: julia for polyhedral/monodromy)",
+            )
+        seed = int(config.solver["seed"])
+        began = time.perf_counter()
+        rng = np.random.default_rng(seed)
+        homotopy = build_homotopy(problem, start, rng)
+        y0 = homotopy.start_solutions()
+        if progress is not None:
+            progress.start(len(y0))
+        paths, info = self.track_all(homotopy, y0, progress=progress.advance if progress else None)
+        if progress is not None:
+            progress.finish()
+        info["start_solutions"] = int(len(y0))
+        return SolveResult(
+            paths=paths,
+            engine=self.name,
+            start_system="multihomogeneous" if start in ("auto", "multihomogeneous") else "total_degree",
+            seed=seed,
+            seconds=time.perf_counter() - began,
+            engine_info=info,
+        )
+
+    def track_all(
+        self, homotopy: ProjectiveHomotopy, y0: np.ndarray, progress: Callable[[int], None] | None = None
+    ) -> tuple[PathResults, dict[str, Any]]:
+        """Track all start solutions, then re-track suspected path jumps (twice at most)."""
+        results = self._track(homotopy, y0, self.options, progress)
+        info: dict[str, Any] = {"retracked": 0, "retrack_rounds": 0}
+        options = self.options
+        for _ in range(2):
+            suspects = _duplicate_successes(results)
+            if suspects.size == 0:
+                break
+            options = options.tighter()
+            again = self._track(homotopy, y0[suspects], options, None)
+            results = _replace_rows(results, suspects, again)
+            info["retracked"] += int(suspects.size)
+            info["retrack_rounds"] += 1
+        info["duplicate_nonsingular_paths"] = int(_duplicate_successes(results).size)
+        return results, info
+
+    def _track(
+        self,
+        homotopy: ProjectiveHomotopy,
+        y0: np.ndarray,
+        options: TrackerOptions,
+        progress: Callable[[int], None] | None,
+    ) -> PathResults:
+        problem = homotopy.problem
+        tracker = Tracker(homotopy, options)
+        N = y0.shape[0]
+        s_end = np.full(N, np.log(options.t_min), dtype=complex)
+        state = tracker.track(y0, np.zeros(N, dtype=complex), s_end, endgame=True, progress=progress)
+
+        code = np.full(N, int(ReturnCode.FAILED), dtype=np.int8)
+        winding = np.ones(N, dtype=np.int64)
+        endpoint = state.y.copy()
+        ratio = homotopy.homogenizing_ratio(endpoint).min(axis=1)
+        code[state.status == AT_INFINITY] = ReturnCode.AT_INFINITY
+        candidate = state.status == CONVERGED
+
+        ended = np.flatnonzero(state.status == REACHED_END)
+        at_inf = ended[ratio[ended] < 1e-6]
+        code[at_inf] = ReturnCode.AT_INFINITY
+        loop = ended[ratio[ended] >= 1e-6]
+        cauchy = np.zeros(N, dtype=bool)
+        if loop.size:
+            est, c, ok = cauchy_endgame(tracker, endpoint[loop], state.s(loop))
+            endpoint[loop[ok]] = est[ok]
+            winding[loop] = np.where(ok, c, 0)
+            cauchy[loop[ok]] = True
+        finite = (candidate | cauchy) & (homotopy.homogenizing_ratio(endpoint).min(axis=1) >= 1e-8)
+        code[(candidate | cauchy) & ~finite] = ReturnCode.AT_INFINITY
+
+        solutions = np.full((N, problem.n), np.nan, dtype=complex)
+        residual = np.full(N, np.nan)
+        accuracy = np.full(N, np.nan)
+        condition = np.full(N, np.inf)
+        idx = np.flatnonzero(finite)
+        if idx.size:
+            x, acc, res = refine(problem, homotopy.affine(endpoint[idx]))
+            solutions[idx] = x
+            accuracy[idx] = acc
+            residual[idx] = res
+            with np.errstate(all="ignore"):
+                condition[idx] = np.linalg.cond(problem.hessian(x))
+            singular = (winding[idx] > 1) | ~(condition[idx] < SINGULAR_CONDITION)
+            code[idx] = np.where(singular, ReturnCode.SINGULAR, ReturnCode.SUCCESS)
+        return PathResults(
+            solutions=solutions,
+            return_code=code,
+            residual=residual,
+            condition=condition,
+            winding_number=winding,
+            steps=state.steps,
+            accuracy=accuracy,
+        )
+
+
+def _duplicate_successes(results: PathResults) -> np.ndarray:
+    """Paths whose nonsingular endpoint another path also reached (suspected path jumps)."""
+    ok = np.flatnonzero(results.is_success())
+    if ok.size < 2:
+        return np.zeros(0, dtype=np.int64)
+    labels = cluster_labels(results.solutions[ok], DUPLICATE_TOL)
+    _, inverse, counts = np.unique(labels, return_inverse=True, return_counts=True)
+    return ok[counts[inverse] > 1]
+
+
+def _replace_rows(results: PathResults, rows: np.ndarray, new: PathResults) -> PathResults:
+    out = results.take(np.arange(len(results)))
+    for name in PathResults.__dataclass_fields__:
+        target = getattr(out, name)
+        if target is not None and getattr(new, name) is not None:
+            target[rows] = getattr(new, name)
+    return out
