@@ -68,6 +68,9 @@ class LiteralFloat(float):
         value.text = text.replace("_", "")
         return value
 
+    def __reduce__(self) -> tuple[type, tuple[str]]:  # copies keep the literal
+        return (LiteralFloat, (self.text,))
+
 
 class _Loader(yaml.SafeLoader):
     """Safe YAML loader whose floats keep their literal text."""

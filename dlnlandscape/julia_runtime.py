@@ -40,10 +40,6 @@ FIX = (
     "HomotopyContinuation and PythonCall), or point JULIA_DEPOT_PATH at an existing depot, "
     "or use --backend native"
 )
-FIRST_USE_NOTE = (
-    "julia backend: first use installs Julia packages (HomotopyContinuation.jl; downloads and "
-    "precompiles for several minutes), and the first solve then compiles for tens of seconds"
-)
 
 # Run in a subprocess with this process's sys.path, so juliapkg sees the same juliapkg.json
 # files as the juliacall import later will (it resolves again if the set differs).
@@ -202,6 +198,15 @@ def detect(timeout: float = DETECT_TIMEOUT) -> JuliaStatus:
     return JuliaStatus(False, False, None, None, "none", _one_line(f"no usable Julia: {reason}"))
 
 
+def first_use_note(status: JuliaStatus) -> str:
+    """What starting will download, said on stderr before it starts."""
+    what = "Julia and HomotopyContinuation.jl" if not status.found else "HomotopyContinuation.jl"
+    return (
+        f"julia backend: first use downloads and precompiles {what} (several minutes, once); "
+        "the first solve in each session then compiles for tens of seconds"
+    )
+
+
 def configure_environment(threads: int) -> dict[str, str]:
     """Set juliacall's options before its import: threads, and Julia's own signal handling,
     without which a multithreaded Julia segfaults in its GC (juliacall docs, multi-threading)."""
@@ -258,7 +263,7 @@ def start(
         if status.source == "juliacall" or (status.source == "PYTHON_JULIACALL_EXE" and not status.ready):
             raise unavailable(status.detail)
         if not status.ready:
-            (notify or _print_stderr)(FIRST_USE_NOTE)
+            (notify or _print_stderr)(first_use_note(status))
             timeout = float(os.environ.get("DLN_JULIA_INSTALL_TIMEOUT", install_timeout or INSTALL_TIMEOUT))
             _install(timeout)
         configure_environment(threads)

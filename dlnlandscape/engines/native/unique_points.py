@@ -1,8 +1,9 @@
 """Group numerically equal points: the basis of de-duplication and path-jump detection.
 
-Two points are equal when they agree to `tol` relative to their size in the max-norm.  Pairs
-are found in chunks (memory stays O(chunk · k)), and clusters are the connected components of
-that relation, found by vectorised label propagation rather than a loop over points.
+Two points are equal when they agree to `tol` relative to their size in the max-norm.
+Candidate pairs come from sorting a random projection (a pair can only match if their keys are
+close), so the cost grows like k log k rather than k²; clusters are the connected components of
+the relation, found by vectorised label propagation rather than a loop over points.
 """
 
 from __future__ import annotations
@@ -10,21 +11,64 @@ from __future__ import annotations
 import numpy as np
 
 
-def close_pairs(points: np.ndarray, tol: float, chunk: int = 512) -> tuple[np.ndarray, np.ndarray]:
-    """All index pairs (i < j) of points within tol·max(1, ‖p_i‖∞) of each other."""
+def _sort_keys(points: np.ndarray) -> tuple[np.ndarray, float]:
+    """A 1-D key per point (a fixed random projection) and the factor bounding key gaps:
+    |key(a) − key(b)| ≤ factor · ‖a − b‖∞."""
+    direction = np.random.default_rng(12345).standard_normal((points.shape[1], 2))
+    keys = points.real @ direction[:, 0] + points.imag @ direction[:, 1]
+    return keys, float(np.abs(direction).sum())
+
+
+def match_points(queries: np.ndarray, refs: np.ndarray, tol: float) -> np.ndarray:
+    """For each query, the index of a reference within tol·max(1, ‖q‖∞) (max-norm), or −1.
+
+    References are sorted by a random projection; only those whose key lies in the window a
+    match could occupy are compared, so the cost is O((q + r) log r), not O(q · r).
+    """
+    out = np.full(queries.shape[0], -1, dtype=np.int64)
+    if refs.shape[0] == 0 or queries.shape[0] == 0:
+        return out
+    keys, factor = _sort_keys(np.concatenate([refs, queries]))
+    ref_keys, query_keys = keys[: refs.shape[0]], keys[refs.shape[0] :]
+    order = np.argsort(ref_keys)
+    sorted_keys = ref_keys[order]
+    radius = tol * np.maximum(1.0, np.abs(queries).max(axis=1))
+    lo = np.searchsorted(sorted_keys, query_keys - factor * radius, side="left")
+    hi = np.searchsorted(sorted_keys, query_keys + factor * radius, side="right")
+    best = np.full(queries.shape[0], np.inf)
+    for offset in range(int((hi - lo).max(initial=0))):
+        has = lo + offset < hi
+        q = np.flatnonzero(has)
+        r = order[lo[q] + offset]
+        dist = np.abs(queries[q] - refs[r]).max(axis=1)
+        better = (dist <= radius[q]) & (dist < best[q])
+        out[q[better]] = r[better]
+        best[q[better]] = dist[better]
+    return out
+
+
+def close_pairs(points: np.ndarray, tol: float) -> tuple[np.ndarray, np.ndarray]:
+    """All index pairs (i < j) of points within tol·max(1, ‖p_i‖∞, ‖p_j‖∞) of each other."""
     k = points.shape[0]
-    scale = np.maximum(1.0, np.abs(points).max(axis=1)) if k else np.ones(0)
+    if k < 2:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    keys, factor = _sort_keys(points)
+    order = np.argsort(keys)
+    sorted_keys = keys[order]
+    scale = np.maximum(1.0, np.abs(points).max(axis=1))
+    reach = factor * tol * scale.max()
+    hi = np.searchsorted(sorted_keys, sorted_keys + reach, side="right")
     rows: list[np.ndarray] = []
     cols: list[np.ndarray] = []
-    for lo in range(0, k, chunk):
-        block = points[lo : lo + chunk]
-        dist = np.abs(block[:, None, :] - points[None, :, :]).max(axis=2)
-        near = dist <= tol * scale[lo : lo + chunk, None]
-        i, j = np.nonzero(near)
-        i = i + lo
-        keep = i < j
-        rows.append(i[keep])
-        cols.append(j[keep])
+    position = np.arange(k)
+    for offset in range(1, int((hi - position).max(initial=1))):
+        has = position + offset < hi
+        a = order[position[has]]
+        b = order[position[has] + offset]
+        dist = np.abs(points[a] - points[b]).max(axis=1)
+        near = dist <= tol * np.maximum(scale[a], scale[b])
+        rows.append(np.minimum(a, b)[near])
+        cols.append(np.maximum(a, b)[near])
     if not rows:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
     return np.concatenate(rows), np.concatenate(cols)

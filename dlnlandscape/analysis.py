@@ -1,0 +1,252 @@
+"""From path results to classified critical points (DOMAIN.md, "Classifying a real critical point").
+
+Takes the engine's `PathResults` and the `Problem` — never the engine — and returns one record
+per distinct finite critical point: coordinates, residual, condition, reality, loss, Hessian
+eigenvalues, Morse index, class, zero pattern, ranks of the partial products, sign-flip orbit.
+Everything is computed on whole arrays of solutions at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from itertools import product
+from typing import Any
+
+import numpy as np
+
+from .engines.base import PathResults, ReturnCode
+from .engines.native.unique_points import match_points, unique_points
+from .problem import Problem
+
+DISTINCT_TOL = 1e-6  # relative max-norm distance under which two endpoints are one solution
+REAL_TOL = 1e-8  # |Im x| ≤ REAL_TOL · max(1, ‖x‖∞) means real
+ZERO_TOL = 1e-8  # |x_k| ≤ ZERO_TOL · max(1, ‖x‖∞) means a zero coordinate
+EIGEN_TOL = 1e-8  # |eigenvalue| ≤ EIGEN_TOL · ‖H‖₂ means zero
+LOSS_TOL = 1e-9  # relative tie tolerance for the global minimum
+RANK_TOL = 1e-8
+
+CLASSES = ("global_minimum", "local_minimum", "saddle", "maximum", "degenerate")
+
+
+@dataclass
+class CriticalPoints:
+    """Distinct finite critical points and their classification (arrays over points)."""
+
+    solutions: np.ndarray  # (k, n) complex
+    multiplicity: np.ndarray  # (k,) paths ending at the point
+    singular: np.ndarray  # (k,) bool
+    residual: np.ndarray  # (k,) ‖∇L‖∞
+    condition: np.ndarray  # (k,)
+    is_real: np.ndarray  # (k,) bool
+    loss: np.ndarray  # (k,) complex (real for real points)
+    hessian_index: np.ndarray  # (k,) int, −1 for non-real points
+    zero_eigenvalues: np.ndarray  # (k,) int, −1 for non-real points
+    min_eigenvalue: np.ndarray  # (k,) float, NaN for non-real points
+    max_eigenvalue: np.ndarray  # (k,)
+    eigenvalues: np.ndarray  # (k, n) float, NaN rows for non-real points
+    cls: np.ndarray  # (k,) object: class name, "" for non-real points
+    zero_pattern: np.ndarray  # (k,) object: per layer 0/1 strings joined by '|'
+    zero_count: np.ndarray  # (k,) int
+    rank_end_to_end: np.ndarray  # (k,) int
+    partial_ranks: np.ndarray  # (k,) object: "i-j:r;..." ranks of W_j⋯W_i
+    orbit: np.ndarray  # (k,) int orbit id (smallest member index)
+    orbit_size: np.ndarray  # (k,)
+    orbit_missing: int = 0  # sign-flip images of found points that were not found
+    notes: list[str] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return int(self.solutions.shape[0])
+
+    def class_counts(self) -> dict[str, Any]:
+        real = self.is_real
+        by_class = {c: int(np.sum(self.cls[real] == c)) for c in CLASSES}
+        index = self.hessian_index[real]
+        by_index = {str(int(i)): int(np.sum(index == i)) for i in np.unique(index)}
+        return {"by_class": by_class, "by_morse_index": by_index}
+
+
+def analyse(problem: Problem, paths: PathResults, *, symmetric: bool | None = None) -> CriticalPoints:
+    """Distinct finite endpoints → classified critical points."""
+    finite = np.flatnonzero(paths.is_success() | paths.is_singular())
+    points = paths.solutions[finite]
+    reps, labels, counts = unique_points(points, DISTINCT_TOL)
+    sols = points[reps]
+    singular = np.zeros(len(reps), dtype=bool)
+    # a distinct point is singular if any path reached it as singular
+    rep_of = np.searchsorted(reps, labels)
+    np.logical_or.at(singular, rep_of, paths.is_singular()[finite])
+    residual = paths.residual[finite][reps]
+    condition = paths.condition[finite][reps]
+    return classify(problem, sols, counts, singular, residual, condition, symmetric=symmetric)
+
+
+def classify(
+    problem: Problem,
+    sols: np.ndarray,
+    multiplicity: np.ndarray,
+    singular: np.ndarray,
+    residual: np.ndarray,
+    condition: np.ndarray,
+    *,
+    symmetric: bool | None = None,
+) -> CriticalPoints:
+    k, n = sols.shape
+    scale = np.maximum(1.0, np.abs(sols).max(axis=1)) if k else np.ones(0)
+    is_real = np.abs(sols.imag).max(axis=1, initial=0.0) <= REAL_TOL * scale
+    sols = sols.copy()
+    sols[is_real] = sols[is_real].real
+    loss = problem.loss(sols) if k else np.zeros(0, dtype=complex)
+
+    eigen = np.full((k, n), np.nan)
+    index = np.full(k, -1)
+    zeros = np.full(k, -1)
+    cls = np.full(k, "", dtype=object)
+    real = np.flatnonzero(is_real)
+    if real.size:
+        hess = problem.hessian(sols[real].real).real
+        eig = np.linalg.eigvalsh(hess)
+        eigen[real] = eig
+        thresh = EIGEN_TOL * np.maximum(np.abs(eig).max(axis=1), 1e-300)
+        neg = eig < -thresh[:, None]
+        zero = np.abs(eig) <= thresh[:, None]
+        index[real] = neg.sum(axis=1)
+        zeros[real] = zero.sum(axis=1)
+        pos = n - neg.sum(axis=1) - zero.sum(axis=1)
+        real_loss = loss[real].real
+        lowest = real_loss.min()
+        is_global = real_loss <= lowest + LOSS_TOL * max(1.0, abs(lowest))
+        labels = np.where(
+            is_global,
+            "global_minimum",
+            np.where(
+                (neg.sum(axis=1) > 0) & (pos > 0),
+                "saddle",
+                np.where(
+                    zero.sum(axis=1) > 0,
+                    "degenerate",
+                    np.where(neg.sum(axis=1) == n, "maximum", "local_minimum"),
+                ),
+            ),
+        )
+        cls[real] = labels
+
+    zero_mask = np.abs(sols) <= ZERO_TOL * scale[:, None] if k else np.zeros((0, n), dtype=bool)
+    patterns = _zero_patterns(problem, zero_mask)
+    ranks, partial = _ranks(problem, sols)
+    if symmetric is None:
+        symmetric = not any(problem.residual_layers)
+    orbit, orbit_size, missing = _orbits(problem, sols) if symmetric else (np.arange(k), np.ones(k, int), 0)
+    return CriticalPoints(
+        solutions=sols,
+        multiplicity=np.asarray(multiplicity),
+        singular=np.asarray(singular, dtype=bool),
+        residual=np.asarray(residual, dtype=float),
+        condition=np.asarray(condition, dtype=float),
+        is_real=is_real,
+        loss=loss,
+        hessian_index=index,
+        zero_eigenvalues=zeros,
+        min_eigenvalue=np.nanmin(eigen, axis=1, initial=np.inf) if k else np.zeros(0),
+        max_eigenvalue=np.nanmax(eigen, axis=1, initial=-np.inf) if k else np.zeros(0),
+        eigenvalues=eigen,
+        cls=cls,
+        zero_pattern=patterns,
+        zero_count=zero_mask.sum(axis=1),
+        rank_end_to_end=ranks,
+        partial_ranks=partial,
+        orbit=orbit,
+        orbit_size=orbit_size,
+        orbit_missing=missing,
+    )
+
+
+def _zero_patterns(problem: Problem, zero_mask: np.ndarray) -> np.ndarray:
+    """'1' for a non-zero coordinate, '0' for a zero one; layers separated by '|'."""
+    chars = np.where(zero_mask, "0", "1")
+    out = np.empty(zero_mask.shape[0], dtype=object)
+    off = problem.offsets
+    out[:] = ["|".join("".join(row[off[i] : off[i + 1]]) for i in range(problem.depth)) for row in chars]
+    return out
+
+
+def _ranks(problem: Problem, sols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Numerical rank of P and of every partial product M_j ⋯ M_i."""
+    k = sols.shape[0]
+    if k == 0:
+        return np.zeros(0, dtype=int), np.empty(0, dtype=object)
+    products = problem.partial_products(sols)
+    ranks = {}
+    for key, mat in products.items():
+        sv = np.linalg.svd(mat, compute_uv=False)
+        top = np.maximum(sv[:, :1], 1.0)
+        ranks[key] = (sv > RANK_TOL * top).sum(axis=1)
+    end = ranks[(1, problem.depth)]
+    partial = np.empty(k, dtype=object)
+    keys = sorted(ranks)
+    partial[:] = [";".join(f"{i}-{j}:{ranks[(i, j)][p]}" for i, j in keys) for p in range(k)]
+    return end, partial
+
+
+def sign_flip_matrices(problem: Problem) -> np.ndarray:
+    """All coordinate sign patterns (2^h, n) of the hidden-neuron sign flips."""
+    neurons = [(layer, unit) for layer in range(1, problem.depth) for unit in range(problem.widths[layer])]
+    signs = np.ones((2 ** len(neurons), problem.n))
+    off = problem.offsets
+    for g, flips in enumerate(product((1, -1), repeat=len(neurons))):
+        for (layer, unit), sgn in zip(neurons, flips):
+            if sgn == 1:
+                continue
+            rows_in, cols_in = problem.shapes[layer - 1]
+            rows_out, cols_out = problem.shapes[layer]
+            incoming = off[layer - 1] + unit * cols_in + np.arange(cols_in)  # row `unit` of W_layer
+            outgoing = off[layer] + np.arange(rows_out) * cols_out + unit  # column `unit` of W_layer+1
+            signs[g, incoming] *= -1
+            signs[g, outgoing] *= -1
+    return signs
+
+
+def _orbits(problem: Problem, sols: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    """Orbit id (smallest member index), orbit size, and images not among the solutions."""
+    k = sols.shape[0]
+    if k == 0 or problem.depth < 2:
+        return np.arange(k), np.ones(k, dtype=int), 0
+    signs = sign_flip_matrices(problem)
+    images = (sols[:, None, :] * signs[None, :, :]).reshape(-1, problem.n)
+    match = match_points(images, sols, DISTINCT_TOL).reshape(k, -1)
+    missing_images = match < 0
+    # distinct missing images (an image of a symmetric point can repeat)
+    missing = 0
+    if missing_images.any():
+        lost = images[missing_images.ravel()]
+        missing = len(unique_points(lost, DISTINCT_TOL)[0])
+    # the group is closed, so the images found are the whole orbit: its id is their smallest index
+    orbit = np.where(missing_images, k, match).min(axis=1)
+    orbit = np.minimum(orbit, np.arange(k))
+    _, inverse, sizes = np.unique(orbit, return_inverse=True, return_counts=True)
+    return orbit, sizes[inverse], missing
+
+
+def path_summary(paths: PathResults) -> dict[str, int]:
+    return paths.counts()
+
+
+def verdict(paths: PathResults, points: CriticalPoints) -> tuple[bool, list[str]]:
+    """Whether the count can be trusted as complete, with the reasons it cannot."""
+    reasons = []
+    counts = paths.counts()
+    if counts["failed"]:
+        reasons.append(f"{counts['failed']} path(s) failed: the count may be incomplete")
+    if counts["singular"]:
+        reasons.append(
+            f"{counts['singular']} path(s) ended at singular points (multiple roots or a "
+            "positive-dimensional critical set): distinct counts are not the degree"
+        )
+    if points.orbit_missing:
+        reasons.append(f"{points.orbit_missing} sign-flip image(s) of found points were not found")
+    dup = int(np.sum(points.multiplicity[~points.singular] > 1))
+    if dup:
+        reasons.append(f"{dup} nonsingular point(s) reached by several paths (path jumping)")
+    return not reasons, reasons
+
+
+__all__ = ["CriticalPoints", "ReturnCode", "analyse", "classify", "verdict"]

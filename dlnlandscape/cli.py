@@ -1,0 +1,197 @@
+"""The `dln` command line: a small click group over run.py and report.py.
+
+Exit codes: 0 success; 1 anything unexpected; 2 bad config or usage; 3 backend unavailable;
+4 verification mismatch with --strict.  Every error is one line on stderr, never a traceback
+(set DLN_DEBUG=1 to see one).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+
+from . import __version__
+from .errors import EXIT_OTHER, EXIT_USAGE, DLNError
+
+EXIT_CODES_HELP = (
+    "Exit codes: 0 success; 1 unexpected error; 2 bad config or usage; "
+    "3 backend unavailable; 4 verification mismatch (with --strict)."
+)
+
+
+class Progress:
+    """Progress bar on stderr, shown only on a terminal and only once a solve runs > 2 s."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled and sys.stderr.isatty()
+        self.total = 0
+        self.done = 0
+        self.began = 0.0
+        self._bar: Any = None
+        self._task: Any = None
+
+    def start(self, total: int) -> None:
+        self.total = total
+        self.done = 0
+        self.began = time.monotonic()
+
+    def advance(self, count: int) -> None:
+        self.done += count
+        if not self.enabled:
+            return
+        if self._bar is None and time.monotonic() - self.began > 2.0:
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress as Bar, TimeElapsedColumn
+
+            self._bar = Bar(
+                "[progress.description]{task.description}",
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=Console(stderr=True),
+                transient=True,
+            )
+            self._bar.start()
+            self._task = self._bar.add_task("tracking paths", total=self.total, completed=self.done)
+        if self._bar is not None:
+            self._bar.update(self._task, completed=self.done)
+
+    def finish(self) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+            self._bar = None
+
+
+def _fail(error: BaseException) -> None:
+    if os.environ.get("DLN_DEBUG"):
+        raise error
+    if isinstance(error, DLNError):
+        click.echo(f"dln: error: {error}", err=True)
+        sys.exit(error.exit_code)
+    message = str(error).splitlines()[0] if str(error) else type(error).__name__
+    click.echo(f"dln: internal error: {type(error).__name__}: {message} (DLN_DEBUG=1 shows a traceback)", err=True)
+    sys.exit(EXIT_OTHER)
+
+
+@click.group(help="Find and classify all critical points of deep linear network losses.\n\n" + EXIT_CODES_HELP)
+@click.version_option(__version__, prog_name="dln")
+def main() -> None:
+    pass
+
+
+@main.command(help="Solve CONFIG's gradient system and classify every critical point.\n\n" + EXIT_CODES_HELP)
+@click.argument("config_path", metavar="CONFIG", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), help="Output directory (default: output.dir).")
+@click.option("--backend", type=click.Choice(["auto", "native", "julia", "exact"]), help="Override solver.backend.")
+@click.option("--seed", type=click.IntRange(min=0), help="Override solver.seed.")
+@click.option("--json", "as_json", is_flag=True, help="Print summary.json to stdout (for shell batches).")
+@click.option("--quiet", is_flag=True, help="No table and no progress bar.")
+def solve(config_path: Path, out: Path | None, backend: str | None, seed: int | None, as_json: bool, quiet: bool) -> None:
+    try:
+        from .config import load_config
+        from .report import print_summary, write_outputs
+        from .run import solve as run_solve
+
+        config = load_config(config_path).with_solver(backend=backend, seed=seed)
+        if out is not None:
+            config = config.with_output(out)
+        if config.solver["backend"] == "julia" and not quiet:
+            click.echo(
+                "dln: the julia backend's first use downloads and precompiles HomotopyContinuation.jl "
+                "(several minutes); later runs start in seconds.",
+                err=True,
+            )
+        progress = Progress(enabled=not quiet and not as_json)
+        run = run_solve(config, progress=progress)
+        directory = write_outputs(run, config.output_dir)
+        if as_json:
+            click.echo(json.dumps(run.summary, indent=2))
+        elif not quiet:
+            from rich.console import Console
+
+            console = Console()
+            print_summary(run.summary, console)
+            console.print(f"results in {directory}/ (critical_points.csv, solutions.npz, summary.json, report.md)")
+    except SystemExit:
+        raise
+    except BaseException as error:  # noqa: BLE001 - one line, right exit code
+        if isinstance(error, KeyboardInterrupt):
+            click.echo("dln: interrupted; nothing was written", err=True)
+            sys.exit(130)
+        _fail(error)
+
+
+@main.command(help="Validate CONFIG and print its unknowns, equations, degrees and bounds (no solving).\n\n"
+              + EXIT_CODES_HELP)
+@click.argument("config_path", metavar="CONFIG", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the facts as JSON.")
+def check(config_path: Path, as_json: bool) -> None:
+    try:
+        from .bounds import bounds
+        from .config import load_config
+        from .problem import Problem
+
+        config = load_config(config_path)
+        problem = Problem.from_config(config)
+        facts = {
+            "name": config.name,
+            "widths": list(config.widths),
+            "samples": config.samples,
+            "regularization": config.regularization,
+            "residual": config.residual,
+            "unknowns": problem.n,
+            "equations": problem.n,
+            "degree": 2 * problem.depth - 1,
+            "multidegrees_per_layer": [
+                [int(v) for v in row] for row in {tuple(r) for r in problem.multidegrees.tolist()}
+            ],
+            "bounds": bounds(problem, config.samples),
+            "engines": _engines(),
+        }
+        if as_json:
+            click.echo(json.dumps(facts, indent=2))
+            return
+        click.echo(f"{config_path}: valid")
+        for key in ("name", "widths", "samples", "regularization", "residual", "unknowns", "equations", "degree"):
+            click.echo(f"  {key}: {facts[key]}")
+        b = facts["bounds"]
+        click.echo(f"  bounds: Bézout {b['bezout']}, multihomogeneous {b['multihomogeneous']}")
+        if "one_hidden_layer_one_sample" in b:
+            o = b["one_hidden_layer_one_sample"]
+            click.echo(f"  one hidden layer, one sample: all {o['all']}, no zero coordinate {o['no_zero_coordinate']}")
+        for name, state in facts["engines"].items():
+            click.echo(f"  engine {name}: {state}")
+    except SystemExit:
+        raise
+    except BaseException as error:  # noqa: BLE001
+        _fail(error)
+
+
+def _engines() -> dict[str, str]:
+    """Which engines are usable here, with where they were found."""
+    states = {"native": "available (built in)"}
+    try:
+        from .julia_runtime import julia_available
+
+        found, why = julia_available()
+        states["julia"] = ("available: " if found else "not available: ") + why
+    except Exception as error:  # noqa: BLE001
+        states["julia"] = f"not available: {error}"
+    try:
+        from .exact.msolve import find_msolve, msolve_version
+
+        path = find_msolve()
+        states["msolve"] = f"available: {path} ({msolve_version(path)})"
+    except Exception as error:  # noqa: BLE001
+        states["msolve"] = f"not available: {error}"
+    return states
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

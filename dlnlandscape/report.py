@@ -1,0 +1,203 @@
+"""Outputs: critical_points.csv, solutions.npz, summary.json, report.md — and the terminal view.
+
+Files are written into a temporary directory beside the target and renamed at the end, so an
+interrupted run never leaves a half-written result that a script could mistake for a real one.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .analysis import CriticalPoints
+from .problem import Problem
+
+COLUMNS = (
+    "id",
+    "real",
+    "loss",
+    "loss_imag",
+    "hessian_index",
+    "class",
+    "zero_eigenvalues",
+    "min_eigenvalue",
+    "max_eigenvalue",
+    "singular",
+    "multiplicity",
+    "residual",
+    "condition",
+    "rank_end_to_end",
+    "partial_ranks",
+    "zero_pattern",
+    "zero_count",
+    "orbit",
+    "orbit_size",
+)
+
+
+def _order(points: CriticalPoints) -> np.ndarray:
+    """Real points first, by loss; then the rest by |loss|."""
+    key_real = np.where(points.is_real, 0, 1)
+    return np.lexsort((np.abs(points.loss), points.loss.real, key_real))
+
+
+def critical_points_rows(problem: Problem, points: CriticalPoints) -> list[dict[str, Any]]:
+    rows = []
+    order = _order(points)
+    renumber = np.empty(len(order), dtype=np.int64)
+    renumber[order] = np.arange(len(order))
+    names = problem.variable_names
+    for new_id, i in enumerate(order):
+        real = bool(points.is_real[i])
+        row: dict[str, Any] = {
+            "id": new_id,
+            "real": real,
+            "loss": float(points.loss[i].real),
+            "loss_imag": float(points.loss[i].imag),
+            "hessian_index": int(points.hessian_index[i]) if real else "",
+            "class": points.cls[i],
+            "zero_eigenvalues": int(points.zero_eigenvalues[i]) if real else "",
+            "min_eigenvalue": float(points.min_eigenvalue[i]) if real else "",
+            "max_eigenvalue": float(points.max_eigenvalue[i]) if real else "",
+            "singular": bool(points.singular[i]),
+            "multiplicity": int(points.multiplicity[i]),
+            "residual": float(points.residual[i]),
+            "condition": float(points.condition[i]),
+            "rank_end_to_end": int(points.rank_end_to_end[i]),
+            "partial_ranks": points.partial_ranks[i],
+            "zero_pattern": points.zero_pattern[i],
+            "zero_count": int(points.zero_count[i]),
+            "orbit": int(renumber[points.orbit[i]]),
+            "orbit_size": int(points.orbit_size[i]),
+        }
+        for name, value in zip(names, points.solutions[i]):
+            row[name] = float(value.real)
+            row[f"{name}_imag"] = float(value.imag)
+        rows.append(row)
+    return rows
+
+
+def write_outputs(run: Any, directory: Path) -> Path:
+    """Write all result files atomically into `directory` (replacing an older result)."""
+    directory = Path(directory)
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
+    try:
+        rows = critical_points_rows(run.problem, run.points)
+        fields = list(COLUMNS) + [
+            f"{name}{suffix}" for name in run.problem.variable_names for suffix in ("", "_imag")
+        ]
+        with open(tmp / "critical_points.csv", "w", newline="", encoding="utf-8") as handle:
+            writer = csv.DictWriter(handle, fieldnames=fields)
+            writer.writeheader()
+            writer.writerows(rows)
+        order = _order(run.points)
+        np.savez_compressed(
+            tmp / "solutions.npz",
+            solutions=run.points.solutions[order],
+            is_real=run.points.is_real[order],
+            loss=run.points.loss[order],
+            hessian_index=run.points.hessian_index[order],
+            eigenvalues=run.points.eigenvalues[order],
+            variables=np.array(run.problem.variable_names),
+            path_endpoints=run.result.paths.solutions,
+            path_return_codes=run.result.paths.return_code,
+            X=run.config.X,
+            Y=run.config.Y,
+            **{f"Lambda_{i + 1}": lam for i, lam in enumerate(run.config.Lambda)},
+        )
+        (tmp / "summary.json").write_text(json.dumps(run.summary, indent=2) + "\n", encoding="utf-8")
+        (tmp / "report.md").write_text(markdown_report(run.summary, rows), encoding="utf-8")
+        if directory.exists():
+            old = directory.with_name(f".{directory.name}.old")
+            if old.exists():
+                shutil.rmtree(old)
+            os.replace(directory, old)
+            os.replace(tmp, directory)
+            shutil.rmtree(old)
+        else:
+            os.replace(tmp, directory)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return directory
+
+
+def summary_lines(summary: dict[str, Any]) -> list[tuple[str, str]]:
+    """The few numbers a reader wants first, as (label, value) pairs."""
+    paths = summary["paths"]
+    bounds = summary["bounds"]
+    by_class = summary["classes"]["by_class"]
+    by_index = summary["classes"]["by_morse_index"]
+    lines = [
+        ("architecture", " x ".join(str(w) for w in summary["config"]["architecture"]["widths"])),
+        ("samples", str(summary["config"]["data"]["samples"])),
+        ("regularization", summary["config"]["regularization"]["kind"]),
+        ("unknowns", str(summary["unknowns"])),
+        ("complex critical points", f"{summary['complex_solutions']} distinct"
+         + (f" ({summary['singular_solutions']} singular)" if summary["singular_solutions"] else "")),
+        ("real critical points", str(summary["real_solutions"])),
+        ("minima", f"{by_class['global_minimum']} global, {by_class['local_minimum']} local"),
+        ("saddles", f"{by_class['saddle']} (by Morse index: "
+         + ", ".join(f"{k}: {v}" for k, v in sorted(by_index.items(), key=lambda kv: int(kv[0])) if k != "0")
+         + ")"),
+        ("maxima / degenerate", f"{by_class['maximum']} / {by_class['degenerate']}"),
+        ("paths", f"{paths['tracked']} tracked: {paths['finite']} finite, {paths['at_infinity']} at infinity, "
+         f"{paths['singular']} singular, {paths['failed']} failed"),
+        ("bounds", f"Bézout {bounds['bezout']}, multihomogeneous {bounds['multihomogeneous']}"),
+        ("backend", f"{summary['backend']['engine']} ({summary['backend']['start_system']}), seed {summary['seed']}"),
+        ("seconds", f"{summary['seconds']:.2f}"),
+        ("complete", "yes" if summary["complete"] else "NO — " + "; ".join(summary["warnings"])),
+    ]
+    verification = summary.get("verification")
+    if verification:
+        lines.append(("verification", verification.get("message", verification.get("status", ""))))
+    return lines
+
+
+def markdown_report(summary: dict[str, Any], rows: list[dict[str, Any]]) -> str:
+    out = io.StringIO()
+    out.write(f"# Critical points: {summary['name']}\n\n")
+    out.write("| quantity | value |\n|---|---|\n")
+    for label, value in summary_lines(summary):
+        out.write(f"| {label} | {value} |\n")
+    checks = summary["checks"]
+    out.write("\n## How this was checked\n\n")
+    out.write(f"- every reported point was refined by Newton on ∇L; largest residual ‖∇L‖∞ = {checks['max_residual']}\n")
+    out.write(f"- count within the multihomogeneous Bézout bound: {checks['within_bounds']}\n")
+    out.write(f"- origin (always critical) found: {checks['origin_found']}\n")
+    if checks["real_parity_ok"] is not None:
+        out.write(f"- #real ≡ #complex (mod 2): {checks['real_parity_ok']}\n")
+    out.write(f"- sign-flip images missing: {summary['orbits']['missing_images']}\n")
+    if summary["warnings"]:
+        out.write("\n## Warnings\n\n" + "".join(f"- {w}\n" for w in summary["warnings"]))
+    real_rows = [r for r in rows if r["real"]]
+    out.write(f"\n## Real critical points ({len(real_rows)})\n\n")
+    out.write("| id | loss | Morse index | class | zero pattern | rank P | orbit (size) |\n|---|---|---|---|---|---|---|\n")
+    for r in real_rows:
+        out.write(
+            f"| {r['id']} | {r['loss']:.10g} | {r['hessian_index']} | {r['class']} | `{r['zero_pattern'].replace('|', '\\|')}` "
+            f"| {r['rank_end_to_end']} | {r['orbit']} ({r['orbit_size']}) |\n"
+        )
+    return out.getvalue()
+
+
+def print_summary(summary: dict[str, Any], console: Any) -> None:
+    """A short rich table on the terminal."""
+    from rich.table import Table
+
+    table = Table(title=f"dln solve: {summary['name']}", show_header=False, title_justify="left")
+    table.add_column(style="bold")
+    table.add_column()
+    for label, value in summary_lines(summary):
+        style = "red" if label == "complete" and not summary["complete"] else None
+        table.add_row(label, value, style=style)
+    console.print(table)

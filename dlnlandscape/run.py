@@ -1,0 +1,102 @@
+"""One solve, end to end: config → problem → engine → analysis → summary.
+
+Data flow is one way (STYLE.md): the engine sees the problem and solver options, analysis sees
+path results and the problem, the summary sees the analysis.  Writing files and printing belong
+to report.py and cli.py.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from . import __version__
+from .analysis import CriticalPoints, analyse, verdict
+from .bounds import bounds
+from .config import Config
+from .engines import select_engine
+from .engines.base import SolveResult
+from .problem import Problem
+
+
+@dataclass
+class Run:
+    """Everything one solve produced."""
+
+    config: Config
+    problem: Problem
+    result: SolveResult
+    points: CriticalPoints
+    summary: dict[str, Any]
+
+
+def solve(config: Config, progress: Any = None, engine: Any = None) -> Run:
+    """Solve the config's gradient system and classify its critical points."""
+    began = time.perf_counter()
+    problem = Problem.from_config(config)
+    if engine is None:
+        engine, reason = select_engine(config)
+    else:
+        reason = "given by the caller"
+    result = engine.solve(problem, config, progress)
+    points = analyse(problem, result.paths)
+    summary = summarize(config, problem, result, points, reason, time.perf_counter() - began)
+    return Run(config=config, problem=problem, result=result, points=points, summary=summary)
+
+
+def summarize(
+    config: Config,
+    problem: Problem,
+    result: SolveResult,
+    points: CriticalPoints,
+    reason: str,
+    seconds: float,
+) -> dict[str, Any]:
+    """The contents of summary.json (plain JSON types only)."""
+    complete, warnings = verdict(result.paths, points)
+    the_bounds = bounds(problem, config.samples)
+    k = len(points)
+    if k > the_bounds["multihomogeneous"]:
+        warnings.append("more distinct solutions than the multihomogeneous Bézout bound: a bug")
+        complete = False
+    real = points.is_real
+    orbit_ids = np.unique(points.orbit) if k else np.zeros(0)
+    finite_loss = points.loss[real].real
+    engine_info = dict(result.engine_info)
+    exact_degree = engine_info.get("degree") if result.engine == "exact" else None
+    return {
+        "name": config.name,
+        "version": __version__,
+        "complex_solutions": int(exact_degree) if exact_degree is not None else k,
+        "nonsingular_solutions": int(np.sum(~points.singular)),
+        "singular_solutions": int(np.sum(points.singular)),
+        "real_solutions": int(np.sum(real)),
+        "complete": bool(complete),
+        "warnings": warnings,
+        "paths": result.paths.counts(),
+        "bounds": the_bounds,
+        "classes": points.class_counts(),
+        "global_minimum_loss": float(finite_loss.min()) if finite_loss.size else None,
+        "orbits": {
+            "count": int(orbit_ids.size),
+            "real": int(np.unique(points.orbit[real]).size),
+            "missing_images": int(points.orbit_missing),
+            "group": "hidden-neuron sign flips" if not any(problem.residual_layers) else "none (residual)",
+        },
+        "checks": {
+            "max_residual": float(np.max(points.residual)) if k else None,
+            "origin_found": bool(k and np.any(np.abs(points.solutions).max(axis=1) < 1e-10)),
+            "real_parity_ok": bool((np.sum(real) - k) % 2 == 0) if not np.any(points.singular) else None,
+            "within_bounds": bool(k <= the_bounds["multihomogeneous"]),
+        },
+        "backend": {"engine": result.engine, "reason": reason, "start_system": result.start_system, **engine_info},
+        "seed": result.seed,
+        "seconds": round(seconds, 3),
+        "solve_seconds": round(result.seconds, 3),
+        "unknowns": problem.n,
+        "equations": problem.n,
+        "config": config.resolved(),
+    }
