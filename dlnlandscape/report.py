@@ -183,8 +183,9 @@ def markdown_report(summary: dict[str, Any], rows: list[dict[str, Any]]) -> str:
     out.write(f"\n## Real critical points ({len(real_rows)})\n\n")
     out.write("| id | loss | Morse index | class | zero pattern | rank P | orbit (size) |\n|---|---|---|---|---|---|---|\n")
     for r in real_rows:
+        pattern = r["zero_pattern"].replace("|", r"\|")
         out.write(
-            f"| {r['id']} | {r['loss']:.10g} | {r['hessian_index']} | {r['class']} | `{r['zero_pattern'].replace('|', '\\|')}` "
+            f"| {r['id']} | {r['loss']:.10g} | {r['hessian_index']} | {r['class']} | `{pattern}` "
             f"| {r['rank_end_to_end']} | {r['orbit']} ({r['orbit_size']}) |\n"
         )
     return out.getvalue()
