@@ -26,6 +26,7 @@ from .tracker import (
     Tracker,
     TrackerOptions,
     cauchy_endgame,
+    make_steps,
 )
 from .unique_points import cluster_labels
 
@@ -76,8 +77,9 @@ class NativeEngine:
 
     name = "native"
 
-    def __init__(self, options: TrackerOptions | None = None) -> None:
+    def __init__(self, options: TrackerOptions | None = None, kernel: str = "auto") -> None:
         self.options = options or TrackerOptions()
+        self.kernel = kernel
 
     def solve(self, problem: Problem, config: Config, progress: Any = None) -> SolveResult:
         start = config.solver["start"]
@@ -112,15 +114,16 @@ class NativeEngine:
         self, homotopy: ProjectiveHomotopy, y0: np.ndarray, progress: Callable[[int], None] | None = None
     ) -> tuple[PathResults, dict[str, Any]]:
         """Track all start solutions, then re-track suspected path jumps (twice at most)."""
-        results = self._track(homotopy, y0, self.options, progress)
-        info: dict[str, Any] = {"retracked": 0, "retrack_rounds": 0}
+        steps = make_steps(homotopy, self.kernel)
+        results = self._track(homotopy, y0, self.options, progress, steps)
+        info: dict[str, Any] = {"retracked": 0, "retrack_rounds": 0, "kernel": steps.name}
         options = self.options
         for _ in range(2):
             suspects = _duplicate_successes(results)
             if suspects.size == 0:
                 break
             options = options.tighter()
-            again = self._track(homotopy, y0[suspects], options, None)
+            again = self._track(homotopy, y0[suspects], options, None, steps)
             results = _replace_rows(results, suspects, again)
             info["retracked"] += int(suspects.size)
             info["retrack_rounds"] += 1
@@ -133,9 +136,10 @@ class NativeEngine:
         y0: np.ndarray,
         options: TrackerOptions,
         progress: Callable[[int], None] | None,
+        steps: Any,
     ) -> PathResults:
         problem = homotopy.problem
-        tracker = Tracker(homotopy, options)
+        tracker = Tracker(homotopy, options, steps)
         N = y0.shape[0]
         s_end = np.full(N, np.log(options.t_min), dtype=complex)
         state = tracker.track(y0, np.zeros(N, dtype=complex), s_end, endgame=True, progress=progress)

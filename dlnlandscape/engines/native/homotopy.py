@@ -32,43 +32,43 @@ class ProjectiveHomotopy:
         # layer → group one-hot, so that the homogenising coordinate of layer i is h[group(i)]
         self.layer_to_group = np.zeros((problem.depth, self.G))
         self.layer_to_group[np.arange(problem.depth), self.groups.layer_group] = 1.0
-        self._group_columns = [
+        self.group_columns = [
             np.concatenate([members, [self.n + g]]) for g, members in enumerate(self.groups.members)
         ]
-        self._chart_rows = np.zeros((self.G, self.size), dtype=complex)
-        for g, cols in enumerate(self._group_columns):
-            self._chart_rows[g, cols] = start.charts[g]
+        self.chart_rows = np.zeros((self.G, self.size), dtype=complex)
+        for g, cols in enumerate(self.group_columns):
+            self.chart_rows[g, cols] = start.charts[g]
         # Equation scaling: divide every target and start equation by its root-mean-square size
         # on random points of unit size, so that neither side dominates the homotopy.  Without
         # it the data term (entries of X Xᵀ of order m) makes paths sweep fast near t = 1 and
         # the tracker needs several times more steps.  Solutions do not change.
         probe = np.random.default_rng(0).standard_normal((64, self.size, 2)) @ np.array([1, 1j])
-        for cols in self._group_columns:
+        for cols in self.group_columns:
             probe[:, cols] /= np.linalg.norm(probe[:, cols], axis=1, keepdims=True)
-        self._target_scale = np.ones(self.n)
-        self._start_scale = np.ones(self.n)
+        self.target_scale = np.ones(self.n)
+        self.start_scale = np.ones(self.n)
         yt = np.ascontiguousarray(probe.T)
-        self._target_scale = 1.0 / np.sqrt(np.mean(np.abs(self._target_last(yt, False)[0]) ** 2, axis=1))
-        self._start_scale = 1.0 / np.sqrt(np.mean(np.abs(self._start_last(yt)[0]) ** 2, axis=1))
+        self.target_scale = 1.0 / np.sqrt(np.mean(np.abs(self._target_last(yt, False)[0]) ** 2, axis=1))
+        self.start_scale = 1.0 / np.sqrt(np.mean(np.abs(self._start_last(yt)[0]) ** 2, axis=1))
 
     # ---------------------------------------------------------------- pieces
     # Internally everything is batch-last, (rows, N), as in problem.evaluate_last; the
     # tracker sees batch-first arrays (N, n + G) and Jacobians (N, n + G, n + G) for LAPACK.
     def split(self, y: np.ndarray) -> list[np.ndarray]:
         """Batch-first (N, n+G) → per-group batch-last coordinates (n_g + 1, N)."""
-        return [y[:, cols].T for cols in self._group_columns]
+        return [y[:, cols].T for cols in self.group_columns]
 
     def join(self, parts: list[np.ndarray]) -> np.ndarray:
         """Per-group batch-first parts (N, n_g + 1) → (N, n + G)."""
         y = np.empty((parts[0].shape[0], self.size), dtype=complex)
-        for cols, part in zip(self._group_columns, parts):
+        for cols, part in zip(self.group_columns, parts):
             y[:, cols] = part
         return y
 
     def _target_last(self, yt: np.ndarray, jacobian: bool) -> tuple[np.ndarray, np.ndarray | None]:
         ht = yt[self.n :][self.groups.layer_group]
         F, Jx, Jh = self.problem.evaluate_last(yt[: self.n], ht, jacobian=jacobian)
-        scale = self._target_scale[:, None]
+        scale = self.target_scale[:, None]
         F = F * scale
         if not jacobian:
             return F, None
@@ -80,15 +80,15 @@ class ProjectiveHomotopy:
         return F, J
 
     def _start_last(self, yt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        values, blocks = self.start.evaluate([yt[cols] for cols in self._group_columns])
-        scale = self._start_scale[:, None]
+        values, blocks = self.start.evaluate([yt[cols] for cols in self.group_columns])
+        scale = self.start_scale[:, None]
         J = np.zeros((self.n, self.size, yt.shape[1]), dtype=complex)
-        for cols, block in zip(self._group_columns, blocks):
+        for cols, block in zip(self.group_columns, blocks):
             J[:, cols] = block * scale[:, :, None]
         return values * scale, J
 
     def chart(self, y: np.ndarray) -> np.ndarray:
-        return y @ self._chart_rows.T - 1.0
+        return y @ self.chart_rows.T - 1.0
 
     # ------------------------------------------------------------- homotopy
     def evaluate(
@@ -106,7 +106,7 @@ class ProjectiveHomotopy:
         values[:, self.n :] = self.chart(y)
         jac = np.empty((N, self.size, self.size), dtype=complex)
         jac[:, : self.n] = (a * JF + b * JS).transpose(2, 0, 1)
-        jac[:, self.n :] = self._chart_rows
+        jac[:, self.n :] = self.chart_rows
         if not derivative_t:
             return values, jac, None
         dt = np.zeros_like(values)
@@ -121,7 +121,7 @@ class ProjectiveHomotopy:
             return values, None
         jac = np.empty((y.shape[0], self.size, self.size), dtype=complex)
         jac[:, : self.n] = JF.transpose(2, 0, 1)
-        jac[:, self.n :] = self._chart_rows
+        jac[:, self.n :] = self.chart_rows
         return values, jac
 
     def start_values(self, y: np.ndarray) -> np.ndarray:
@@ -134,7 +134,7 @@ class ProjectiveHomotopy:
     def homogenizing_ratio(self, y: np.ndarray) -> np.ndarray:
         """|h_g| / ‖y_g‖ per group: → 0 exactly when the path goes to infinity."""
         return np.stack(
-            [np.abs(y[:, self.n + g]) / np.linalg.norm(y[:, cols], axis=1) for g, cols in enumerate(self._group_columns)],
+            [np.abs(y[:, self.n + g]) / np.linalg.norm(y[:, cols], axis=1) for g, cols in enumerate(self.group_columns)],
             axis=1,
         )
 

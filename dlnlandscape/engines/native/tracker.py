@@ -33,14 +33,14 @@ from .homotopy import ProjectiveHomotopy
 class TrackerOptions:
     """Step control and stopping rules (defaults tuned on (2,2,2) and (1,2,2,1))."""
 
-    tol: float = 1e-4  # accepted relative size of the first Newton correction
+    tol: float = 1e-3  # accepted relative size of the first Newton correction
     initial_step: float = 0.05  # in s
     max_step: float = 1.0  # in s
     min_step: float = 1e-11  # in s; below this the path has failed
     max_steps: int = 4000
     t_endgame: float = 0.05  # below this |t|, try Newton at t = 0 and watch valuations
     t_min: float = 1e-8  # undecided paths stop here and go to the Cauchy endgame
-    infinity_ratio: float = 1e-3  # |h_g| / ‖y_g‖ below which a stable valuation means infinity
+    infinity_ratio: float = 1e-2  # |h_g| / ‖y_g‖ below which a stable valuation means infinity
 
     def tighter(self, factor: float = 10.0) -> TrackerOptions:
         """Options for re-tracking paths suspected of jumping."""
@@ -97,12 +97,13 @@ class TrackState:
         return self.s_a[index] + uu * (self.s_b[index] - self.s_a[index])
 
 
-class Tracker:
-    """Tracks batches of paths of one homotopy."""
+class NumpySteps:
+    """The tracker's step operations in batched NumPy: the readable reference implementation."""
 
-    def __init__(self, homotopy: ProjectiveHomotopy, options: TrackerOptions | None = None) -> None:
+    name = "numpy"
+
+    def __init__(self, homotopy: ProjectiveHomotopy) -> None:
         self.homotopy = homotopy
-        self.options = options or TrackerOptions()
 
     def _tangent(self, y: np.ndarray, s: np.ndarray, ds: np.ndarray) -> np.ndarray:
         """dy/du along s(u) = s_a + u (s_b − s_a): −H_y⁻¹ H_t · t · (s_b − s_a)."""
@@ -110,17 +111,58 @@ class Tracker:
         _, jac, dt = self.homotopy.evaluate(y, t)
         return solve(jac, -dt * (t * ds)[:, None])
 
-    def _correct(self, y: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Two Newton steps at fixed t; returns the point and both correction norms."""
+    def rk4_correct(
+        self, y: np.ndarray, s0: np.ndarray, ds: np.ndarray, h: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """One RK4 predictor step of length h (in u) and two Newton corrections at the new t.
+
+        Returns the corrected points and the norms of both corrections."""
+        hs = h * ds
+        k1 = self._tangent(y, s0, ds)
+        k2 = self._tangent(y + (h / 2)[:, None] * k1, s0 + hs / 2, ds)
+        k3 = self._tangent(y + (h / 2)[:, None] * k2, s0 + hs / 2, ds)
+        k4 = self._tangent(y + h[:, None] * k3, s0 + hs, ds)
+        predicted = y + (h / 6)[:, None] * (k1 + 2 * k2 + 2 * k3 + k4)
+        t = np.exp(s0 + hs)
 
         def at_t(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             values, jac, _ = self.homotopy.evaluate(z, t, derivative_t=False)
             return values, jac
 
-        d1 = newton_step(at_t, y)
-        y1 = y + d1
+        d1 = newton_step(at_t, predicted)
+        y1 = predicted + d1
         d2 = newton_step(at_t, y1)
         return y1 + d2, np.linalg.norm(d1, axis=1), np.linalg.norm(d2, axis=1)
+
+    def newton_target(self, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Two Newton steps on the t = 0 system; the point and both correction norms."""
+        d1 = newton_step(self.homotopy.evaluate_target, y)
+        y1 = y + d1
+        d2 = newton_step(self.homotopy.evaluate_target, y1)
+        return y1 + d2, np.linalg.norm(d1, axis=1), np.linalg.norm(d2, axis=1)
+
+
+def make_steps(homotopy: ProjectiveHomotopy, kernel: str = "auto") -> NumpySteps:
+    """Compiled steps when numba is there (and asked for), else the NumPy reference."""
+    if kernel in ("auto", "numba"):
+        from .kernel import HAVE_NUMBA, CompiledSteps
+
+        if HAVE_NUMBA:
+            return CompiledSteps(homotopy)  # type: ignore[return-value]
+        if kernel == "numba":
+            raise RuntimeError("numba is not installed")
+    return NumpySteps(homotopy)
+
+
+class Tracker:
+    """Tracks batches of paths of one homotopy."""
+
+    def __init__(
+        self, homotopy: ProjectiveHomotopy, options: TrackerOptions | None = None, steps: NumpySteps | None = None
+    ) -> None:
+        self.homotopy = homotopy
+        self.options = options or TrackerOptions()
+        self.steps = steps or NumpySteps(homotopy)
 
     def track(
         self,
@@ -175,13 +217,7 @@ class Tracker:
         h = np.minimum(st.du[idx], 1.0 - u)
         ds = st.s_b[idx] - st.s_a[idx]
         s0 = st.s(idx)
-        hs = h * ds
-        k1 = self._tangent(y, s0, ds)
-        k2 = self._tangent(y + (h / 2)[:, None] * k1, s0 + hs / 2, ds)
-        k3 = self._tangent(y + (h / 2)[:, None] * k2, s0 + hs / 2, ds)
-        k4 = self._tangent(y + h[:, None] * k3, s0 + hs, ds)
-        predicted = y + (h / 6)[:, None] * (k1 + 2 * k2 + 2 * k3 + k4)
-        corrected, n1, n2 = self._correct(predicted, np.exp(s0 + hs))
+        corrected, n1, n2 = self.steps.rk4_correct(y, s0, ds, h)
         scale = np.linalg.norm(y, axis=1)
         err = n1 / scale
         finite = np.isfinite(corrected).all(axis=1) & np.isfinite(err)
@@ -211,15 +247,13 @@ class Tracker:
             return
         hom = self.homotopy
         y = st.y[near]
-        d1 = newton_step(lambda z: hom.evaluate_target(z), y)
-        y1 = y + d1
-        d2 = newton_step(lambda z: hom.evaluate_target(z), y1)
+        y2, n1, n2 = self.steps.newton_target(y)
         scale = np.linalg.norm(y, axis=1)
-        n1 = np.linalg.norm(d1, axis=1) / scale
-        n2 = np.linalg.norm(d2, axis=1) / scale
+        n1 = n1 / scale
+        n2 = n2 / scale
         ok = np.isfinite(n2) & (n1 < 0.01) & (n2 <= 0.01 * n1)
         converged = near[ok]
-        st.y[converged] = (y1 + d2)[ok]
+        st.y[converged] = y2[ok]
         st.status[converged] = CONVERGED
 
         # valuation of the homogenising coordinates: |h_g| ~ t^v, v > 0 means infinity

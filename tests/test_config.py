@@ -1,0 +1,110 @@
+"""Config parsing: defaults, exact literals, and one clear error per kind of bad input."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from dlnlandscape.config import load_config, parse_config, to_fraction
+from dlnlandscape.errors import ConfigError
+
+
+def write(tmp_path: Path, text: str, name: str = "c.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_defaults_and_seeded_data(tmp_path: Path) -> None:
+    cfg = load_config(write(tmp_path, "architecture: {widths: [2, 3, 1]}\ndata: {samples: 4, seed: 7}\n"))
+    assert cfg.name == "c" and cfg.widths == (2, 3, 1) and cfg.samples == 4
+    rng = np.random.default_rng(7)
+    np.testing.assert_array_equal(cfg.X, rng.standard_normal((2, 4)))
+    np.testing.assert_array_equal(cfg.Y, rng.standard_normal((1, 4)))
+    assert cfg.regularization == "generalized"
+    lam = np.random.default_rng(1)
+    expected = [lam.uniform(0.1, 1.0, size=s) for s in [(3, 2), (1, 3)]]
+    for got, want in zip(cfg.Lambda, expected):
+        np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(cfg.penalty[0], expected[0] ** 2)
+    assert cfg.solver["seed"] == 42 and cfg.solver["backend"] == "auto"
+    assert str(cfg.output_dir) == "results/c"
+
+
+def test_decimal_literals_convert_exactly(tmp_path: Path) -> None:
+    cfg = load_config(
+        write(
+            tmp_path,
+            "architecture: {widths: [1, 1, 1]}\ndata: {X: [[0.1]], Y: [[2]]}\n"
+            "regularization: {kind: generalized, Lambda: [[[0.5]], [[0.3]]]}\n",
+        )
+    )
+    assert cfg.X_exact[0, 0] == Fraction(1, 10)
+    assert cfg.penalty_exact[1][0, 0] == Fraction(9, 100)
+    assert to_fraction(0.1) != Fraction(1, 10)  # a plain float is converted bit for bit
+    assert cfg.samples == 1
+
+
+def test_l2_penalty_and_linear_convention() -> None:
+    cfg = parse_config({"architecture": {"widths": [2, 2]}, "data": {"samples": 1},
+                        "regularization": {"kind": "l2", "lambda": 0.25}})
+    assert np.all(cfg.penalty[0] == 0.25) and cfg.penalty_exact[0][0, 0] == Fraction(1, 4)
+    lin = parse_config({"architecture": {"widths": [1, 1]}, "data": {"samples": 1},
+                        "regularization": {"kind": "generalized", "Lambda": [[[0.5]]], "convention": "linear"}})
+    assert lin.penalty[0][0, 0] == 0.5
+
+
+BAD = [
+    ("", "", "empty"),
+    ("architecture: [widths\n", "line", "malformed YAML"),
+    ("architecture: {widths: [2, 2]}\n", "data", "missing"),
+    ("architecture: {widths: [2, 2]}\ndata: {samples: 1}\nsolvr: {}\n", "solvr", "unknown key"),
+    ("architecture: {widths: [2, 2], resid: true}\ndata: {samples: 1}\n", "architecture.resid", "unknown key"),
+    ("architecture: {widths: [2, 0]}\ndata: {samples: 1}\n", "architecture.widths[1]", ">= 1"),
+    ("architecture: {widths: [2, -3]}\ndata: {samples: 1}\n", "architecture.widths[1]", ">= 1"),
+    ("architecture: {widths: [2, 1.5]}\ndata: {samples: 1}\n", "architecture.widths[1]", "integer"),
+    ("architecture: {widths: [2]}\ndata: {samples: 1}\n", "architecture.widths", "at least two"),
+    ("architecture: {widths: [2, 2]}\ndata: {samples: 0}\n", "data.samples", ">= 1"),
+    ("architecture: {widths: [2, 2]}\ndata: {X: [[1, 2]], Y: [[1, 2], [3, 4]]}\n", "data.X", "shape"),
+    ("architecture: {widths: [1, 1]}\ndata: {samples: 2, X: [[1, 2]], Y: [[1]]}\n", "data.Y", "shape"),
+    ("architecture: {widths: [1, 1]}\ndata: {file: nowhere.npz}\n", "data.file", "does not exist"),
+    ("architecture: {widths: [1, 1]}\ndata: {samples: 1}\nregularization: {kind: l3}\n", "regularization.kind", "choose"),
+    ("architecture: {widths: [1, 1]}\ndata: {samples: 1}\nsolver: {backend: gpu}\n", "solver.backend", "choose"),
+    ("architecture: {widths: [1, 1]}\ndata: {samples: 1}\nregularization: {kind: l2}\n", "regularization.lambda", "missing"),
+    ("architecture: {widths: [1, 1]}\ndata: {samples: 1}\nregularization: {kind: none, lambda: 1}\n",
+     "regularization.lambda", "only used"),
+    ("architecture: {widths: [1, 1]}\ndata: {samples: 1}\nregularization: {low: 1, high: 0.5}\n",
+     "regularization.high", "exceed"),
+    ("- just\n- a list\n", "", "mapping"),
+]
+
+
+@pytest.mark.parametrize("text,field,words", BAD)
+def test_bad_input_names_file_field_and_reason(tmp_path: Path, text: str, field: str, words: str) -> None:
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    message = str(info.value)
+    assert message.startswith(str(path)) and "\n" not in message
+    assert field in message and words in message
+
+
+def test_missing_file_and_directory(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="no such file"):
+        load_config(tmp_path / "absent.yaml")
+    with pytest.raises(ConfigError, match="directory"):
+        load_config(tmp_path)
+
+
+def test_data_file(tmp_path: Path) -> None:
+    X = np.arange(6.0).reshape(2, 3)
+    Y = np.ones((1, 3))
+    np.savez(tmp_path / "d.npz", X=X, Y=Y)
+    cfg = load_config(write(tmp_path, "architecture: {widths: [2, 1]}\ndata: {file: d.npz}\n"))
+    assert cfg.samples == 3 and np.array_equal(cfg.X, X)
+    np.savez(tmp_path / "bad.npz", X=X, Z=Y)
+    with pytest.raises(ConfigError, match="arrays named X and Y"):
+        load_config(write(tmp_path, "architecture: {widths: [2, 1]}\ndata: {file: bad.npz}\n", "b.yaml"))
