@@ -101,12 +101,6 @@ def solve(config_path: Path, out: Path | None, backend: str | None, seed: int | 
         config = load_config(config_path).with_solver(backend=backend, seed=seed)
         if out is not None:
             config = config.with_output(out)
-        if config.solver["backend"] == "julia" and not quiet:
-            click.echo(
-                "dln: the julia backend's first use downloads and precompiles HomotopyContinuation.jl "
-                "(several minutes); later runs start in seconds.",
-                err=True,
-            )
         progress = Progress(enabled=not quiet and not as_json)
         run = run_solve(config, progress=progress)
         directory = write_outputs(run, config.output_dir)

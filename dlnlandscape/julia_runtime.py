@@ -198,6 +198,17 @@ def detect(timeout: float = DETECT_TIMEOUT) -> JuliaStatus:
     return JuliaStatus(False, False, None, None, "none", _one_line(f"no usable Julia: {reason}"))
 
 
+def julia_available(allow_package_install: bool = False) -> tuple[bool, str]:
+    """For `--backend auto`: (usable, why).  By default only when starting downloads nothing at
+    all (`ready`); with `allow_package_install` a Julia that still needs HC.jl counts too."""
+    status = detect()
+    usable = status.ready or (allow_package_install and status.found)
+    why = status.detail
+    if status.found and not status.ready:
+        why += "; run once with --backend julia to install it" if not usable else ""
+    return usable, f"{why} [{status.source}]"
+
+
 def first_use_note(status: JuliaStatus) -> str:
     """What starting will download, said on stderr before it starts."""
     what = "Julia and HomotopyContinuation.jl" if not status.found else "HomotopyContinuation.jl"

@@ -1,0 +1,360 @@
+"""
+    DLNLandscape
+
+The Julia half of dlnlandscape's `julia` engine: HomotopyContinuation.jl (HC.jl) solves the
+gradient system ∇L = 0 of a deep linear network, and the results go back to Python as plain
+arrays.
+
+Why a parameter homotopy. The network's structure (widths, residual layers, normalisation)
+fixes the polynomial system up to its coefficients, and those are polynomials in the data X, Y
+and the penalty coefficients C. So the system is built once, symbolically, with X, Y and C as
+HC.jl *parameters*. One solve at random complex parameters — polyhedral, (multihomogeneous)
+total degree, or monodromy — is cached per structure, and each real instance is reached by a
+parameter homotopy that tracks one path per generic solution instead of one per root bound
+(coefficient-parameter continuation; Sommese & Wampler, *The Numerical Solution of Systems of
+Polynomials*, ch. 7).
+
+Why the origin is never tracked. ∇L has no constant term, so the origin is a root for every
+parameter value. HC.jl's parameter homotopies lose paths that stay at the origin (HC.jl issue
+#647; the fix, PR #691, is in no release up to v2.20), so starts at the origin are dropped
+here and the Python side adds the origin after checking it explicitly.
+
+Why monodromy runs once per zero pattern. Monodromy only finds roots on the irreducible
+component of its start pair. Roots with inactive hidden neurons (row of W_l and column of
+W_{l+1} all zero) lie on other components, so every pattern of inactive neurons that keeps one
+neuron per hidden layer gets its own start pair; the sign flips of hidden neurons are the
+group action (DOMAIN.md, "Symmetries").
+"""
+module DLNLandscape
+
+using HomotopyContinuation
+import LinearAlgebra
+import Random
+
+export network_system, sparse_system, solve_network, solve_sparse
+
+"A start closer than this to the origin (∞-norm) is the origin."
+const ORIGIN_TOL = 1e-8
+
+"Generic solves, keyed by structure, start system and seed: (F, p₀, start solutions, info)."
+const GENERIC = Dict{Any,Any}()
+
+rowmajor(M::AbstractMatrix) = vec(permutedims(M))
+hc_seed(seed::Integer) = seed % UInt32
+layer_sizes(w) = [w[i+1] * w[i] for i = 1:length(w)-1]
+shifted(W) = [W[a, b] + Int(a == b) for a in axes(W, 1), b in axes(W, 2)]
+has_residual_layer(w, resnet) = resnet && any(w[i+1] == w[i] for i = 1:length(w)-1)
+
+"""
+    network_system(widths, samples; resnet = false, scale = 1.0)
+
+∇L of `L = scale/2 ‖P X − Y‖² + ½ Σᵢ Cᵢ∘Wᵢ∘Wᵢ` as a `System`. Variables are the weights, row
+by row and layer by layer (the order of the Python `Problem`); parameters are X and Y (row
+major) followed by one penalty coefficient per weight, in the variables' order.
+"""
+function network_system(
+    widths::AbstractVector{<:Integer},
+    samples::Integer;
+    resnet::Bool = false,
+    scale::Real = 1.0,
+)
+    w = collect(Int, widths)
+    H = length(w) - 1
+    d = maximum(w)
+    @var W[1:H, 1:d, 1:d] x[1:w[1], 1:samples] y[1:w[end], 1:samples] c[1:H, 1:d, 1:d]
+    Ws = [W[i, 1:w[i+1], 1:w[i]] for i = 1:H]
+    Cs = [c[i, 1:w[i+1], 1:w[i]] for i = 1:H]
+    Ms = [resnet && w[i+1] == w[i] ? shifted(Ws[i]) : Ws[i] for i = 1:H]
+    P = foldl((A, M) -> M * A, Ms[2:end]; init = Ms[1])
+    E = P * x - y
+    L = scale / 2 * sum(E .^ 2) + sum(sum(Cs[i] .* Ws[i] .^ 2) for i = 1:H) / 2
+    vars = reduce(vcat, rowmajor.(Ws))
+    params = [rowmajor(x); rowmajor(y); reduce(vcat, rowmajor.(Cs))]
+    System(differentiate(L, vars); variables = vars, parameters = params)
+end
+
+"""
+    sparse_system(exponents, coefficients, offsets)
+
+A system given term by term: equation k has the rows `offsets[k]+1:offsets[k+1]` of the
+`(terms, n)` matrix `exponents` and of `coefficients`.
+"""
+function sparse_system(
+    exponents::AbstractMatrix{<:Integer},
+    coefficients::AbstractVector{<:Number},
+    offsets::AbstractVector{<:Integer},
+)
+    n = size(exponents, 2)
+    @var z[1:n]
+    terms = [(offsets[k]+1):offsets[k+1] for k = 1:length(offsets)-1]
+    support = [Matrix{Int}(permutedims(exponents[t, :])) for t in terms]
+    System(support, [collect(coefficients[t]) for t in terms]; variables = z)
+end
+
+"The same system with one variable group per block of `sizes` consecutive variables."
+function grouped(F::System, sizes)
+    v = variables(F)
+    stops = cumsum(sizes)
+    groups = [v[(e-s+1):e] for (s, e) in zip(sizes, stops)]
+    System(expressions(F); variables = v, parameters = parameters(F), variable_groups = groups)
+end
+
+"Keywords of `solve` for a start system; `only_non_zero = false` keeps roots with zeros."
+function start_keywords(start::AbstractString)
+    start == "polyhedral" && return (start_system = :polyhedral, only_non_zero = false)
+    start in ("total_degree", "multihomogeneous") && return (start_system = :total_degree,)
+    throw(ArgumentError("start system $start: expected polyhedral, total_degree or multihomogeneous"))
+end
+
+# ---------------------------------------------------------------- sign flips and zero patterns
+
+"Coordinates of hidden neuron `j` of hidden layer `l`: row j of W_l and column j of W_{l+1}."
+function neuron_coordinates(w, l, j)
+    offset = cumsum([0; layer_sizes(w)])
+    row = offset[l] .+ (j - 1) * w[l] .+ (1:w[l])
+    column = offset[l+1] .+ (0:w[l+2]-1) .* w[l+1] .+ j
+    [row; column]
+end
+
+hidden_neurons(w) = [(l, j) for l = 1:length(w)-2 for j = 1:w[l+1]]
+
+"The sign flip of one hidden neuron, as an HC.jl group action (one solution in, one out)."
+flip(idx) = s -> (t = copy(s); t[idx] .= .-t[idx]; t)
+
+"Sets of inactive neurons that leave at least one active neuron in every hidden layer."
+function inactive_patterns(w, resnet)
+    H = length(w) - 1
+    (H == 1 || has_residual_layer(w, resnet)) && return [Tuple{Int,Int}[]]
+    per_layer = [
+        [[(l, j) for j = 1:w[l+1] if isodd(mask >> (j - 1))] for mask = 0:(2^w[l+1]-2)] for
+        l = 1:H-1
+    ]
+    [reduce(vcat, combo; init = Tuple{Int,Int}[]) for combo in Iterators.product(per_layer...)]
+end
+
+"All images of `sols` under the group, without duplicates."
+function orbits(sols, actions)
+    (isempty(actions) || isempty(sols)) && return sols
+    G = GroupActions(actions...)
+    unique_points(reduce(vcat, [G(s) for s in sols]))
+end
+
+"""
+    start_pair(F, zero_coordinates, rng)
+
+A root `x` and parameters `p` of the network system, without solving anything: ∇L is linear
+in the penalty coefficients with `∂L/∂wₖ = gₖ(x; X, Y) + cₖ xₖ`, so for random x, X, Y the
+choice `cₖ = −gₖ/xₖ` makes x a root. The `zero_coordinates` are set to 0 (their gₖ vanish
+identically when whole neurons are inactive) and keep a random cₖ.
+"""
+function start_pair(F::System, zero_coordinates, rng)
+    n, N = nvariables(F), nparameters(F)
+    x = randn(rng, ComplexF64, n)
+    x[zero_coordinates] .= 0
+    p = randn(rng, ComplexF64, N)
+    p[(N-n+1):N] .= 0
+    g = F(x, p)
+    c = randn(rng, ComplexF64, n)
+    active = findall(!iszero, x)
+    c[active] = -g[active] ./ x[active]
+    p[(N-n+1):N] = c
+    x, p
+end
+
+function monodromy_generic(F::System, w, resnet, p₀, seed)
+    rng = Random.Xoshiro(seed)
+    neurons = has_residual_layer(w, resnet) ? Tuple{Int,Int}[] : hidden_neurons(w)
+    actions = [flip(neuron_coordinates(w, l, j)) for (l, j) in neurons]
+    found = Vector{ComplexF64}[]
+    runs = Dict{String,Any}[]
+    for inactive in inactive_patterns(w, resnet)
+        zero_coordinates = reduce(vcat, [neuron_coordinates(w, l, j) for (l, j) in inactive]; init = Int[])
+        x, p = start_pair(F, zero_coordinates, rng)
+        M = monodromy_solve(
+            F,
+            [x],
+            p;
+            group_actions = isempty(actions) ? nothing : actions,
+            seed = hc_seed(seed),
+            show_progress = false,
+        )
+        S = orbits(solutions(M), actions)
+        moved = Vector{ComplexF64}[]
+        if !isempty(S)
+            R = solve(F, S; start_parameters = p, target_parameters = p₀, seed = hc_seed(seed), show_progress = false)
+            moved = solutions(R)
+        end
+        append!(found, moved)
+        push!(
+            runs,
+            Dict{String,Any}(
+                "inactive_neurons" => length(inactive),
+                "classes" => nsolutions(M),
+                "success" => is_success(M),
+                "heuristic_stop" => is_heuristic_stop(M),
+                "solutions" => length(S),
+                "lost_moving_to_generic" => length(S) - length(moved),
+            ),
+        )
+    end
+    found, Dict{String,Any}("monodromy_runs" => runs, "paths" => sum(r -> r["solutions"], runs; init = 0))
+end
+
+# ---------------------------------------------------------------- generic solve, then targets
+
+function path_counts(prs)
+    Dict{String,Any}(
+        "paths" => length(prs),
+        "nonsingular" => count(is_nonsingular, prs),
+        "singular" => count(r -> is_success(r) && is_singular(r), prs),
+        "at_infinity" => count(is_at_infinity, prs),
+        "failed" => count(r -> !is_success(r) && !is_at_infinity(r), prs),
+    )
+end
+
+"The cached generic solve for a structure: `(F, p₀, starts, info)` and whether it was cached."
+function generic_solve(w, samples, resnet, scale, start, seed)
+    key = (Tuple(w), samples, resnet, Float64(scale), start, seed)
+    haskey(GENERIC, key) && return GENERIC[key], true
+    started = time()
+    F = network_system(w, samples; resnet = resnet, scale = scale)
+    p₀ = randn(Random.Xoshiro(seed), ComplexF64, nparameters(F))
+    if start == "monodromy"
+        sols, info = monodromy_generic(F, w, resnet, p₀, seed)
+    else
+        G = start == "multihomogeneous" ? grouped(F, layer_sizes(w)) : F
+        R = solve(G; target_parameters = p₀, seed = hc_seed(seed), show_progress = false, start_keywords(start)...)
+        sols, info = solutions(R), path_counts(path_results(R))
+    end
+    starts = filter(s -> maximum(abs, s) > ORIGIN_TOL, sols)
+    info["solutions"] = length(sols)
+    info["origin_found"] = length(starts) < length(sols)
+    info["seconds"] = time() - started
+    GENERIC[key] = (F, p₀, starts, info)
+    GENERIC[key], false
+end
+
+"Track `starts` from p₀ to every target; one vector of `PathResult`s per target."
+function track_to_targets(F, p₀, starts, targets, seed)
+    isempty(starts) && return [PathResult[] for _ in targets]
+    solve(
+        F,
+        starts;
+        start_parameters = p₀,
+        target_parameters = targets,
+        transform_result = (R, p) -> path_results(R),
+        seed = hc_seed(seed),
+        show_progress = false,
+    )
+end
+
+"Krawczyk certificates (HC.jl `certify`) of the nonsingular endpoints: (certified, certified real)."
+function certify_paths(F, prs, p)
+    certified, reals = fill(false, length(prs)), fill(false, length(prs))
+    idx = findall(is_nonsingular, prs)
+    isempty(idx) && return certified, reals
+    C = certify(F, solution.(prs[idx]), p; show_progress = false)
+    for (k, c) in zip(idx, certificates(C))
+        certified[k] = is_certified(c)
+        reals[k] = is_certified(c) && is_real(c)
+    end
+    certified, reals
+end
+
+"Path results as arrays: one column per path; return codes index `code_names`."
+function export_paths(prs, n; certification = nothing)
+    points = zeros(ComplexF64, n, length(prs))
+    for (k, r) in enumerate(prs)
+        points[:, k] = solution(r)
+    end
+    codes = [string(r.return_code) for r in prs]
+    names = unique(codes)
+    Dict{String,Any}(
+        "solutions" => points,
+        "code" => Int8[findfirst(==(c), names) - 1 for c in codes],
+        "code_names" => names,
+        "singular" => Bool[is_singular(r) for r in prs],
+        "winding_number" => Int[something(winding_number(r), 0) for r in prs],
+        "multiplicity" => Int[multiplicity(r) for r in prs],
+        "condition" => Float64[LinearAlgebra.cond(r) for r in prs],
+        "residual" => Float64[residual(r) for r in prs],
+        "accuracy" => Float64[accuracy(r) for r in prs],
+        "steps" => Int[steps(r) for r in prs],
+        "real" => Bool[is_real(r) for r in prs],
+        "certified" => isnothing(certification) ? nothing : certification[1],
+        "certified_real" => isnothing(certification) ? nothing : certification[2],
+    )
+end
+
+about() = Dict{String,Any}(
+    "julia" => string(VERSION),
+    "homotopycontinuation" => string(pkgversion(HomotopyContinuation)),
+    "threads" => Threads.nthreads(),
+)
+
+"""
+    solve_network(widths, scale, resnet, X, Y, C; start, seed, certification)
+
+All critical points of one or many instances of a network: `X[k, :, :]`, `Y[k, :, :]` and
+`C[k, :]` (penalty coefficients in the variables' order) are instance k. Returns
+`Dict("instances" => [export per instance], "info" => Dict)`.
+"""
+function solve_network(
+    widths::AbstractVector{<:Integer},
+    scale::Real,
+    resnet::Bool,
+    X::AbstractArray{<:Real,3},
+    Y::AbstractArray{<:Real,3},
+    C::AbstractMatrix{<:Real};
+    start::AbstractString = "polyhedral",
+    seed::Integer = 0,
+    certification::Bool = false,
+)
+    started = time()
+    w = collect(Int, widths)
+    (F, p₀, starts, generic), cached = generic_solve(w, size(X, 3), resnet, scale, start, seed)
+    targets = [Float64[rowmajor(X[k, :, :]); rowmajor(Y[k, :, :]); C[k, :]] for k in axes(X, 1)]
+    results = track_to_targets(F, p₀, starts, targets, seed)
+    instances = [
+        export_paths(prs, nvariables(F); certification = certification ? certify_paths(F, prs, q) : nothing)
+        for (prs, q) in zip(results, targets)
+    ]
+    info = merge(
+        about(),
+        Dict{String,Any}(
+            "generic" => generic,
+            "cached" => cached,
+            "tracked_per_instance" => length(starts),
+            "origin_tracked" => false,
+            "seed" => seed,
+            "seconds" => time() - started,
+        ),
+    )
+    Dict{String,Any}("instances" => instances, "info" => info)
+end
+
+"""
+    solve_sparse(exponents, coefficients, offsets, group_sizes; start, seed, certification)
+
+Solve a system given term by term (see `sparse_system`) directly, with one variable group per
+block of `group_sizes` variables for `start = "multihomogeneous"`.
+"""
+function solve_sparse(
+    exponents::AbstractMatrix{<:Integer},
+    coefficients::AbstractVector{<:Number},
+    offsets::AbstractVector{<:Integer},
+    group_sizes::AbstractVector{<:Integer};
+    start::AbstractString = "polyhedral",
+    seed::Integer = 0,
+    certification::Bool = false,
+)
+    started = time()
+    F = sparse_system(exponents, coefficients, offsets)
+    G = start == "multihomogeneous" ? grouped(F, collect(Int, group_sizes)) : F
+    prs = path_results(solve(G; seed = hc_seed(seed), show_progress = false, start_keywords(start)...))
+    certified = certification ? certify_paths(F, prs, nothing) : nothing
+    info = merge(about(), Dict{String,Any}("origin_tracked" => true, "seed" => seed, "seconds" => time() - started))
+    Dict{String,Any}("instances" => [export_paths(prs, nvariables(F); certification = certified)], "info" => info)
+end
+
+end # module
