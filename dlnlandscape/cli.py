@@ -17,7 +17,7 @@ from typing import Any
 import click
 
 from . import __version__
-from .errors import EXIT_OTHER, EXIT_USAGE, DLNError
+from .errors import EXIT_OTHER, DLNError
 
 EXIT_CODES_HELP = (
     "Exit codes: 0 success; 1 unexpected error; 2 bad config or usage; "
@@ -47,7 +47,8 @@ class Progress:
             return
         if self._bar is None and time.monotonic() - self.began > 2.0:
             from rich.console import Console
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress as Bar, TimeElapsedColumn
+            from rich.progress import BarColumn, MofNCompleteColumn, TimeElapsedColumn
+            from rich.progress import Progress as Bar
 
             self._bar = Bar(
                 "[progress.description]{task.description}",
@@ -87,12 +88,16 @@ def main() -> None:
 
 @main.command(help="Solve CONFIG's gradient system and classify every critical point.\n\n" + EXIT_CODES_HELP)
 @click.argument("config_path", metavar="CONFIG", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), help="Output directory (default: output.dir).")
+@click.option(
+    "--out", "out", type=click.Path(file_okay=False, path_type=Path), help="Output directory (default: output.dir)."
+)
 @click.option("--backend", type=click.Choice(["auto", "native", "julia", "exact"]), help="Override solver.backend.")
 @click.option("--seed", type=click.IntRange(min=0), help="Override solver.seed.")
 @click.option("--json", "as_json", is_flag=True, help="Print summary.json to stdout (for shell batches).")
 @click.option("--quiet", is_flag=True, help="No table and no progress bar.")
-def solve(config_path: Path, out: Path | None, backend: str | None, seed: int | None, as_json: bool, quiet: bool) -> None:
+def solve(
+    config_path: Path, out: Path | None, backend: str | None, seed: int | None, as_json: bool, quiet: bool
+) -> None:
     try:
         from .config import load_config
         from .report import print_summary, write_outputs
@@ -121,8 +126,9 @@ def solve(config_path: Path, out: Path | None, backend: str | None, seed: int | 
         _fail(error)
 
 
-@main.command(help="Validate CONFIG and print its unknowns, equations, degrees and bounds (no solving).\n\n"
-              + EXIT_CODES_HELP)
+@main.command(
+    help="Validate CONFIG and print its unknowns, equations, degrees and bounds (no solving).\n\n" + EXIT_CODES_HELP
+)
 @click.argument("config_path", metavar="CONFIG", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print the facts as JSON.")
 def check(config_path: Path, as_json: bool) -> None:

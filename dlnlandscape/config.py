@@ -205,9 +205,7 @@ def parse_config(
         raise ConfigError(source, "", "expected a mapping with keys " + ", ".join(TOP_LEVEL))
     for key in document:
         if key not in TOP_LEVEL:
-            raise ConfigError(
-                source, str(key), f"unknown key; allowed top-level keys: {', '.join(TOP_LEVEL)}"
-            )
+            raise ConfigError(source, str(key), f"unknown key; allowed top-level keys: {', '.join(TOP_LEVEL)}")
     raw: dict[str, Any] = {"name": document.get("name", default_name)}
     for section, defaults in SCHEMA.items():
         given = document.get(section, {})
@@ -236,9 +234,7 @@ def parse_config(
     residual = _bool(raw["architecture"]["residual"], source, "architecture.residual")
     X, Y, X_exact, Y_exact, samples = _data(raw["data"], widths, source, base_dir)
     normalization = _choice(raw["data"]["normalization"], NORMALIZATIONS, source, "data.normalization")
-    kind, convention, Lambda, penalty, penalty_exact = _regularization(
-        raw["regularization"], widths, source
-    )
+    kind, convention, Lambda, penalty, penalty_exact = _regularization(raw["regularization"], widths, source)
     solver = _solver(raw["solver"], source)
     out = raw["output"]["dir"]
     if out is None:
@@ -406,9 +402,7 @@ def _regularization(
     if kind != "l2" and reg["lambda"] is not None:
         raise ConfigError(source, "regularization.lambda", f"only used with kind: l2 (kind is {kind})")
     if kind != "generalized" and reg["Lambda"] is not None:
-        raise ConfigError(
-            source, "regularization.Lambda", f"only used with kind: generalized (kind is {kind})"
-        )
+        raise ConfigError(source, "regularization.Lambda", f"only used with kind: generalized (kind is {kind})")
     if kind == "none":
         zeros = tuple(np.zeros(s) for s in shapes)
         exact = tuple(np.full(s, Fraction(0), dtype=object) for s in shapes)
@@ -430,10 +424,7 @@ def _regularization(
                 "regularization.Lambda",
                 f"must be a list of {len(shapes)} matrices (one per weight matrix)",
             )
-        pairs = [
-            _matrix(m, s, source, f"regularization.Lambda[{i}]")
-            for i, (m, s) in enumerate(zip(given, shapes))
-        ]
+        pairs = [_matrix(m, s, source, f"regularization.Lambda[{i}]") for i, (m, s) in enumerate(zip(given, shapes))]
         for i, (values, _) in enumerate(pairs):
             if np.any(values <= 0):
                 raise ConfigError(source, f"regularization.Lambda[{i}]", "entries must be > 0")

@@ -109,10 +109,7 @@ class Problem:
     @cached_property
     def variable_names(self) -> tuple[str, ...]:
         return tuple(
-            f"w{i + 1}_{a + 1}_{b + 1}"
-            for i, (r, c) in enumerate(self.shapes)
-            for a in range(r)
-            for b in range(c)
+            f"w{i + 1}_{a + 1}_{b + 1}" for i, (r, c) in enumerate(self.shapes) for a in range(r) for b in range(c)
         )
 
     @cached_property
@@ -125,10 +122,7 @@ class Problem:
     def unpack(self, x: np.ndarray) -> list[np.ndarray]:
         """(N, n) coordinates → list of weight stacks (N, d_i, d_{i−1}) (batch first)."""
         x = np.asarray(x)
-        return [
-            x[:, self.offsets[i] : self.offsets[i + 1]].reshape(-1, r, c)
-            for i, (r, c) in enumerate(self.shapes)
-        ]
+        return [x[:, self.offsets[i] : self.offsets[i + 1]].reshape(-1, r, c) for i, (r, c) in enumerate(self.shapes)]
 
     def pack(self, weights: list[np.ndarray]) -> np.ndarray:
         return np.concatenate([w.reshape(w.shape[0], -1) for w in weights], axis=1)
@@ -171,10 +165,7 @@ class Problem:
     def _weights_last(self, x: np.ndarray) -> list[np.ndarray]:
         """(N, n) → weight stacks with the batch axis last, (d_i, d_{i−1}, N)."""
         xt = np.ascontiguousarray(np.asarray(x).T)
-        return [
-            xt[self.offsets[i] : self.offsets[i + 1]].reshape(r, c, -1)
-            for i, (r, c) in enumerate(self.shapes)
-        ]
+        return [xt[self.offsets[i] : self.offsets[i + 1]].reshape(r, c, -1) for i, (r, c) in enumerate(self.shapes)]
 
     def _segments(self, weights: list[np.ndarray], h: np.ndarray | None) -> list[list[np.ndarray]]:
         """seg[a][b] = M_{b+1} ⋯ M_{a+1} (0-based layers a..b), batch last; seg[a][a-1] = I."""

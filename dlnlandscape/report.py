@@ -92,9 +92,7 @@ def write_outputs(run: Any, directory: Path) -> Path:
     tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
     try:
         rows = critical_points_rows(run.problem, run.points)
-        fields = list(COLUMNS) + [
-            f"{name}{suffix}" for name in run.problem.variable_names for suffix in ("", "_imag")
-        ]
+        fields = list(COLUMNS) + [f"{name}{suffix}" for name in run.problem.variable_names for suffix in ("", "_imag")]
         with open(tmp / "critical_points.csv", "w", newline="", encoding="utf-8") as handle:
             writer = csv.DictWriter(handle, fieldnames=fields)
             writer.writeheader()
@@ -142,16 +140,25 @@ def summary_lines(summary: dict[str, Any]) -> list[tuple[str, str]]:
         ("samples", str(summary["config"]["data"]["samples"])),
         ("regularization", summary["config"]["regularization"]["kind"]),
         ("unknowns", str(summary["unknowns"])),
-        ("complex critical points", f"{summary['complex_solutions']} distinct"
-         + (f" ({summary['singular_solutions']} singular)" if summary["singular_solutions"] else "")),
+        (
+            "complex critical points",
+            f"{summary['complex_solutions']} distinct"
+            + (f" ({summary['singular_solutions']} singular)" if summary["singular_solutions"] else ""),
+        ),
         ("real critical points", str(summary["real_solutions"])),
         ("minima", f"{by_class['global_minimum']} global, {by_class['local_minimum']} local"),
-        ("saddles", f"{by_class['saddle']} (by Morse index: "
-         + ", ".join(f"{k}: {v}" for k, v in sorted(by_index.items(), key=lambda kv: int(kv[0])) if k != "0")
-         + ")"),
+        (
+            "saddles",
+            f"{by_class['saddle']} (by Morse index: "
+            + ", ".join(f"{k}: {v}" for k, v in sorted(by_index.items(), key=lambda kv: int(kv[0])) if k != "0")
+            + ")",
+        ),
         ("maxima / degenerate", f"{by_class['maximum']} / {by_class['degenerate']}"),
-        ("paths", f"{paths['tracked']} tracked: {paths['finite']} finite, {paths['at_infinity']} at infinity, "
-         f"{paths['singular']} singular, {paths['failed']} failed"),
+        (
+            "paths",
+            f"{paths['tracked']} tracked: {paths['finite']} finite, {paths['at_infinity']} at infinity, "
+            f"{paths['singular']} singular, {paths['failed']} failed",
+        ),
         ("bounds", f"Bézout {bounds['bezout']}, multihomogeneous {bounds['multihomogeneous']}"),
         ("backend", f"{summary['backend']['engine']} ({summary['backend']['start_system']}), seed {summary['seed']}"),
         ("seconds", f"{summary['seconds']:.2f}"),
@@ -171,7 +178,9 @@ def markdown_report(summary: dict[str, Any], rows: list[dict[str, Any]]) -> str:
         out.write(f"| {label} | {value} |\n")
     checks = summary["checks"]
     out.write("\n## How this was checked\n\n")
-    out.write(f"- every reported point was refined by Newton on ∇L; largest residual ‖∇L‖∞ = {checks['max_residual']}\n")
+    out.write(
+        f"- every reported point was refined by Newton on ∇L; largest residual ‖∇L‖∞ = {checks['max_residual']}\n"
+    )
     out.write(f"- count within the multihomogeneous Bézout bound: {checks['within_bounds']}\n")
     out.write(f"- origin (always critical) found: {checks['origin_found']}\n")
     if checks["real_parity_ok"] is not None:
@@ -181,7 +190,9 @@ def markdown_report(summary: dict[str, Any], rows: list[dict[str, Any]]) -> str:
         out.write("\n## Warnings\n\n" + "".join(f"- {w}\n" for w in summary["warnings"]))
     real_rows = [r for r in rows if r["real"]]
     out.write(f"\n## Real critical points ({len(real_rows)})\n\n")
-    out.write("| id | loss | Morse index | class | zero pattern | rank P | orbit (size) |\n|---|---|---|---|---|---|---|\n")
+    out.write(
+        "| id | loss | Morse index | class | zero pattern | rank P | orbit (size) |\n|---|---|---|---|---|---|---|\n"
+    )
     for r in real_rows:
         pattern = r["zero_pattern"].replace("|", r"\|")
         out.write(

@@ -42,9 +42,7 @@ class SparseSystem:
 
     @property
     def exact(self) -> bool:
-        return any(
-            isinstance(c, Fraction) for eq in self.equations for c in eq.coefficients[:1]
-        )
+        return any(isinstance(c, Fraction) for eq in self.equations for c in eq.coefficients[:1])
 
     def degrees(self) -> list[int]:
         return [eq.degree for eq in self.equations]
@@ -76,11 +74,7 @@ class SparseSystem:
             fractions = [Fraction(c) for c in eq.coefficients]
             scale = lcm(*[f.denominator for f in fractions]) if fractions else 1
             result.append(
-                [
-                    (tuple(int(e) for e in row), int(f * scale))
-                    for row, f in zip(eq.exponents, fractions)
-                    if f != 0
-                ]
+                [(tuple(int(e) for e in row), int(f * scale)) for row, f in zip(eq.exponents, fractions) if f != 0]
             )
         return result
 

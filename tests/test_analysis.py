@@ -20,8 +20,12 @@ def test_unique_points_merges_near_duplicates():
 def test_sign_flips_are_symmetries_of_the_loss():
     rng = np.random.default_rng(1)
     widths = (2, 3, 2, 2)
-    p = Problem.from_data(widths, rng.standard_normal((2, 3)), rng.standard_normal((2, 3)),
-                          [rng.uniform(0.1, 1, (widths[i + 1], widths[i])) for i in range(3)])
+    p = Problem.from_data(
+        widths,
+        rng.standard_normal((2, 3)),
+        rng.standard_normal((2, 3)),
+        [rng.uniform(0.1, 1, (widths[i + 1], widths[i])) for i in range(3)],
+    )
     signs = sign_flip_matrices(p)
     assert signs.shape == (2**5, p.n)
     x = rng.standard_normal((1, p.n))

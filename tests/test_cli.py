@@ -25,23 +25,40 @@ def test_solve_quickstart_round_trip(tmp_path: Path):
     result = CliRunner().invoke(main, ["solve", str(ROOT / "configs" / "quickstart.yaml"), "--out", str(out), "--json"])
     assert result.exit_code == 0, result.output
     summary = json.loads(result.output)
-    for key in ("complex_solutions", "real_solutions", "paths", "bounds", "classes", "backend", "seed", "seconds", "config"):
+    for key in (
+        "complex_solutions",
+        "real_solutions",
+        "paths",
+        "bounds",
+        "classes",
+        "backend",
+        "seed",
+        "seconds",
+        "config",
+    ):
         assert key in summary
     assert summary["complex_solutions"] == 225 and summary["complete"]
     assert summary["paths"]["tracked"] == 1921 and summary["paths"]["failed"] == 0
     assert summary["bounds"] == {"bezout": 3**8, "multihomogeneous": 1921}
     assert summary["backend"]["engine"] == "native" and summary["seed"] == 42
     assert summary["checks"]["origin_found"] and summary["checks"]["real_parity_ok"]
-    assert sorted(p.name for p in out.iterdir()) == ["critical_points.csv", "report.md", "solutions.npz", "summary.json"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "critical_points.csv",
+        "report.md",
+        "solutions.npz",
+        "summary.json",
+    ]
     assert json.loads((out / "summary.json").read_text()) == summary
-    rows = list(csv.DictReader(open(out / "critical_points.csv")))
+    with open(out / "critical_points.csv") as handle:
+        rows = list(csv.DictReader(handle))
     assert len(rows) == 225 and sum(r["real"] == "True" for r in rows) == summary["real_solutions"]
     by_class = summary["classes"]["by_class"]
     assert sum(by_class.values()) == summary["real_solutions"]
     assert by_class["global_minimum"] >= 1
     # reproducible: the resolved config re-solves to the same summary counts
-    again = CliRunner().invoke(main, ["solve", str(ROOT / "configs" / "quickstart.yaml"), "--out", str(out), "--quiet",
-                                      "--seed", "7"])
+    again = CliRunner().invoke(
+        main, ["solve", str(ROOT / "configs" / "quickstart.yaml"), "--out", str(out), "--quiet", "--seed", "7"]
+    )
     assert again.exit_code == 0 and again.output == ""
     assert json.loads((out / "summary.json").read_text())["complex_solutions"] == 225
 

@@ -49,11 +49,17 @@ def test_decimal_literals_convert_exactly(tmp_path: Path) -> None:
 
 
 def test_l2_penalty_and_linear_convention() -> None:
-    cfg = parse_config({"architecture": {"widths": [2, 2]}, "data": {"samples": 1},
-                        "regularization": {"kind": "l2", "lambda": 0.25}})
+    cfg = parse_config(
+        {"architecture": {"widths": [2, 2]}, "data": {"samples": 1}, "regularization": {"kind": "l2", "lambda": 0.25}}
+    )
     assert np.all(cfg.penalty[0] == 0.25) and cfg.penalty_exact[0][0, 0] == Fraction(1, 4)
-    lin = parse_config({"architecture": {"widths": [1, 1]}, "data": {"samples": 1},
-                        "regularization": {"kind": "generalized", "Lambda": [[[0.5]]], "convention": "linear"}})
+    lin = parse_config(
+        {
+            "architecture": {"widths": [1, 1]},
+            "data": {"samples": 1},
+            "regularization": {"kind": "generalized", "Lambda": [[[0.5]]], "convention": "linear"},
+        }
+    )
     assert lin.penalty[0][0, 0] == 0.5
 
 
@@ -71,13 +77,27 @@ BAD = [
     ("architecture: {widths: [2, 2]}\ndata: {X: [[1, 2]], Y: [[1, 2], [3, 4]]}\n", "data.X", "shape"),
     ("architecture: {widths: [1, 1]}\ndata: {samples: 2, X: [[1, 2]], Y: [[1]]}\n", "data.Y", "shape"),
     ("architecture: {widths: [1, 1]}\ndata: {file: nowhere.npz}\n", "data.file", "does not exist"),
-    ("architecture: {widths: [1, 1]}\ndata: {samples: 1}\nregularization: {kind: l3}\n", "regularization.kind", "choose"),
+    (
+        "architecture: {widths: [1, 1]}\ndata: {samples: 1}\nregularization: {kind: l3}\n",
+        "regularization.kind",
+        "choose",
+    ),
     ("architecture: {widths: [1, 1]}\ndata: {samples: 1}\nsolver: {backend: gpu}\n", "solver.backend", "choose"),
-    ("architecture: {widths: [1, 1]}\ndata: {samples: 1}\nregularization: {kind: l2}\n", "regularization.lambda", "missing"),
-    ("architecture: {widths: [1, 1]}\ndata: {samples: 1}\nregularization: {kind: none, lambda: 1}\n",
-     "regularization.lambda", "only used"),
-    ("architecture: {widths: [1, 1]}\ndata: {samples: 1}\nregularization: {low: 1, high: 0.5}\n",
-     "regularization.high", "exceed"),
+    (
+        "architecture: {widths: [1, 1]}\ndata: {samples: 1}\nregularization: {kind: l2}\n",
+        "regularization.lambda",
+        "missing",
+    ),
+    (
+        "architecture: {widths: [1, 1]}\ndata: {samples: 1}\nregularization: {kind: none, lambda: 1}\n",
+        "regularization.lambda",
+        "only used",
+    ),
+    (
+        "architecture: {widths: [1, 1]}\ndata: {samples: 1}\nregularization: {low: 1, high: 0.5}\n",
+        "regularization.high",
+        "exceed",
+    ),
     ("- just\n- a list\n", "", "mapping"),
 ]
 

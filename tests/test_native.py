@@ -61,7 +61,9 @@ def test_origin_is_strict_local_minimum_with_three_layers():
     assert origin.size == 1
     o = origin[0]
     assert points.hessian_index[o] == 0 and points.zero_eigenvalues[o] == 0
-    np.testing.assert_allclose(np.sort(points.eigenvalues[o]), np.sort(np.concatenate([p.ravel() for p in problem.penalty])))
+    np.testing.assert_allclose(
+        np.sort(points.eigenvalues[o]), np.sort(np.concatenate([p.ravel() for p in problem.penalty]))
+    )
     assert points.loss[o].real == pytest.approx(0.5 * np.sum(cfg.Y**2))
     assert points.cls[o] in ("local_minimum", "global_minimum")
 
@@ -102,7 +104,11 @@ def test_quickstart_complete_with_orbit_closure():
 def test_compiled_kernel_matches_numpy_reference():
     from dlnlandscape.engines.native.kernel import CompiledSteps
 
-    for widths, residual, start in [((2, 2, 2), False, "auto"), ((1, 2, 2, 1), False, "auto"), ((2, 3, 2), True, "total_degree")]:
+    for widths, residual, start in [
+        ((2, 2, 2), False, "auto"),
+        ((1, 2, 2, 1), False, "auto"),
+        ((2, 3, 2), True, "total_degree"),
+    ]:
         cfg = make_config(list(widths), samples=3, architecture={"residual": residual})
         problem = Problem.from_config(cfg)
         hom = build_homotopy(problem, start, np.random.default_rng(0))

@@ -10,7 +10,14 @@ from dlnlandscape.sparse import build_gradient_system, gradient_system
 
 from .conftest import make_config
 
-CASES = [((2, 2, 2), False), ((1, 2, 2, 1), False), ((2, 3, 2, 2), True), ((3, 1, 2), False), ((1, 1), False), ((2, 3), True)]
+CASES = [
+    ((2, 2, 2), False),
+    ((1, 2, 2, 1), False),
+    ((2, 3, 2, 2), True),
+    ((3, 1, 2), False),
+    ((1, 1), False),
+    ((2, 3), True),
+]
 
 
 def random_problem(widths, residual, rng):

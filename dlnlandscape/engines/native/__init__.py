@@ -9,7 +9,8 @@ same nonsingular solution (a sign of path jumping) with tighter tolerances.
 from __future__ import annotations
 
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 

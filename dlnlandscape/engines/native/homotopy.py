@@ -32,9 +32,7 @@ class ProjectiveHomotopy:
         # layer → group one-hot, so that the homogenising coordinate of layer i is h[group(i)]
         self.layer_to_group = np.zeros((problem.depth, self.G))
         self.layer_to_group[np.arange(problem.depth), self.groups.layer_group] = 1.0
-        self.group_columns = [
-            np.concatenate([members, [self.n + g]]) for g, members in enumerate(self.groups.members)
-        ]
+        self.group_columns = [np.concatenate([members, [self.n + g]]) for g, members in enumerate(self.groups.members)]
         self.chart_rows = np.zeros((self.G, self.size), dtype=complex)
         for g, cols in enumerate(self.group_columns):
             self.chart_rows[g, cols] = start.charts[g]
@@ -76,7 +74,7 @@ class ProjectiveHomotopy:
         Jh = Jh * scale[:, :, None]
         J = np.empty((self.n, self.size, yt.shape[1]), dtype=complex)
         J[:, : self.n] = Jx
-        J[:, self.n :] = np.einsum("ehN,hg->egN", Jh, self.layer_to_group) if self.G != self.problem.depth else Jh
+        J[:, self.n :] = np.einsum("ehN,hg->egN", Jh, self.layer_to_group) if self.problem.depth != self.G else Jh
         return F, J
 
     def _start_last(self, yt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -134,7 +132,10 @@ class ProjectiveHomotopy:
     def homogenizing_ratio(self, y: np.ndarray) -> np.ndarray:
         """|h_g| / ‖y_g‖ per group: → 0 exactly when the path goes to infinity."""
         return np.stack(
-            [np.abs(y[:, self.n + g]) / np.linalg.norm(y[:, cols], axis=1) for g, cols in enumerate(self.group_columns)],
+            [
+                np.abs(y[:, self.n + g]) / np.linalg.norm(y[:, cols], axis=1)
+                for g, cols in enumerate(self.group_columns)
+            ],
             axis=1,
         )
 

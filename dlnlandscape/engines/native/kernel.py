@@ -245,8 +245,20 @@ if HAVE_NUMBA:
 
     @nb.njit(cache=True, error_model="numpy")
     def _homotopy(y, t, with_t, args, Hv, Hy, Ht, F, JF, S, JS, pw, lin):  # pragma: no cover
-        (n, gamma, max_power, term_vars, term_exps, term_coef, term_eq,
-         factor_cols, factor_coef, factor_count, chart_cols, chart_coef) = args
+        (
+            n,
+            gamma,
+            max_power,
+            term_vars,
+            term_exps,
+            term_coef,
+            term_eq,
+            factor_cols,
+            factor_coef,
+            factor_count,
+            chart_cols,
+            chart_coef,
+        ) = args
         _target(y, n, max_power, term_vars, term_exps, term_coef, term_eq, F, JF, pw)
         _start(y, factor_cols, factor_coef, factor_count, S, JS, lin)
         a = 1.0 - t
@@ -300,52 +312,52 @@ if HAVE_NUMBA:
         Fm = args[7].shape[1]
         chunks = _chunks(N, blocks)
         for c in nb.prange(chunks.shape[0] - 1):
-          Hv, Hy, Ht, F, JF, S, JS, pw, lin = _work(k, n, max_power, Fm)
-          k1 = np.empty(k, np.complex128)
-          k2 = np.empty(k, np.complex128)
-          k3 = np.empty(k, np.complex128)
-          k4 = np.empty(k, np.complex128)
-          z = np.empty(k, np.complex128)
-          y = np.empty(k, np.complex128)
-          norms = np.zeros(2)
-          for p in range(chunks[c], chunks[c + 1]):
-            y[:] = Y[p]
-            h = Hstep[p]
-            s0 = S0[p]
-            ds = DS[p]
-            ok = _tangent(y, s0, ds, args, k1, Hv, Hy, Ht, F, JF, S, JS, pw, lin)
-            for j in range(k):
-                z[j] = y[j] + 0.5 * h * k1[j]
-            ok = ok and _tangent(z, s0 + 0.5 * h * ds, ds, args, k2, Hv, Hy, Ht, F, JF, S, JS, pw, lin)
-            for j in range(k):
-                z[j] = y[j] + 0.5 * h * k2[j]
-            ok = ok and _tangent(z, s0 + 0.5 * h * ds, ds, args, k3, Hv, Hy, Ht, F, JF, S, JS, pw, lin)
-            for j in range(k):
-                z[j] = y[j] + h * k3[j]
-            ok = ok and _tangent(z, s0 + h * ds, ds, args, k4, Hv, Hy, Ht, F, JF, S, JS, pw, lin)
-            if not ok:
-                out_n1[p] = np.inf
-                out_n2[p] = np.inf
-                continue
-            for j in range(k):
-                z[j] = y[j] + h / 6.0 * (k1[j] + 2.0 * k2[j] + 2.0 * k3[j] + k4[j])
-            t1 = np.exp(s0 + h * ds)
-            norms[:] = 0.0
-            for it in range(2):
-                _homotopy(z, t1, False, args, Hv, Hy, Ht, F, JF, S, JS, pw, lin)
+            Hv, Hy, Ht, F, JF, S, JS, pw, lin = _work(k, n, max_power, Fm)
+            k1 = np.empty(k, np.complex128)
+            k2 = np.empty(k, np.complex128)
+            k3 = np.empty(k, np.complex128)
+            k4 = np.empty(k, np.complex128)
+            z = np.empty(k, np.complex128)
+            y = np.empty(k, np.complex128)
+            norms = np.zeros(2)
+            for p in range(chunks[c], chunks[c + 1]):
+                y[:] = Y[p]
+                h = Hstep[p]
+                s0 = S0[p]
+                ds = DS[p]
+                ok = _tangent(y, s0, ds, args, k1, Hv, Hy, Ht, F, JF, S, JS, pw, lin)
                 for j in range(k):
-                    Hv[j] = -Hv[j]
-                if not _lu_solve(Hy, Hv):
-                    norms[it] = np.inf
-                    break
-                acc = 0.0
+                    z[j] = y[j] + 0.5 * h * k1[j]
+                ok = ok and _tangent(z, s0 + 0.5 * h * ds, ds, args, k2, Hv, Hy, Ht, F, JF, S, JS, pw, lin)
                 for j in range(k):
-                    z[j] += Hv[j]
-                    acc += abs(Hv[j]) ** 2
-                norms[it] = np.sqrt(acc)
-            out_y[p] = z
-            out_n1[p] = norms[0]
-            out_n2[p] = norms[1]
+                    z[j] = y[j] + 0.5 * h * k2[j]
+                ok = ok and _tangent(z, s0 + 0.5 * h * ds, ds, args, k3, Hv, Hy, Ht, F, JF, S, JS, pw, lin)
+                for j in range(k):
+                    z[j] = y[j] + h * k3[j]
+                ok = ok and _tangent(z, s0 + h * ds, ds, args, k4, Hv, Hy, Ht, F, JF, S, JS, pw, lin)
+                if not ok:
+                    out_n1[p] = np.inf
+                    out_n2[p] = np.inf
+                    continue
+                for j in range(k):
+                    z[j] = y[j] + h / 6.0 * (k1[j] + 2.0 * k2[j] + 2.0 * k3[j] + k4[j])
+                t1 = np.exp(s0 + h * ds)
+                norms[:] = 0.0
+                for it in range(2):
+                    _homotopy(z, t1, False, args, Hv, Hy, Ht, F, JF, S, JS, pw, lin)
+                    for j in range(k):
+                        Hv[j] = -Hv[j]
+                    if not _lu_solve(Hy, Hv):
+                        norms[it] = np.inf
+                        break
+                    acc = 0.0
+                    for j in range(k):
+                        z[j] += Hv[j]
+                        acc += abs(Hv[j]) ** 2
+                    norms[it] = np.sqrt(acc)
+                out_y[p] = z
+                out_n1[p] = norms[0]
+                out_n2[p] = norms[1]
 
     @nb.njit(cache=True, error_model="numpy", parallel=True)
     def newton_target(Y, args, blocks, out_y, out_n1, out_n2):  # pragma: no cover
@@ -356,32 +368,32 @@ if HAVE_NUMBA:
         Fm = args[7].shape[1]
         chunks = _chunks(N, blocks)
         for c in nb.prange(chunks.shape[0] - 1):
-          Hv, Hy, Ht, F, JF, S, JS, pw, lin = _work(k, n, max_power, Fm)
-          z = np.empty(k, np.complex128)
-          norms = np.zeros(2)
-          for p in range(chunks[c], chunks[c + 1]):
-            z[:] = Y[p]
-            norms[:] = 0.0
-            for it in range(2):
-                _target(z, n, args[2], args[3], args[4], args[5], args[6], F, JF, pw)
-                for e in range(n):
-                    Hv[e] = -F[e]
+            Hv, Hy, Ht, F, JF, S, JS, pw, lin = _work(k, n, max_power, Fm)
+            z = np.empty(k, np.complex128)
+            norms = np.zeros(2)
+            for p in range(chunks[c], chunks[c + 1]):
+                z[:] = Y[p]
+                norms[:] = 0.0
+                for it in range(2):
+                    _target(z, n, args[2], args[3], args[4], args[5], args[6], F, JF, pw)
+                    for e in range(n):
+                        Hv[e] = -F[e]
+                        for j in range(k):
+                            Hy[e, j] = JF[e, j]
+                    _chart(z, args[10], args[11], n, Hv, Hy)
+                    for g in range(n, k):
+                        Hv[g] = -Hv[g]
+                    if not _lu_solve(Hy, Hv):
+                        norms[it] = np.inf
+                        break
+                    acc = 0.0
                     for j in range(k):
-                        Hy[e, j] = JF[e, j]
-                _chart(z, args[10], args[11], n, Hv, Hy)
-                for g in range(n, k):
-                    Hv[g] = -Hv[g]
-                if not _lu_solve(Hy, Hv):
-                    norms[it] = np.inf
-                    break
-                acc = 0.0
-                for j in range(k):
-                    z[j] += Hv[j]
-                    acc += abs(Hv[j]) ** 2
-                norms[it] = np.sqrt(acc)
-            out_y[p] = z
-            out_n1[p] = norms[0]
-            out_n2[p] = norms[1]
+                        z[j] += Hv[j]
+                        acc += abs(Hv[j]) ** 2
+                    norms[it] = np.sqrt(acc)
+                out_y[p] = z
+                out_n1[p] = norms[0]
+                out_n2[p] = norms[1]
 
     @nb.njit(cache=True, error_model="numpy")
     def evaluate_homotopy(Y, T, args, out_H, out_Hy, out_Ht):  # pragma: no cover
@@ -413,7 +425,15 @@ class CompiledSteps:
         n1 = np.empty(N)
         n2 = np.empty(N)
         rk4_correct(
-            np.ascontiguousarray(y), s0.astype(complex), ds.astype(complex), h.astype(float), self._args, 8 * nb.get_num_threads(), out, n1, n2
+            np.ascontiguousarray(y),
+            s0.astype(complex),
+            ds.astype(complex),
+            h.astype(float),
+            self._args,
+            8 * nb.get_num_threads(),
+            out,
+            n1,
+            n2,
         )
         return out, n1, n2
 

@@ -105,9 +105,7 @@ class LinearProductStart:
     @property
     def _used(self) -> list[np.ndarray]:
         """Per group, which factor slots an equation really has (its degree in the group)."""
-        return [
-            np.arange(f.shape[1])[None, :] < self.degrees[:, g][:, None] for g, f in enumerate(self.forms)
-        ]
+        return [np.arange(f.shape[1])[None, :] < self.degrees[:, g][:, None] for g, f in enumerate(self.forms)]
 
     def solutions(self) -> tuple[list[np.ndarray], int]:
         """Every start solution, as per-group homogeneous coordinates (paths, n_g + 1)."""

@@ -21,8 +21,8 @@ no Python loop ever runs over individual paths.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
@@ -40,7 +40,7 @@ class TrackerOptions:
     max_steps: int = 4000
     t_endgame: float = 0.05  # below this |t|, try Newton at t = 0 and watch valuations
     t_min: float = 1e-8  # undecided paths stop here and go to the Cauchy endgame
-    infinity_ratio: float = 1e-2  # |h_g| / ‖y_g‖ below which a stable valuation means infinity
+    infinity_ratio: float = 1e-3  # |h_g| / ‖y_g‖ below which a stable valuation means infinity
 
     def tighter(self, factor: float = 10.0) -> TrackerOptions:
         """Options for re-tracking paths suspected of jumping."""
