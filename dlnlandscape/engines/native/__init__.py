@@ -23,6 +23,7 @@ from .start_systems import LinearProductStart, VariableGroups
 from .tracker import (
     AT_INFINITY,
     CONVERGED,
+    FAILED,
     REACHED_END,
     Tracker,
     TrackerOptions,
@@ -114,21 +115,24 @@ class NativeEngine:
     def track_all(
         self, homotopy: ProjectiveHomotopy, y0: np.ndarray, progress: Callable[[int], None] | None = None
     ) -> tuple[PathResults, dict[str, Any]]:
-        """Track all start solutions, then re-track suspected path jumps (twice at most)."""
+        """Track all start solutions, then re-track failed paths and suspected path jumps with
+        tighter tolerances (twice at most)."""
         steps = make_steps(homotopy, self.kernel)
-        results = self._track(homotopy, y0, self.options, progress, steps)
+        results, stalled = self._track(homotopy, y0, self.options, progress, steps)
         info: dict[str, Any] = {"retracked": 0, "retrack_rounds": 0, "kernel": steps.name}
         options = self.options
         for _ in range(2):
-            suspects = _duplicate_successes(results)
+            suspects = np.union1d(_duplicate_successes(results), np.flatnonzero(results.is_failed()))
             if suspects.size == 0:
                 break
             options = options.tighter()
-            again = self._track(homotopy, y0[suspects], options, None, steps)
+            again, again_stalled = self._track(homotopy, y0[suspects], options, None, steps)
             results = _replace_rows(results, suspects, again)
+            stalled[suspects] = again_stalled
             info["retracked"] += int(suspects.size)
             info["retrack_rounds"] += 1
         info["duplicate_nonsingular_paths"] = int(_duplicate_successes(results).size)
+        info["at_infinity_after_stalling"] = int(stalled.sum())
         return results, info
 
     def _track(
@@ -138,7 +142,9 @@ class NativeEngine:
         options: TrackerOptions,
         progress: Callable[[int], None] | None,
         steps: Any,
-    ) -> PathResults:
+    ) -> tuple[PathResults, np.ndarray]:
+        """Track, end and refine; also returns which paths were declared at infinity after
+        stalling (see below)."""
         problem = homotopy.problem
         tracker = Tracker(homotopy, options, steps)
         N = y0.shape[0]
@@ -150,6 +156,14 @@ class NativeEngine:
         endpoint = state.y.copy()
         ratio = homotopy.homogenizing_ratio(endpoint).min(axis=1)
         code[state.status == AT_INFINITY] = ReturnCode.AT_INFINITY
+        # A path that stalled near t = 0 (step size underflow as the Jacobian degenerates) while
+        # its homogenising coordinate was shrinking at a positive, measured rate is heading to
+        # infinity: the last valuation estimate decides, and it is counted separately.
+        stalled = (state.status == FAILED) & (np.abs(np.exp(state.s(np.arange(N)))) < options.t_endgame)
+        with np.errstate(invalid="ignore"):
+            diverging = np.nan_to_num(state.valuation, nan=0.0).max(axis=1) > 0.05
+        stalled_at_infinity = stalled & diverging & (ratio < 1e-2)
+        code[stalled_at_infinity] = ReturnCode.AT_INFINITY
         candidate = state.status == CONVERGED
 
         ended = np.flatnonzero(state.status == REACHED_END)
@@ -179,7 +193,7 @@ class NativeEngine:
                 condition[idx] = np.linalg.cond(problem.hessian(x))
             singular = (winding[idx] > 1) | ~(condition[idx] < SINGULAR_CONDITION)
             code[idx] = np.where(singular, ReturnCode.SINGULAR, ReturnCode.SUCCESS)
-        return PathResults(
+        results = PathResults(
             solutions=solutions,
             return_code=code,
             residual=residual,
@@ -188,6 +202,7 @@ class NativeEngine:
             steps=state.steps,
             accuracy=accuracy,
         )
+        return results, stalled_at_infinity
 
 
 def _duplicate_successes(results: PathResults) -> np.ndarray:

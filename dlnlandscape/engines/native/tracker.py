@@ -88,6 +88,7 @@ class TrackState:
     s_a: np.ndarray
     s_b: np.ndarray
     # valuation monitor (main run only)
+    s_newton: np.ndarray | None = None  # s at the last Newton-at-t=0 attempt
     s_check: np.ndarray | None = None
     log_ratio_check: np.ndarray | None = None
     valuation: np.ndarray | None = None
@@ -192,6 +193,7 @@ class Tracker:
             s_b=s_b.astype(complex),
         )
         if endgame:
+            st.s_newton = np.full(N, np.inf)
             st.s_check = np.full(N, np.nan)
             st.log_ratio_check = np.full((N, self.homotopy.G), np.nan)
             st.valuation = np.full((N, self.homotopy.G), np.nan)
@@ -246,15 +248,21 @@ class Tracker:
         if near.size == 0:
             return
         hom = self.homotopy
-        y = st.y[near]
+        # Newton at t = 0 is tried again only once log t has dropped by 0.5 since the last try
+        s_near = st.s(near).real
+        due_newton = st.s_newton[near] - s_near >= 0.5
+        attempt = near[due_newton]
+        y = st.y[attempt]
         y2, n1, n2 = self.steps.newton_target(y)
+        st.s_newton[attempt] = s_near[due_newton]
         scale = np.linalg.norm(y, axis=1)
         n1 = n1 / scale
         n2 = n2 / scale
-        ok = np.isfinite(n2) & (n1 < 0.01) & (n2 <= 0.01 * n1)
-        converged = near[ok]
-        st.y[converged] = y2[ok]
+        ok_attempt = np.isfinite(n2) & (n1 < 0.01) & (n2 <= 0.01 * n1)
+        converged = attempt[ok_attempt]
+        st.y[converged] = y2[ok_attempt]
         st.status[converged] = CONVERGED
+        ok = np.isin(near, converged)
 
         # valuation of the homogenising coordinates: |h_g| ~ t^v, v > 0 means infinity
         rest = near[~ok]
