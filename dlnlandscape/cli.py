@@ -17,7 +17,7 @@ from typing import Any
 import click
 
 from . import __version__
-from .errors import EXIT_OTHER, DLNError
+from .errors import EXIT_OTHER, DLNError, VerificationMismatch
 
 EXIT_CODES_HELP = (
     "Exit codes: 0 success; 1 unexpected error; 2 bad config or usage; "
@@ -93,17 +93,30 @@ def main() -> None:
 )
 @click.option("--backend", type=click.Choice(["auto", "native", "julia", "exact"]), help="Override solver.backend.")
 @click.option("--seed", type=click.IntRange(min=0), help="Override solver.seed.")
+@click.option(
+    "--verify",
+    type=click.Choice(["none", "degree", "real"]),
+    help="Override solver.verify: cross-check with msolve (degree over a prime, or certified real points).",
+)
+@click.option("--strict", is_flag=True, help="Exit 4 when the verification finds a mismatch.")
 @click.option("--json", "as_json", is_flag=True, help="Print summary.json to stdout (for shell batches).")
 @click.option("--quiet", is_flag=True, help="No table and no progress bar.")
 def solve(
-    config_path: Path, out: Path | None, backend: str | None, seed: int | None, as_json: bool, quiet: bool
+    config_path: Path,
+    out: Path | None,
+    backend: str | None,
+    seed: int | None,
+    verify: str | None,
+    strict: bool,
+    as_json: bool,
+    quiet: bool,
 ) -> None:
     try:
         from .config import load_config
         from .report import print_summary, write_outputs
         from .run import solve as run_solve
 
-        config = load_config(config_path).with_solver(backend=backend, seed=seed)
+        config = load_config(config_path).with_solver(backend=backend, seed=seed, verify=verify)
         if out is not None:
             config = config.with_output(out)
         progress = Progress(enabled=not quiet and not as_json)
@@ -117,6 +130,9 @@ def solve(
             console = Console()
             print_summary(run.summary, console)
             console.print(f"results in {directory}/ (critical_points.csv, solutions.npz, summary.json, report.md)")
+        check = run.summary.get("verification")
+        if strict and check and check.get("status") == "mismatch":
+            raise VerificationMismatch(f"verification mismatch (--strict): {check.get('message')}")
     except SystemExit:
         raise
     except BaseException as error:  # noqa: BLE001 - one line, right exit code
@@ -184,10 +200,14 @@ def _engines() -> dict[str, str]:
     except Exception as error:  # noqa: BLE001
         states["julia"] = f"not available: {error}"
     try:
-        from .exact.msolve import find_msolve, msolve_version
+        from .exact.msolve import msolve_info
 
-        path = find_msolve()
-        states["msolve"] = f"available: {path} ({msolve_version(path)})"
+        info = msolve_info()
+        states["msolve"] = (
+            f"available: {info['path']} ({info['source']}, {info['version']})"
+            if info["available"]
+            else f"not available: {info['message']}"
+        )
     except Exception as error:  # noqa: BLE001
         states["msolve"] = f"not available: {error}"
     return states

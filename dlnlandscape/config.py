@@ -34,6 +34,7 @@ SCHEMA: dict[str, dict[str, Any]] = {
         "Y": None,
         "file": None,
         "normalization": "sum",
+        "decimals": None,
     },
     "regularization": {
         "kind": "generalized",
@@ -43,6 +44,7 @@ SCHEMA: dict[str, dict[str, Any]] = {
         "seed": 1,
         "Lambda": None,
         "convention": "squared",
+        "decimals": None,
     },
     "solver": {
         "backend": "auto",
@@ -314,6 +316,24 @@ def _matrix(value: Any, shape: tuple[int, int], source: str, field: str) -> tupl
     return np.array(value, dtype=float).reshape(shape), exact
 
 
+def _decimals(value: Any, source: str, field: str) -> int | None:
+    if value is None:
+        return None
+    if not _is_int(value) or not 1 <= value <= 15:
+        raise ConfigError(source, field, f"got {value!r}; must be an integer from 1 to 15 (or omitted)")
+    return int(value)
+
+
+def _rounded(values: np.ndarray, decimals: int | None) -> tuple[np.ndarray, np.ndarray]:
+    """Generated numbers, optionally rounded to short decimals that convert to small exact
+    rationals (msolve's exact verification is much faster on those than on 53-bit floats)."""
+    if decimals is None:
+        return values, _exact_of(values)
+    exact = np.array([Fraction(format(v, f".{decimals}f")) for v in values.ravel()], dtype=object)
+    exact = exact.reshape(values.shape)
+    return np.array([float(f) for f in exact.ravel()]).reshape(values.shape), exact
+
+
 def _exact_of(array: np.ndarray) -> np.ndarray:
     return np.array([Fraction(float(v)) for v in array.ravel()], dtype=object).reshape(array.shape)
 
@@ -346,9 +366,10 @@ def _data(
     if not _is_int(seed) or seed < 0:
         raise ConfigError(source, "data.seed", f"got {seed!r}; must be an integer >= 0")
     rng = np.random.default_rng(seed)
-    X = rng.standard_normal((d0, samples))
-    Y = rng.standard_normal((dH, samples))
-    return X, Y, _exact_of(X), _exact_of(Y), samples
+    decimals = _decimals(data["decimals"], source, "data.decimals")
+    X, X_exact = _rounded(rng.standard_normal((d0, samples)), decimals)
+    Y, Y_exact = _rounded(rng.standard_normal((dH, samples)), decimals)
+    return X, Y, X_exact, Y_exact, samples
 
 
 def _data_file(
@@ -439,8 +460,12 @@ def _regularization(
         if not _is_int(seed) or seed < 0:
             raise ConfigError(source, "regularization.seed", f"got {seed!r}; must be an integer >= 0")
         rng = np.random.default_rng(seed)
-        Lambda = tuple(rng.uniform(low, high, size=s) for s in shapes)
-        Lambda_exact = tuple(_exact_of(m) for m in Lambda)
+        decimals = _decimals(reg["decimals"], source, "regularization.decimals")
+        pairs = [_rounded(rng.uniform(low, high, size=s), decimals) for s in shapes]
+        if any(np.any(p[0] <= 0) for p in pairs):
+            raise ConfigError(source, "regularization.decimals", "rounding made an entry 0; use more decimals")
+        Lambda = tuple(p[0] for p in pairs)
+        Lambda_exact = tuple(p[1] for p in pairs)
     if convention == "squared":
         return kind, convention, Lambda, tuple(m * m for m in Lambda), tuple(m * m for m in Lambda_exact)
     return kind, convention, Lambda, Lambda, Lambda_exact

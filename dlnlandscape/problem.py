@@ -229,7 +229,7 @@ class Problem:
         values = []
         for i in range(H):
             g = _mm(At[i], RBt[i]) + reg_scale[i] * (self.penalty[i][:, :, None] * weights[i])
-            values.append(np.broadcast_to(g, (*g.shape[:2], N)).reshape(-1, N))
+            values.append(np.broadcast_to(g, (*g.shape[:2], N)).reshape(g.shape[0] * g.shape[1], N))
         G = np.concatenate(values, axis=0)
         if not jacobian:
             return G, None, None
@@ -269,7 +269,7 @@ class Problem:
                     if j != i:
                         rest = np.prod(np.delete(ht, [i, j], axis=0) ** 2, axis=0)
                         col = col + (2 * ht[j] * rest) * (self.penalty[i][:, :, None] * weights[i])
-                    Jh[off[i] : off[i + 1], j] = col.reshape(-1, N)
+                    Jh[off[i] : off[i + 1], j] = col.reshape(di * dim1, N)
             diag = np.arange(off[i], off[i + 1])
             J[diag, diag] += self.penalty[i].reshape(-1, 1) * reg_scale[i]
         return G, J, Jh

@@ -34,9 +34,15 @@ class Run:
 
 
 def solve(config: Config, progress: Any = None, engine: Any = None) -> Run:
-    """Solve the config's gradient system and classify its critical points."""
+    """Solve the config's gradient system, classify its critical points and, with
+    `solver.verify`, cross-check the counts with msolve."""
     began = time.perf_counter()
     problem = Problem.from_config(config)
+    method = config.solver["verify"]
+    if method != "none":
+        from .exact.msolve import find_msolve
+
+        find_msolve()  # fail fast (exit 3, one line) before a long solve when msolve is missing
     if engine is None:
         engine, reason = select_engine(config)
     else:
@@ -44,7 +50,33 @@ def solve(config: Config, progress: Any = None, engine: Any = None) -> Run:
     result = engine.solve(problem, config, progress)
     points = analyse(problem, result.paths)
     summary = summarize(config, problem, result, points, reason, time.perf_counter() - began)
+    if method != "none":
+        summary["verification"] = verification(config, points, method)
+        if summary["verification"]["status"] != "agrees":
+            summary["complete"] = False
+            summary["warnings"].append(f"verification: {summary['verification']['message']}")
     return Run(config=config, problem=problem, result=result, points=points, summary=summary)
+
+
+def verification(config: Config, points: CriticalPoints, method: str) -> dict[str, Any]:
+    """msolve's exact answer beside the numerical one; a failure keeps the numerical results."""
+    from .exact.msolve import MsolveError, PositiveDimensionalError
+    from .exact.verify import verify
+    from .sparse import gradient_system
+
+    try:
+        return verify(
+            gradient_system(config, exact=True),
+            points.solutions,
+            np.where(points.singular, points.multiplicity, 1),  # nonsingular: 1 even after path jumps
+            points.is_real,
+            method,
+            config.solver["verify_timeout"],
+            config.solver["seed"],
+            threads=config.solver["threads"],
+        )
+    except (MsolveError, PositiveDimensionalError) as error:
+        return {"method": method, "status": "error", "agrees": None, "message": str(error)}
 
 
 def summarize(

@@ -6,6 +6,7 @@ import csv
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -97,3 +98,59 @@ def test_missing_config_file(tmp_path: Path):
 def test_unknown_backend_flag_is_usage_error():
     result = CliRunner().invoke(main, ["solve", "x.yaml", "--backend", "gpu"])
     assert result.exit_code == 2
+
+
+def _msolve_available() -> bool:
+    from dlnlandscape.exact.msolve import msolve_info
+
+    return bool(msolve_info()["available"])
+
+
+TINY = (
+    "architecture: {widths: [1, 1, 1]}\ndata: {X: [[1.5]], Y: [[2.0]]}\n"
+    "regularization: {kind: generalized, Lambda: [[[0.5]], [[0.7]]]}\n"
+)
+
+
+@pytest.mark.skipif(not _msolve_available(), reason="msolve not installed")
+def test_verify_real_agrees_and_strict_mismatch_exits_4(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    cfg = tmp_path / "tiny.yaml"
+    cfg.write_text(TINY)
+    result = CliRunner().invoke(main, ["solve", str(cfg), "--out", str(tmp_path / "a"), "--verify", "real", "--json"])
+    assert result.exit_code == 0, result.output
+    check = json.loads(result.output)["verification"]
+    assert check["status"] == "agrees" and check["degree"] == 5 and check["real"] == 3
+    # drop one critical point from the analysis: the exact count must expose it
+    import dlnlandscape.run as run
+    from dlnlandscape.analysis import classify
+
+    real_analyse = run.analyse
+
+    def lossy(problem, paths):
+        points = real_analyse(problem, paths)
+        keep = np.arange(len(points)) != np.flatnonzero(points.is_real)[0]
+        return classify(
+            problem,
+            points.solutions[keep],
+            points.multiplicity[keep],
+            points.singular[keep],
+            points.residual[keep],
+            points.condition[keep],
+        )
+
+    monkeypatch.setattr(run, "analyse", lossy)
+    strict = CliRunner().invoke(
+        main, ["solve", str(cfg), "--out", str(tmp_path / "b"), "--verify", "degree", "--strict"]
+    )
+    assert strict.exit_code == 4 and "mismatch" in strict.output
+    assert (tmp_path / "b" / "summary.json").exists()  # numerical results are kept
+
+
+def test_verify_without_msolve_exits_3(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    cfg = tmp_path / "tiny.yaml"
+    cfg.write_text(TINY)
+    monkeypatch.setenv("DLN_MSOLVE", str(tmp_path / "no-msolve"))
+    result = CliRunner().invoke(main, ["solve", str(cfg), "--out", str(tmp_path / "c"), "--verify", "degree"])
+    assert result.exit_code == 3
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and "msolve" in lines[0] and not (tmp_path / "c").exists()

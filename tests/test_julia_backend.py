@@ -52,9 +52,7 @@ def make_config(widths, samples=1, **sections):
 
 
 def test_julia_module_parses_and_defines_the_entry_points():
-    tree_sitter = pytest.importorskip(
-        "tree_sitter", reason="tree-sitter not installed (pip install tree-sitter)"
-    )
+    tree_sitter = pytest.importorskip("tree_sitter", reason="tree-sitter not installed (pip install tree-sitter)")
     grammar = pytest.importorskip(
         "tree_sitter_julia", reason="no Julia grammar on PyPI installed (pip install tree-sitter-julia)"
     )

@@ -51,9 +51,7 @@ class ExactEngine:
         """
         location = find_msolve()
         start = time.perf_counter()
-        timeout = float(
-            self.timeout if self.timeout is not None else config.solver.get("verify_timeout", 600.0)
-        )
+        timeout = float(self.timeout if self.timeout is not None else config.solver.get("verify_timeout", 600.0))
         threads = int(self.threads if self.threads is not None else config.solver.get("threads", 1))
         seed = int(config.solver.get("seed", 0))
         system = gradient_system(config, exact=True)
@@ -72,25 +70,21 @@ class ExactEngine:
             )
         except PositiveDimensionalError as exc:
             raise PositiveDimensionalError(
-                f"{exc}: the critical points are not isolated; backend exact needs "
-                "regularization kind generalized"
+                f"{exc}: the critical points are not isolated; backend exact needs regularization kind generalized"
             ) from None
         exact = real_solutions(
             system, timeout=max(1e-3, deadline - time.perf_counter()), threads=threads, binary=location.path
         )
         if exact.status == "positive_dimensional":
             raise PositiveDimensionalError(
-                "msolve: the ideal is positive-dimensional over Q; backend exact needs "
-                "regularization kind generalized"
+                "msolve: the ideal is positive-dimensional over Q; backend exact needs regularization kind generalized"
             )
         lower, upper = exact.bounds()
         x, residual, condition, accuracy, steps = newton_refine(
             problem, exact.midpoints(), lower, upper, steps=self.newton_steps
         )
         k = x.shape[0]
-        codes = np.where(condition < SINGULAR_CONDITION, ReturnCode.SUCCESS, ReturnCode.SINGULAR).astype(
-            np.int8
-        )
+        codes = np.where(condition < SINGULAR_CONDITION, ReturnCode.SUCCESS, ReturnCode.SINGULAR).astype(np.int8)
         paths = PathResults(
             solutions=x.astype(complex),
             return_code=codes,

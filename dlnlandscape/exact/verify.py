@@ -193,9 +193,7 @@ def verify(
         report.update(primes=primes, degrees=degrees, degree=degree, seconds_degree=round(sec, 3))
         report["degree_agrees"] = degree == count
         if method == "real":
-            exact = real_solutions(
-                system, timeout=_remaining(deadline), threads=threads, binary=location.path
-            )
+            exact = real_solutions(system, timeout=_remaining(deadline), threads=threads, binary=location.path)
             if exact.status == "positive_dimensional":
                 raise PositiveDimensionalError("msolve: the ideal is positive-dimensional over Q")
             report["seconds_real"] = round(exact.seconds, 3)

@@ -50,6 +50,25 @@ def build_homotopy(problem: Problem, start: str, rng: np.random.Generator) -> Pr
     return ProjectiveHomotopy(problem, start_system, gamma)
 
 
+def newton_at_zero(homotopy: ProjectiveHomotopy, y: np.ndarray, iterations: int = 8) -> tuple[np.ndarray, np.ndarray]:
+    """Newton on the t = 0 system (target and chart); which points converged to a finite,
+    nonsingular-looking solution (tiny last update and residual, homogenising coordinates
+    not vanishing)."""
+    from .tracker import solve
+
+    y = y.copy()
+    update = np.full(y.shape[0], np.inf)
+    for _ in range(iterations):
+        values, jac = homotopy.evaluate_target(y)
+        step = solve(jac, -values)
+        ok = np.isfinite(step).all(axis=1)
+        y[ok] += step[ok]
+        update = np.where(ok, np.linalg.norm(step, axis=1) / np.linalg.norm(y, axis=1), np.inf)
+    residual = np.abs(homotopy.evaluate_target(y)[0]).max(axis=1)
+    finite = homotopy.homogenizing_ratio(y).min(axis=1) >= 1e-6
+    return y, (update <= 1e-10) & (residual <= 1e-10) & finite
+
+
 def refine(problem: Problem, x: np.ndarray, iterations: int = 3) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Newton on ∇L = 0 in affine coordinates; an update is kept only if it lowers the residual.
 
@@ -156,17 +175,30 @@ class NativeEngine:
         endpoint = state.y.copy()
         ratio = homotopy.homogenizing_ratio(endpoint).min(axis=1)
         code[state.status == AT_INFINITY] = ReturnCode.AT_INFINITY
-        # A path that stalled near t = 0 (step size underflow as the Jacobian degenerates) while
-        # its homogenising coordinate was shrinking at a positive, measured rate is heading to
-        # infinity: the last valuation estimate decides, and it is counted separately.
-        stalled = (state.status == FAILED) & (np.abs(np.exp(state.s(np.arange(N)))) < options.t_endgame)
+        # A path that stalled near t = 0 (step size underflow as the Jacobian degenerates) or
+        # reached t_min undecided, while a homogenising coordinate shrank at a positive rate
+        # that stayed stable between the last checkpoints, is heading to infinity: the measured
+        # valuation decides, and these paths are counted separately in the engine info.
+        near_zero = np.abs(np.exp(state.s(np.arange(N)))) < options.t_endgame
+        undecided = ((state.status == FAILED) & near_zero) | (state.status == REACHED_END)
+        # First, a longer Newton run at t = 0: an ill-conditioned finite solution (small Λ
+        # gives large, badly conditioned critical points) may not have passed the quick
+        # two-step test during tracking, yet be plainly convergent from this close.
+        late = np.flatnonzero(undecided)
+        if late.size:
+            y_late, converged_late = newton_at_zero(homotopy, state.y[late])
+            hit = late[converged_late]
+            state.y[hit] = y_late[converged_late]
+            state.status[hit] = CONVERGED
+            undecided[hit] = False
+            ratio = homotopy.homogenizing_ratio(state.y).min(axis=1)
         with np.errstate(invalid="ignore"):
-            diverging = np.nan_to_num(state.valuation, nan=0.0).max(axis=1) > 0.05
-        stalled_at_infinity = stalled & diverging & (ratio < 1e-2)
+            diverging = ((np.nan_to_num(state.valuation, nan=0.0) > 0.05) & state.valuation_stable).any(axis=1)
+        stalled_at_infinity = undecided & diverging & (ratio < 0.05)
         code[stalled_at_infinity] = ReturnCode.AT_INFINITY
         candidate = state.status == CONVERGED
 
-        ended = np.flatnonzero(state.status == REACHED_END)
+        ended = np.flatnonzero((state.status == REACHED_END) & ~stalled_at_infinity)
         at_inf = ended[ratio[ended] < 1e-6]
         code[at_inf] = ReturnCode.AT_INFINITY
         loop = ended[ratio[ended] >= 1e-6]

@@ -39,7 +39,7 @@ class TrackerOptions:
     min_step: float = 1e-11  # in s; below this the path has failed
     max_steps: int = 4000
     t_endgame: float = 0.05  # below this |t|, try Newton at t = 0 and watch valuations
-    t_min: float = 1e-8  # undecided paths stop here and go to the Cauchy endgame
+    t_min: float = 1e-7  # undecided paths stop here and go to the Cauchy endgame
     infinity_ratio: float = 1e-3  # |h_g| / ‖y_g‖ below which a stable valuation means infinity
 
     def tighter(self, factor: float = 10.0) -> TrackerOptions:
@@ -92,6 +92,7 @@ class TrackState:
     s_check: np.ndarray | None = None
     log_ratio_check: np.ndarray | None = None
     valuation: np.ndarray | None = None
+    valuation_stable: np.ndarray | None = None  # last two estimates agreed (per group)
 
     def s(self, index: np.ndarray, u: np.ndarray | None = None) -> np.ndarray:
         uu = self.u[index] if u is None else u
@@ -197,6 +198,7 @@ class Tracker:
             st.s_check = np.full(N, np.nan)
             st.log_ratio_check = np.full((N, self.homotopy.G), np.nan)
             st.valuation = np.full((N, self.homotopy.G), np.nan)
+            st.valuation_stable = np.zeros((N, self.homotopy.G), dtype=bool)
         done_before = 0
         while True:
             idx = np.flatnonzero(st.status == TRACKING)
@@ -284,6 +286,7 @@ class Tracker:
             gone = diverging.any(axis=1) | (ratio[due] < 1e-12).any(axis=1)
             st.status[r[gone]] = AT_INFINITY
             st.valuation[r] = v
+            st.valuation_stable[r] = stable
             st.s_check[r] = s_now[due]
             st.log_ratio_check[r] = log_ratio[due]
 
