@@ -79,7 +79,7 @@ def main() -> int:
     parser.add_argument("--seeds", default="42,43,44")
     parser.add_argument("--peer-seed", type=int, default=1)
     parser.add_argument("--cap", type=float, default=600.0)
-    parser.add_argument("--peers", default="bertini2,phc")
+    parser.add_argument("--peers", default="bertini2,phcpack")
     parser.add_argument("--out", default=str(HERE / "results-peers.md"))
     args = parser.parse_args()
     seeds = [int(s) for s in args.seeds.split(",")]

@@ -112,6 +112,7 @@ class NativeEngine:
                 "total_degree (or backend: julia for polyhedral/monodromy)",
             )
         seed = int(config.solver["seed"])
+        threads = _set_threads(int(config.solver["threads"]))
         began = time.perf_counter()
         rng = np.random.default_rng(seed)
         homotopy = build_homotopy(problem, start, rng)
@@ -122,6 +123,7 @@ class NativeEngine:
         if progress is not None:
             progress.finish()
         info["start_solutions"] = int(len(y0))
+        info["threads"] = threads
         return SolveResult(
             paths=paths,
             engine=self.name,
@@ -235,6 +237,19 @@ class NativeEngine:
             accuracy=accuracy,
         )
         return results, stalled_at_infinity
+
+
+def _set_threads(requested: int) -> int:
+    """Threads for the compiled kernel (solver.threads), capped at what numba has."""
+    from .kernel import HAVE_NUMBA
+
+    if not HAVE_NUMBA:
+        return 1
+    import numba
+
+    threads = max(1, min(requested, numba.config.NUMBA_NUM_THREADS))
+    numba.set_num_threads(threads)
+    return threads
 
 
 def _duplicate_successes(results: PathResults) -> np.ndarray:
