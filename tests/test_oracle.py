@@ -119,3 +119,15 @@ def test_native_matches_msolve(case):
     numerical_hist = np.bincount(points.hessian_index[points.is_real], minlength=problem.n + 1)
     exact_hist = np.bincount(exact_points.hessian_index, minlength=problem.n + 1)
     assert numerical_hist.tolist() == exact_hist.tolist()
+
+
+@pytest.mark.slow
+def test_two_hidden_layers_matches_msolve_degree():
+    """(1,2,2,1), m = 1: 20,001 paths, 129 critical points.  A regression test for endpoints at
+    huge norm that once passed as (singular) critical points with enormous residuals."""
+    cfg = make((1, 2, 2, 1), 1, 0.1, 1.0, 0)
+    problem = Problem.from_config(cfg)
+    points = analyse(problem, NativeEngine().solve(problem, cfg).paths)
+    report = verify(gradient_system(cfg, exact=True), points.solutions, None, points.is_real, "degree", 120, 0)
+    assert report["status"] == "agrees", report["message"]
+    assert len(points) == 129 and not points.singular.any()

@@ -210,8 +210,19 @@ class NativeEngine:
             endpoint[loop[ok]] = est[ok]
             winding[loop] = np.where(ok, c, 0)
             cauchy[loop[ok]] = True
-        finite = (candidate | cauchy) & (homotopy.homogenizing_ratio(endpoint).min(axis=1) >= 1e-8)
-        code[(candidate | cauchy) & ~finite] = ReturnCode.AT_INFINITY
+        # An endpoint counts as a finite critical point only if no homogenising coordinate
+        # vanishes and — for Cauchy-endgame estimates, which Newton did not confirm — the
+        # (scaled, projective) target system nearly vanishes there.
+        ended_here = candidate | cauchy
+        end_ratio = homotopy.homogenizing_ratio(endpoint).min(axis=1)
+        projective_residual = np.full(N, np.inf)
+        if cauchy.any():
+            values, _ = homotopy.evaluate_target(endpoint[cauchy], jacobian=False)
+            projective_residual[cauchy] = np.abs(values[:, : problem.n]).max(axis=1)
+        solves = candidate | (projective_residual <= 1e-6)
+        finite = ended_here & solves & (end_ratio >= 1e-6)
+        code[ended_here & ~finite & (end_ratio < 1e-4)] = ReturnCode.AT_INFINITY
+        # anything else that ended here but does not solve the system stays FAILED
 
         solutions = np.full((N, problem.n), np.nan, dtype=complex)
         residual = np.full(N, np.nan)
