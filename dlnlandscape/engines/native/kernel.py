@@ -296,6 +296,20 @@ if HAVE_NUMBA:
         return np.linspace(0, N, blocks + 1).astype(np.int64)
 
     @nb.njit(cache=True, error_model="numpy")
+    def _newton_update(z, Hv, Hy):  # pragma: no cover
+        """z ← z − Hy⁻¹ Hv (Hv holds the system's values; both are overwritten); ‖step‖ or ∞."""
+        k = z.shape[0]
+        for j in range(k):
+            Hv[j] = -Hv[j]
+        if not _lu_solve(Hy, Hv):
+            return np.inf
+        acc = 0.0
+        for j in range(k):
+            z[j] += Hv[j]
+            acc += abs(Hv[j]) ** 2
+        return np.sqrt(acc)
+
+    @nb.njit(cache=True, error_model="numpy")
     def _tangent(y, s, ds, args, out, Hv, Hy, Ht, F, JF, S, JS, pw, lin):  # pragma: no cover
         t = np.exp(s)
         _homotopy(y, t, True, args, Hv, Hy, Ht, F, JF, S, JS, pw, lin)
@@ -345,16 +359,9 @@ if HAVE_NUMBA:
                 norms[:] = 0.0
                 for it in range(2):
                     _homotopy(z, t1, False, args, Hv, Hy, Ht, F, JF, S, JS, pw, lin)
-                    for j in range(k):
-                        Hv[j] = -Hv[j]
-                    if not _lu_solve(Hy, Hv):
-                        norms[it] = np.inf
+                    norms[it] = _newton_update(z, Hv, Hy)
+                    if not np.isfinite(norms[it]):
                         break
-                    acc = 0.0
-                    for j in range(k):
-                        z[j] += Hv[j]
-                        acc += abs(Hv[j]) ** 2
-                    norms[it] = np.sqrt(acc)
                 out_y[p] = z
                 out_n1[p] = norms[0]
                 out_n2[p] = norms[1]
@@ -377,20 +384,13 @@ if HAVE_NUMBA:
                 for it in range(2):
                     _target(z, n, args[2], args[3], args[4], args[5], args[6], F, JF, pw)
                     for e in range(n):
-                        Hv[e] = -F[e]
+                        Hv[e] = F[e]
                         for j in range(k):
                             Hy[e, j] = JF[e, j]
                     _chart(z, args[10], args[11], n, Hv, Hy)
-                    for g in range(n, k):
-                        Hv[g] = -Hv[g]
-                    if not _lu_solve(Hy, Hv):
-                        norms[it] = np.inf
+                    norms[it] = _newton_update(z, Hv, Hy)
+                    if not np.isfinite(norms[it]):
                         break
-                    acc = 0.0
-                    for j in range(k):
-                        z[j] += Hv[j]
-                        acc += abs(Hv[j]) ** 2
-                    norms[it] = np.sqrt(acc)
                 out_y[p] = z
                 out_n1[p] = norms[0]
                 out_n2[p] = norms[1]
