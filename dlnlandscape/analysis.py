@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from .engines.base import PathResults, ReturnCode
+from .engines.base import PathResults
 from .engines.native.unique_points import match_points, unique_points
 from .problem import Problem
 
@@ -226,10 +226,6 @@ def _orbits(problem: Problem, sols: np.ndarray) -> tuple[np.ndarray, np.ndarray,
     return orbit, sizes[inverse], missing
 
 
-def path_summary(paths: PathResults) -> dict[str, int]:
-    return paths.counts()
-
-
 def verdict(paths: PathResults, points: CriticalPoints) -> tuple[bool, list[str]]:
     """Whether the count can be trusted as complete, with the reasons it cannot."""
     reasons = []
@@ -249,4 +245,4 @@ def verdict(paths: PathResults, points: CriticalPoints) -> tuple[bool, list[str]
     return not reasons, reasons
 
 
-__all__ = ["CriticalPoints", "ReturnCode", "analyse", "classify", "verdict"]
+__all__ = ["CriticalPoints", "analyse", "classify", "verdict"]

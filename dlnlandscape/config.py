@@ -8,7 +8,7 @@ turn `0.1` into 1/10 rather than into the binary float nearest to it.
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -148,18 +148,12 @@ class Config:
         solver = {**self.solver, **{k: v for k, v in overrides.items() if v is not None}}
         raw = copy.deepcopy(self.raw)
         raw["solver"] = dict(solver)
-        return _replace(self, solver=solver, raw=raw)
+        return replace(self, solver=solver, raw=raw)
 
     def with_output(self, directory: Path) -> Config:
         raw = copy.deepcopy(self.raw)
         raw["output"]["dir"] = str(directory)
-        return _replace(self, output_dir=Path(directory), raw=raw)
-
-
-def _replace(config: Config, **changes: Any) -> Config:
-    from dataclasses import replace
-
-    return replace(config, **changes)
+        return replace(self, output_dir=Path(directory), raw=raw)
 
 
 def _plain(value: Any) -> Any:

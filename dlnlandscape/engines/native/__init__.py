@@ -29,6 +29,7 @@ from .tracker import (
     TrackerOptions,
     cauchy_endgame,
     make_steps,
+    solve,
 )
 from .unique_points import cluster_labels
 
@@ -54,8 +55,6 @@ def newton_at_zero(homotopy: ProjectiveHomotopy, y: np.ndarray, iterations: int 
     """Newton on the t = 0 system (target and chart); which points converged to a finite,
     nonsingular-looking solution (tiny last update and residual, homogenising coordinates
     not vanishing)."""
-    from .tracker import solve
-
     y = y.copy()
     update = np.full(y.shape[0], np.inf)
     for _ in range(iterations):
@@ -81,8 +80,6 @@ def refine(problem: Problem, x: np.ndarray, iterations: int = 3) -> tuple[np.nda
         if x.shape[0] == 0:
             break
         grad, hess, _ = problem.evaluate(x)
-        from .tracker import solve
-
         dx = solve(hess, -grad)
         candidate = x + dx
         new_residual = np.abs(problem.gradient(candidate)).max(axis=1)
