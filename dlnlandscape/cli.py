@@ -213,5 +213,132 @@ def _engines() -> dict[str, str]:
     return states
 
 
+@main.command(
+    help="Run every point of SWEEP (a base config and a grid of values), skipping points already done.\n\n"
+    + EXIT_CODES_HELP
+)
+@click.argument("sweep_path", metavar="SWEEP", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--jobs", "-j", type=click.IntRange(min=1), help="Worker processes (default: the sweep's jobs, else 1).")
+@click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), help="Output directory of the sweep.")
+@click.option("--backend", type=click.Choice(["auto", "native", "julia", "exact"]), help="Override solver.backend.")
+@click.option("--dry-run", is_flag=True, help="List the points (done or to do) and exit.")
+@click.option(
+    "--dask", "dask_address", metavar="ADDRESS", help="Run on a Dask cluster (optional extra; 'local' for a local one)."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the outcome (counts of skipped/computed/failed) as JSON.")
+def sweep(
+    sweep_path: Path,
+    jobs: int | None,
+    out: Path | None,
+    backend: str | None,
+    dry_run: bool,
+    dask_address: str | None,
+    as_json: bool,
+) -> None:
+    try:
+        from .sweep import dask_executor, load_sweep, run_sweep
+
+        plan = load_sweep(sweep_path, output_dir=out)
+        done = sum(point.done() for point in plan.points)
+        if dry_run:
+            for point in plan.points:
+                click.echo(f"{'done' if point.done() else 'todo'}  {point.directory}")
+            click.echo(f"{len(plan.points)} points: {done} done, {len(plan.points) - done} to run")
+            return
+        if not as_json:
+            click.echo(
+                f"dln sweep: {plan.name}: {len(plan.points)} points, {done} already done, "
+                f"{len(plan.points) - done} to run -> {plan.output_dir}/",
+                err=True,
+            )
+
+        def report(result: dict[str, Any]) -> None:
+            if as_json:
+                return
+            if result["status"] == "computed":
+                click.echo(
+                    f"  done    {result['name']}: {result['complex']} complex, {result['real']} real "
+                    f"({result['seconds']:.1f} s){'' if result['complete'] else ', INCOMPLETE'}",
+                    err=True,
+                )
+            else:
+                click.echo(f"  FAILED  {result['name']}: {result['error']}", err=True)
+
+        executor = None
+        if dask_address:
+            executor = dask_executor(None if dask_address == "local" else dask_address)
+        outcome = run_sweep(plan, jobs, backend=backend, executor=executor, on_result=report)
+        if as_json:
+            click.echo(json.dumps(outcome.as_dict(), indent=2))
+        else:
+            click.echo(
+                f"{plan.name}: {len(outcome.computed)} computed, {len(outcome.skipped)} skipped (already done), "
+                f"{len(outcome.failed)} failed in {outcome.seconds:.1f} s; results in {plan.output_dir}/"
+            )
+        if outcome.failed:
+            click.echo(
+                f"dln: error: {len(outcome.failed)} points failed (see error.json in their directories)", err=True
+            )
+            sys.exit(EXIT_OTHER)
+    except SystemExit:
+        raise
+    except BaseException as error:  # noqa: BLE001
+        if isinstance(error, KeyboardInterrupt):
+            click.echo("dln: interrupted; finished points are kept, rerun to resume", err=True)
+            sys.exit(130)
+        _fail(error)
+
+
+@main.command(help="Aggregate the summary.json files under RESULTS (directories, files or globs) into one table.")
+@click.argument("results", nargs=-1, required=True)
+@click.option("--format", "fmt", type=click.Choice(["csv", "md"]), default="md", show_default=True)
+@click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), help="Write to a file (default stdout).")
+def table(results: tuple[str, ...], fmt: str, out: Path | None) -> None:
+    try:
+        from .table import collect, render
+
+        text = render(collect(list(results)), fmt)
+        if out is None:
+            click.echo(text, nl=False)
+        else:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_text(text, encoding="utf-8")
+            click.echo(f"wrote {out}", err=True)
+    except SystemExit:
+        raise
+    except BaseException as error:  # noqa: BLE001
+        _fail(error)
+
+
+@main.command(
+    help="Draw a figure (PNG or SVG, by the extension of --out).\n\n"
+    "counts RESULTS...: complex/real counts and bounds against --x (log y).  "
+    "morse RUN: histogram of Morse indices.  loss RUN: loss against Morse index."
+)
+@click.argument("kind", type=click.Choice(["counts", "morse", "loss"]))
+@click.argument("results", nargs=-1, required=True)
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="figure.png|.svg")
+@click.option("--x", "x", default="hidden_width", show_default=True, help="counts: the table column on the x axis.")
+@click.option("--where", multiple=True, help="counts: keep runs with column=value (repeatable), e.g. --where m=2.")
+@click.option("--title", help="Figure title.")
+def plot(kind: str, results: tuple[str, ...], out: Path, x: str, where: tuple[str, ...], title: str | None) -> None:
+    try:
+        from . import plots
+        from .table import ResultsError, collect
+
+        if kind == "counts":
+            path = plots.counts_figure(plots.filter_rows(collect(list(results)), list(where)), x, out, title)
+        else:
+            if len(results) != 1:
+                raise ResultsError(f"dln plot {kind} takes one run directory, got {len(results)}")
+            figure = plots.morse_figure if kind == "morse" else plots.loss_figure
+            path = figure(Path(results[0]), out, title)
+        click.echo(f"wrote {path}")
+    except SystemExit:
+        raise
+    except BaseException as error:  # noqa: BLE001
+        _fail(error)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

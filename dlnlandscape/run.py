@@ -52,7 +52,12 @@ def solve(config: Config, progress: Any = None, engine: Any = None) -> Run:
     summary = summarize(config, problem, result, points, reason, time.perf_counter() - began)
     if method != "none":
         summary["verification"] = verification(config, points, method)
-        if summary["verification"]["status"] != "agrees":
+        if summary["verification"]["status"] == "agrees":
+            # the exact degree settles completeness even if some paths failed on the way
+            summary["complete"] = not summary["singular_solutions"]
+            if summary["warnings"]:
+                summary["warnings"].append("msolve's exact count agrees: no critical point is missing")
+        else:
             summary["complete"] = False
             summary["warnings"].append(f"verification: {summary['verification']['message']}")
     return Run(config=config, problem=problem, result=result, points=points, summary=summary)
