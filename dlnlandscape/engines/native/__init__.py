@@ -36,6 +36,7 @@ from .unique_points import cluster_labels
 SUPPORTED_STARTS = ("auto", "multihomogeneous", "total_degree")
 SINGULAR_CONDITION = 1e10  # Hessian condition number above which an endpoint counts as singular
 DUPLICATE_TOL = 1e-6
+NEWTON_ACCURACY = 1e-8  # relative Newton step at which a nonsingular endpoint counts as converged
 
 
 def build_homotopy(problem: Problem, start: str, rng: np.random.Generator) -> ProjectiveHomotopy:
@@ -68,26 +69,30 @@ def newton_at_zero(homotopy: ProjectiveHomotopy, y: np.ndarray, iterations: int 
     return y, (update <= 1e-10) & (residual <= 1e-10) & finite
 
 
-def refine(problem: Problem, x: np.ndarray, iterations: int = 3) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Newton on ∇L = 0 in affine coordinates; an update is kept only if it lowers the residual.
+def refine(problem: Problem, x: np.ndarray, iterations: int = 8) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Newton on ∇L = 0 in affine coordinates, keeping each point's best iterate (lowest
+    residual), so singular points cannot be pushed away while nonsingular ones converge fully.
 
-    Returns (points, last update norm, residual ‖∇L‖∞).
+    Returns (points, relative size of the Newton step taken at the kept iterate, ‖∇L‖∞ there).
     """
-    x = x.copy()
-    accuracy = np.full(x.shape[0], np.inf)
-    residual = np.abs(problem.gradient(x)).max(axis=1) if x.size else np.zeros(0)
-    for _ in range(iterations):
-        if x.shape[0] == 0:
-            break
-        grad, hess, _ = problem.evaluate(x)
+    best = x.copy()
+    if x.shape[0] == 0:
+        return best, np.zeros(0), np.zeros(0)
+    current = x.copy()
+    best_residual = np.full(x.shape[0], np.inf)
+    best_step = np.full(x.shape[0], np.inf)
+    for _ in range(iterations + 1):
+        grad, hess, _ = problem.evaluate(current)
+        residual = np.abs(grad).max(axis=1)
         dx = solve(hess, -grad)
-        candidate = x + dx
-        new_residual = np.abs(problem.gradient(candidate)).max(axis=1)
-        better = np.isfinite(new_residual) & (new_residual <= residual)
-        x[better] = candidate[better]
-        accuracy[better] = np.abs(dx[better]).max(axis=1)
-        residual = np.where(better, new_residual, residual)
-    return x, accuracy, residual
+        step = np.abs(dx).max(axis=1) / np.maximum(1.0, np.abs(current).max(axis=1))
+        better = np.isfinite(residual) & (residual < best_residual)
+        best[better] = current[better]
+        best_residual[better] = residual[better]
+        best_step[better] = step[better]
+        ok = np.isfinite(dx).all(axis=1)
+        current[ok] = current[ok] + dx[ok]
+    return best, best_step, best_residual
 
 
 class NativeEngine:
@@ -234,7 +239,13 @@ class NativeEngine:
             with np.errstate(all="ignore"):
                 condition[idx] = np.linalg.cond(problem.hessian(x))
             singular = (winding[idx] > 1) | ~(condition[idx] < SINGULAR_CONDITION)
-            code[idx] = np.where(singular, ReturnCode.SINGULAR, ReturnCode.SUCCESS)
+            # a nonsingular endpoint must be a Newton fixed point; one that is not was never a
+            # critical point (an ill-conditioned false convergence) and the path has failed
+            converged = acc <= NEWTON_ACCURACY
+            code[idx] = np.where(
+                singular, ReturnCode.SINGULAR, np.where(converged, ReturnCode.SUCCESS, ReturnCode.FAILED)
+            )
+            solutions[idx[~singular & ~converged]] = np.nan
         results = PathResults(
             solutions=solutions,
             return_code=code,
