@@ -225,6 +225,12 @@ def _engines() -> dict[str, str]:
 @click.option(
     "--dask", "dask_address", metavar="ADDRESS", help="Run on a Dask cluster (optional extra; 'local' for a local one)."
 )
+@click.option(
+    "--export-configs",
+    "export_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write each point as a config file into this directory (for a shell loop over dln solve) and exit.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the outcome (counts of skipped/computed/failed) as JSON.")
 def sweep(
     sweep_path: Path,
@@ -233,18 +239,38 @@ def sweep(
     backend: str | None,
     dry_run: bool,
     dask_address: str | None,
+    export_dir: Path | None,
     as_json: bool,
 ) -> None:
     try:
-        from .sweep import dask_executor, load_sweep, run_sweep
+        import contextlib
+        import signal
+
+        from .sweep import dask_executor, export_configs, load_sweep, run_sweep
+
+        def _terminated(signum: int, frame: Any) -> None:
+            raise KeyboardInterrupt
+
+        signal.signal(signal.SIGTERM, _terminated)  # a killed sweep stops its workers and keeps what is done
 
         plan = load_sweep(sweep_path, output_dir=out)
-        done = sum(point.done() for point in plan.points)
+        states = [point.state() for point in plan.points]
+        done = states.count("done")
         if dry_run:
-            for point in plan.points:
-                click.echo(f"{'done' if point.done() else 'todo'}  {point.directory}")
-            click.echo(f"{len(plan.points)} points: {done} done, {len(plan.points) - done} to run")
+            for point, state in zip(plan.points, states, strict=True):
+                click.echo(f"{state:5}  {point.directory}")
+            click.echo(
+                f"{len(plan.points)} points: {done} done, {len(plan.points) - done} to run"
+                + (f" ({states.count('stale')} stale: done for another config)" if "stale" in states else "")
+            )
             return
+        if export_dir is not None:
+            written = export_configs(plan, export_dir)
+            click.echo(f"wrote {len(written)} configs to {export_dir}/")
+            return
+        executor: contextlib.AbstractContextManager[Any] = contextlib.nullcontext(None)
+        if dask_address:
+            executor = dask_executor(None if dask_address == "local" else dask_address)
         if not as_json:
             click.echo(
                 f"dln sweep: {plan.name}: {len(plan.points)} points, {done} already done, "
@@ -264,15 +290,15 @@ def sweep(
             else:
                 click.echo(f"  FAILED  {result['name']}: {result['error']}", err=True)
 
-        executor = None
-        if dask_address:
-            executor = dask_executor(None if dask_address == "local" else dask_address)
-        outcome = run_sweep(plan, jobs, backend=backend, executor=executor, on_result=report)
+        with executor as pool:
+            outcome = run_sweep(plan, jobs, backend=backend, executor=pool, on_result=report)
         if as_json:
             click.echo(json.dumps(outcome.as_dict(), indent=2))
         else:
             click.echo(
-                f"{plan.name}: {len(outcome.computed)} computed, {len(outcome.skipped)} skipped (already done), "
+                f"{plan.name}: {len(outcome.computed)} computed"
+                + (f" ({len(outcome.stale)} of them stale: the config had changed)" if outcome.stale else "")
+                + f", {len(outcome.skipped)} skipped (already done), "
                 f"{len(outcome.failed)} failed in {outcome.seconds:.1f} s; results in {plan.output_dir}/"
             )
         if outcome.failed:

@@ -1,0 +1,192 @@
+"""The standard figures (matplotlib, Agg backend, imported lazily — optional extra ``plot``):
+
+* `counts_figure`: complex and real critical-point counts against a parameter (a column of the
+  `dln table` table: hidden_width, d0, dH, depth, m, unknowns, ...), with the Bézout and
+  multihomogeneous bounds, log y;
+* `morse_figure`: histogram of the Morse indices of one run's real critical points, by class;
+* `loss_figure`: loss against Morse index for one run's real critical points.
+
+The format follows the output file's extension (.png or .svg).
+"""
+
+from __future__ import annotations
+
+import csv
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from .errors import BackendUnavailable
+from .table import ResultsError
+
+FORMATS = (".png", ".svg")
+CLASS_COLORS = {
+    "global_minimum": "#1b9e77",
+    "local_minimum": "#66a61e",
+    "saddle": "#7570b3",
+    "maximum": "#d95f02",
+    "degenerate": "#999999",
+}
+
+
+def _pyplot() -> Any:
+    try:
+        import matplotlib
+    except ImportError:
+        raise BackendUnavailable("dln plot needs matplotlib: pip install 'dlnlandscape[plot]'") from None
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _check_out(out: Path) -> None:
+    if out.suffix.lower() not in FORMATS:
+        raise ResultsError(f"{out}: the figure format follows the extension; use .png or .svg")
+
+
+def _save(fig: Any, out: Path) -> Path:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=150, bbox_inches="tight")
+    _pyplot().close(fig)
+    return out
+
+
+def _number(value: Any) -> float | None:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def filter_rows(rows: list[dict[str, Any]], where: list[str]) -> list[dict[str, Any]]:
+    """Keep rows matching every ``column=value`` condition (compared as text)."""
+    from .table import _cell
+
+    out = rows
+    for condition in where:
+        if "=" not in condition:
+            raise ResultsError(f"--where {condition}: expected column=value, e.g. m=2")
+        key, value = condition.split("=", 1)
+        if rows and key not in rows[0]:
+            raise ResultsError(f"--where {condition}: no column {key!r}; columns: {', '.join(rows[0])}")
+        out = [r for r in out if _cell(r.get(key)) == value or _number(r.get(key)) == _number(value) is not None]
+    return out
+
+
+def counts_figure(rows: list[dict[str, Any]], x: str, out: Path, title: str | None = None) -> Path:
+    """Counts (complex, real) and bounds against column `x`; one marker per run.  Where several
+    runs share an x value (other parameters differ), the line goes through their maximum."""
+    _check_out(out)
+    if not rows:
+        raise ResultsError("no runs to plot (check --where)")
+    if x not in rows[0]:
+        raise ResultsError(f"--x {x}: no such column; e.g. hidden_width, d0, dH, depth, m, unknowns, widths, name")
+    categories: list[str] = []
+    if all(_number(r[x]) is not None for r in rows):
+        points = [(r, float(r[x])) for r in rows]
+    else:  # categorical (widths, name, ...): in the table's order (depth, widths, m)
+        categories = list(dict.fromkeys(str(r[x]) for r in rows))
+        points = [(r, float(categories.index(str(r[x])))) for r in rows]
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6.4, 4.4))
+    series = (
+        ("bezout", "Bézout bound", "#bbbbbb", "s", ":"),
+        ("multihomogeneous", "multihomogeneous bound", "#888888", "D", "--"),
+        ("complex", "complex critical points", "#1f77b4", "o", "-"),
+        ("real", "real critical points", "#d62728", "^", "-"),
+    )
+    for key, label, color, marker, style in series:
+        xs = [v for r, v in points if _number(r.get(key))]
+        ys = [_number(r.get(key)) for r, v in points if _number(r.get(key))]
+        if not xs:
+            continue
+        ax.scatter(xs, ys, color=color, marker=marker, s=18, alpha=0.7, zorder=3)
+        best: dict[float, float] = defaultdict(float)
+        for xv, yv in zip(xs, ys, strict=True):
+            best[xv] = max(best[xv], yv or 0.0)
+        line_x = sorted(best)
+        ax.plot(line_x, [best[v] for v in line_x], color=color, linestyle=style, label=label, zorder=2)
+    ax.set_yscale("log")
+    if categories:
+        ax.set_xticks(range(len(categories)), categories, rotation=60 if len(categories) > 6 else 0, ha="right")
+        fig.set_figwidth(max(6.4, 0.3 * len(categories)))
+    ax.set_xlabel(x)
+    ax.set_ylabel("count (log scale)")
+    shared = len({v for _, v in points}) < len(points)
+    ax.set_title(
+        title or f"critical points against {x} ({len(rows)} runs{'; lines: maximum at each x' if shared else ''})"
+    )
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0))  # outside: bounds reach the top
+    return _save(fig, out)
+
+
+def read_points(run_dir: Path) -> list[dict[str, Any]]:
+    """The real critical points of one run (its critical_points.csv)."""
+    run_dir = Path(run_dir)
+    path = run_dir if run_dir.is_file() else run_dir / "critical_points.csv"
+    if not path.is_file():
+        raise ResultsError(f"{run_dir}: no critical_points.csv; give a result directory of dln solve")
+    with open(path, newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    return [
+        {"loss": float(r["loss"]), "index": int(float(r["hessian_index"])), "class": r["class"]}
+        for r in rows
+        if r.get("real", "").lower() in ("true", "1")
+    ]
+
+
+def morse_figure(run_dir: Path, out: Path, title: str | None = None) -> Path:
+    """Bars: number of real critical points per Morse index, stacked by class."""
+    _check_out(out)
+    points = read_points(run_dir)
+    if not points:
+        raise ResultsError(f"{run_dir}: no real critical points to plot")
+    plt = _pyplot()
+    indices = list(range(0, max(p["index"] for p in points) + 1))
+    fig, ax = plt.subplots(figsize=(6.4, 4.0))
+    bottom = [0] * len(indices)
+    for cls, color in CLASS_COLORS.items():
+        heights = [sum(1 for p in points if p["index"] == i and p["class"] == cls) for i in indices]
+        if any(heights):
+            ax.bar(indices, heights, bottom=bottom, color=color, label=cls.replace("_", " "), edgecolor="black")
+            bottom = [b + h for b, h in zip(bottom, heights, strict=True)]
+    from matplotlib.ticker import MaxNLocator
+
+    ax.set_xticks(indices)
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_ylim(0, max(bottom) * 1.15)
+    ax.set_xlabel("Morse index (negative Hessian eigenvalues)")
+    ax.set_ylabel("real critical points")
+    ax.set_title(title or f"{Path(run_dir).name}: {len(points)} real critical points")
+    ax.legend(fontsize="small")
+    return _save(fig, out)
+
+
+def loss_figure(run_dir: Path, out: Path, title: str | None = None) -> Path:
+    """Scatter: loss of each real critical point against its Morse index, coloured by class."""
+    _check_out(out)
+    points = read_points(run_dir)
+    if not points:
+        raise ResultsError(f"{run_dir}: no real critical points to plot")
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6.4, 4.0))
+    for cls, color in CLASS_COLORS.items():
+        chosen = [p for p in points if p["class"] == cls]
+        if chosen:
+            ax.scatter(
+                [p["index"] for p in chosen],
+                [p["loss"] for p in chosen],
+                color=color,
+                label=f"{cls.replace('_', ' ')} ({len(chosen)})",
+                edgecolor="black",
+                zorder=3,
+            )
+    ax.set_xticks(sorted({p["index"] for p in points}))
+    ax.set_xlabel("Morse index (points of one sign-flip orbit share a loss and overlap)")
+    ax.set_ylabel("loss")
+    ax.set_title(title or f"{Path(run_dir).name}: loss against Morse index")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize="small")
+    return _save(fig, out)

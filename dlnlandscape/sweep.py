@@ -1,0 +1,568 @@
+"""Sweeps: a base config plus a grid of values, expanded into one solve per grid point.
+
+A sweep file::
+
+    name: one-hidden-layer
+    base: {architecture: {widths: [1, 1, 1]}, data: {samples: 1, seed: 0}}   # or base_config: ../quickstart.yaml
+    grid:
+      architecture.widths: [[1, 1, 1], [2, 2, 2]]
+      data.samples: [1, 2, 3]
+    output: {dir: results/sweeps/one-hidden-layer}
+
+Every point of the Cartesian product of the grid lists is the base config with those values set
+(keys are dotted config paths), validated like any config, and solved into
+``<output.dir>/<point name>/`` — the name is made from the point's parameters, so it is stable
+from run to run.  A point whose directory already holds ``summary.json`` (written last and
+atomically by `report.write_outputs`) is skipped, so an interrupted sweep resumes where it
+stopped.  A point that raises gets ``error.json`` in its directory and the sweep goes on; a worker
+process that dies outright (segfault, out of memory) breaks the process pool, and the points it
+took down are rerun one process each, so only the point at fault is recorded as failed.
+
+Points run in parallel in a `concurrent.futures.ProcessPoolExecutor`; with the optional Dask
+distributed extra, the same task function runs on a Dask cluster through
+`distributed.Client.get_executor()` (no scheduler of our own).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import hashlib
+import itertools
+import json
+import multiprocessing
+import os
+import re
+import shutil
+import time
+import traceback
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .config import SCHEMA, _Loader, _plain, parse_config
+from .errors import ConfigError
+
+SWEEP_KEYS = ("name", "base", "base_config", "grid", "output", "jobs")
+# short labels for point names; other keys use their last component
+LABELS = {
+    "architecture.widths": "w",
+    "architecture.residual": "res",
+    "data.samples": "m",
+    "data.seed": "dseed",
+    "regularization.kind": "reg",
+    "regularization.lambda": "lam",
+    "regularization.seed": "rseed",
+    "solver.seed": "seed",
+}
+SUMMARY = "summary.json"
+MAX_NAME = 100
+ERROR = "error.json"
+
+Task = dict[str, Any]
+Runner = Callable[[Task], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class SweepPoint:
+    """One grid point: its name, output directory, the grid values and the full config document."""
+
+    name: str
+    directory: Path
+    parameters: dict[str, Any]
+    document: dict[str, Any]
+    fingerprint: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def done(self) -> bool:
+        """Finished with this very config (see `state`)."""
+        return self.state() == "done"
+
+    def state(self) -> str:
+        """``done`` (summary.json of the same problem), ``stale`` (summary.json of another problem:
+        the base config or data changed since — it is recomputed) or ``todo``."""
+        path = self.directory / SUMMARY
+        if not path.is_file():
+            return "todo"
+        try:
+            stored = json.loads(path.read_text(encoding="utf-8"))["config"]
+            return "done" if fingerprint(stored) == self.fingerprint else "stale"
+        except (OSError, ValueError, KeyError, TypeError):
+            return "stale"
+
+
+FINGERPRINT_SOLVER = ("seed", "start", "certify", "verify")
+
+
+def fingerprint(resolved: dict[str, Any]) -> dict[str, Any]:
+    """What decides a point's results: architecture, data (drawn values included), regularisation
+    (Λ included) and the solver's seed, start system, certification and verification.  The
+    backend is left out (``--backend`` may override it); so are paths and names."""
+    data = {k: v for k, v in resolved.get("data", {}).items() if k != "file"}
+    solver = resolved.get("solver", {})
+    return json.loads(
+        json.dumps(
+            {
+                "architecture": resolved.get("architecture"),
+                "data": data,
+                "regularization": resolved.get("regularization"),
+                "solver": {k: solver.get(k) for k in FINGERPRINT_SOLVER},
+            },
+            default=float,
+        )
+    )
+
+
+@dataclass
+class Sweep:
+    name: str
+    source: str
+    base_dir: Path
+    grid: dict[str, list[Any]]
+    output_dir: Path
+    jobs: int
+    points: list[SweepPoint]
+
+
+@dataclass
+class SweepOutcome:
+    """What a sweep did: names of skipped (already done), stale (done for another config, so
+    recomputed), computed and failed points."""
+
+    skipped: list[str] = field(default_factory=list)
+    stale: list[str] = field(default_factory=list)
+    computed: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    results: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "skipped": len(self.skipped),
+            "stale": len(self.stale),
+            "computed": len(self.computed),
+            "failed": len(self.failed),
+            "failed_points": self.failed,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+# --------------------------------------------------------------------------------------------
+# parsing and expansion
+
+
+def load_sweep(path: str | Path, output_dir: str | Path | None = None) -> Sweep:
+    """Read a sweep YAML file; errors are one-line `ConfigError`s naming the file and field."""
+    path = Path(path)
+    source = str(path)
+    if not path.is_file():
+        raise ConfigError(source, "", "no such file; give the path of a sweep YAML file")
+    document = _read_yaml(path, source)
+    return parse_sweep(document, source=source, base_dir=path.parent, default_name=path.stem, output_dir=output_dir)
+
+
+def _read_yaml(path: Path, source: str) -> Any:
+    try:
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)  # noqa: S506 - SafeLoader subclass
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "YAML"
+        raise ConfigError(source, where, "malformed YAML; fix the syntax") from None
+
+
+def parse_sweep(
+    document: Any,
+    *,
+    source: str = "<sweep>",
+    base_dir: Path | None = None,
+    default_name: str = "sweep",
+    output_dir: str | Path | None = None,
+) -> Sweep:
+    """Validate a sweep document and expand its grid into validated points."""
+    base_dir = Path(base_dir) if base_dir is not None else Path.cwd()
+    if not isinstance(document, dict):
+        raise ConfigError(source, "", "expected a mapping with keys " + ", ".join(SWEEP_KEYS))
+    for key in document:
+        if key not in SWEEP_KEYS:
+            raise ConfigError(source, str(key), f"unknown key; allowed sweep keys: {', '.join(SWEEP_KEYS)}")
+    name = document.get("name", default_name)
+    if not isinstance(name, str) or not name.strip() or "/" in name:
+        raise ConfigError(source, "name", "must be a non-empty string without '/'")
+    base, config_dir = _base(document, source, base_dir)
+    grid = _grid(document.get("grid"), source)
+    jobs = document.get("jobs", 1)
+    if not isinstance(jobs, int) or isinstance(jobs, bool) or jobs < 1:
+        raise ConfigError(source, "jobs", f"got {jobs!r}; must be an integer >= 1")
+    out = _output_dir(document.get("output"), source, name, base_dir, output_dir)
+    points = expand(base, grid, out, source=source, config_dir=config_dir)
+    return Sweep(name=name, source=source, base_dir=config_dir, grid=grid, output_dir=out, jobs=jobs, points=points)
+
+
+def _base(document: dict[str, Any], source: str, base_dir: Path) -> tuple[dict[str, Any], Path]:
+    if "base" in document and "base_config" in document:
+        raise ConfigError(
+            source, "base_config", "give either base (a config mapping) or base_config (a path), not both"
+        )
+    if "base_config" in document:
+        value = document["base_config"]
+        if not isinstance(value, str) or not value:
+            raise ConfigError(source, "base_config", "must be the path of a config YAML file (relative to the sweep)")
+        path = (base_dir / value).resolve()
+        if not path.is_file():
+            raise ConfigError(source, "base_config", f"{path} does not exist; give a config YAML file")
+        base = _read_yaml(path, str(path))
+        if not isinstance(base, dict):
+            raise ConfigError(str(path), "", "expected a config mapping")
+        base.setdefault("name", path.stem)
+        return base, path.parent
+    base = document.get("base", {})
+    if base is None:
+        base = {}
+    if not isinstance(base, dict):
+        raise ConfigError(source, "base", "must be a config mapping (architecture, data, regularization, solver)")
+    return copy.deepcopy(base), base_dir
+
+
+def _grid(grid: Any, source: str) -> dict[str, list[Any]]:
+    if grid is None:
+        return {}
+    if not isinstance(grid, dict):
+        raise ConfigError(source, "grid", "must map dotted config paths (e.g. data.samples) to lists of values")
+    out: dict[str, list[Any]] = {}
+    for key, values in grid.items():
+        where = f"grid.{key}"
+        parts = str(key).split(".")
+        if len(parts) != 2 or parts[0] not in SCHEMA or parts[1] not in SCHEMA[parts[0]]:
+            allowed = ", ".join(f"{s}.<{'|'.join(keys)}>" for s, keys in SCHEMA.items() if s != "output")
+            raise ConfigError(source, where, f"unknown config path; use one of {allowed}")
+        if parts[0] == "output":
+            raise ConfigError(source, where, "output is set per point by the sweep; set the sweep's output.dir")
+        if not isinstance(values, list) or not values:
+            raise ConfigError(source, where, "must be a non-empty list of values")
+        out[str(key)] = values
+    return out
+
+
+def _output_dir(output: Any, source: str, name: str, base_dir: Path, override: str | Path | None) -> Path:
+    if override is not None:
+        return Path(override)
+    if output is None:
+        return Path("results") / "sweeps" / name
+    if not isinstance(output, dict) or set(output) - {"dir"}:
+        raise ConfigError(source, "output", "must be a mapping with one key, dir")
+    value = output.get("dir")
+    if not isinstance(value, str) or not value:
+        raise ConfigError(source, "output.dir", "must be a directory path (a string)")
+    path = Path(value).expanduser()
+    return path if path.is_absolute() else Path(value)
+
+
+def expand(
+    base: dict[str, Any],
+    grid: dict[str, list[Any]],
+    output_dir: Path,
+    *,
+    source: str = "<sweep>",
+    config_dir: Path | None = None,
+) -> list[SweepPoint]:
+    """The Cartesian product of the grid over the base config, each point validated."""
+    keys = list(grid)
+    points: list[SweepPoint] = []
+    seen: dict[str, dict[str, Any]] = {}
+    for combo in itertools.product(*(grid[k] for k in keys)):
+        parameters = dict(zip(keys, combo, strict=True))
+        name = point_name(parameters, base.get("name", "point"))
+        if name in seen:
+            raise ConfigError(source, "grid", f"two grid points have the same name {name!r}; remove duplicate values")
+        document = copy.deepcopy(base)
+        for key, value in parameters.items():
+            section, entry = key.split(".")
+            block = document.get(section)
+            if block is None:
+                block = document[section] = {}
+            if not isinstance(block, dict):
+                raise ConfigError(source, f"base.{section}", "must be a mapping of keys to values")
+            block[entry] = copy.deepcopy(value)
+        document["name"] = name
+        document.setdefault("output", {})
+        if not isinstance(document["output"], dict):
+            raise ConfigError(source, "base.output", "must be a mapping")
+        directory = output_dir / name
+        document["output"]["dir"] = str(directory)
+        # validate now: a bad value is an error before anything runs, naming point and field
+        config = parse_config(document, source=f"{source} (grid point {name})", base_dir=config_dir, default_name=name)
+        seen[name] = parameters
+        points.append(
+            SweepPoint(
+                name=name,
+                directory=directory,
+                parameters=parameters,
+                document=document,
+                fingerprint=fingerprint(config.resolved()),
+            )
+        )
+    return points
+
+
+def point_name(parameters: dict[str, Any], default: str = "point") -> str:
+    """A stable, filesystem-safe name from a point's parameters, e.g. ``w2-2-2_m3``."""
+    if not parameters:
+        return _safe(str(default))
+    parts = []
+    for key, value in parameters.items():
+        label = LABELS.get(key, key.split(".")[-1])
+        parts.append(label + _format(value))
+    name = "_".join(parts)
+    if len(name) > MAX_NAME:  # e.g. explicit matrices in the grid: keep a readable prefix, stay unique
+        digest = hashlib.sha1(name.encode(), usedforsecurity=False).hexdigest()[:10]
+        name = f"{name[: MAX_NAME - 11]}-{digest}"
+    return name
+
+
+def _format(value: Any) -> str:
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, (list, tuple)):
+        return "-".join(_format(v) for v in value)
+    text = getattr(value, "text", None) or str(value)  # LiteralFloat keeps its literal
+    return _safe(text)
+
+
+def _safe(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9.+-]+", "", text.replace(" ", "")) or "x"
+
+
+# --------------------------------------------------------------------------------------------
+# running
+
+
+def solve_point(task: Task) -> dict[str, Any]:
+    """Solve one point (in a worker process): config → run → files.  Never raises: an
+    exception is written to ``error.json`` and returned as a failed result."""
+    began = time.perf_counter()
+    directory = Path(task["directory"])
+    try:
+        _clean_partial(directory)
+        from .config import parse_config as parse
+        from .report import write_outputs
+        from .run import solve
+
+        config = parse(
+            task["document"], source=task["source"], base_dir=Path(task["base_dir"]), default_name=task["name"]
+        )
+        if task.get("backend"):
+            config = config.with_solver(backend=task["backend"])
+        run = solve(config)
+        write_outputs(run, directory)
+        return {
+            "name": task["name"],
+            "status": "computed",
+            "seconds": round(time.perf_counter() - began, 3),
+            "complex": run.summary["complex_solutions"],
+            "real": run.summary["real_solutions"],
+            "complete": run.summary["complete"],
+        }
+    except BaseException as error:  # noqa: BLE001 - recorded, the sweep goes on
+        if isinstance(error, KeyboardInterrupt):
+            raise
+        return record_failure(task, f"{type(error).__name__}: {error}", traceback.format_exc(), began)
+
+
+def record_failure(task: Task, message: str, trace: str, began: float) -> dict[str, Any]:
+    directory = Path(task["directory"])
+    directory.mkdir(parents=True, exist_ok=True)
+    record = {
+        "name": task["name"],
+        "status": "failed",
+        "error": message.splitlines()[0] if message else "unknown error",
+        "traceback": trace,
+        "parameters": task.get("parameters", {}),
+        "seconds": round(time.perf_counter() - began, 3),
+    }
+    (directory / ERROR).write_text(json.dumps(record, indent=2, default=str) + "\n", encoding="utf-8")
+    return record
+
+
+def _clean_partial(directory: Path) -> None:
+    """Remove temporary directories a killed `write_outputs` left beside `directory`."""
+    parent = directory.parent
+    if not parent.is_dir():
+        return
+    for leftover in parent.glob(f".{directory.name}.*"):
+        if leftover.is_dir():
+            shutil.rmtree(leftover, ignore_errors=True)
+
+
+def tasks(sweep: Sweep, backend: str | None = None) -> list[Task]:
+    return [
+        {
+            "name": p.name,
+            "directory": str(p.directory),
+            "document": p.document,
+            "parameters": p.parameters,
+            "fingerprint": p.fingerprint,
+            "source": f"{sweep.source} (grid point {p.name})",
+            "base_dir": str(sweep.base_dir),
+            "backend": backend,
+        }
+        for p in sweep.points
+    ]
+
+
+def write_manifest(sweep: Sweep) -> Path:
+    """``sweep.json`` in the output directory: the grid and every point's parameters."""
+    sweep.output_dir.mkdir(parents=True, exist_ok=True)
+    manifest = {
+        "name": sweep.name,
+        "source": sweep.source,
+        "grid": sweep.grid,
+        "points": [{"name": p.name, "directory": p.name, "parameters": p.parameters} for p in sweep.points],
+    }
+    path = sweep.output_dir / "sweep.json"
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(manifest, indent=2, default=float) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+    return path
+
+
+def run_sweep(
+    sweep: Sweep,
+    jobs: int | None = None,
+    *,
+    backend: str | None = None,
+    runner: Runner = solve_point,
+    executor: Executor | None = None,
+    on_result: Callable[[dict[str, Any]], None] | None = None,
+) -> SweepOutcome:
+    """Run every point not done yet.  ``jobs == 1`` (and no executor) runs in this process;
+    otherwise a process pool of ``jobs`` workers (or the given executor, e.g. Dask's)."""
+    began = time.perf_counter()
+    jobs = jobs or sweep.jobs
+    outcome = SweepOutcome()
+    write_manifest(sweep)
+    todo = []
+    for task, point in zip(tasks(sweep, backend), sweep.points, strict=True):
+        state = point.state()
+        if state == "done":
+            outcome.skipped.append(point.name)
+        else:
+            if state == "stale":
+                outcome.stale.append(point.name)
+            todo.append(task)
+
+    def record(result: dict[str, Any]) -> None:
+        outcome.results.append(result)
+        (outcome.computed if result["status"] == "computed" else outcome.failed).append(result["name"])
+        if on_result is not None:
+            on_result(result)
+
+    if executor is not None:
+        for result in _run_executor(executor, todo, runner):
+            record(result)
+    elif jobs == 1:
+        for task in todo:
+            record(runner(task))
+    else:
+        for result in _run_pool(todo, runner, jobs):
+            record(result)
+    outcome.seconds = time.perf_counter() - began
+    return outcome
+
+
+def _run_executor(executor: Executor, todo: list[Task], runner: Runner) -> Iterable[dict[str, Any]]:
+    futures: dict[Future[dict[str, Any]], Task] = {executor.submit(runner, task): task for task in todo}
+    for future in as_completed(futures):
+        task = futures[future]
+        try:
+            yield future.result()
+        except Exception as error:  # noqa: BLE001 - e.g. a Dask worker lost
+            yield record_failure(task, f"{type(error).__name__}: {error}", traceback.format_exc(), time.perf_counter())
+
+
+# spawn, not fork: a parent that has run numba's OpenMP threading layer must not fork
+_CONTEXT = multiprocessing.get_context("spawn")
+
+
+def _run_pool(todo: list[Task], runner: Runner, jobs: int) -> Iterable[dict[str, Any]]:
+    """Process pool; when a worker dies the pool breaks, and the points it took down are rerun
+    each in a fresh one-worker pool so that only the point at fault is marked failed.  On an
+    interrupt (Ctrl-C, SIGTERM) the workers are stopped at once; finished points stay done."""
+    suspects: list[Task] = []
+    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=_CONTEXT)
+    try:
+        futures = {pool.submit(runner, task): task for task in todo}
+        for future in as_completed(futures):
+            try:
+                result = future.result()
+            except BrokenProcessPool:
+                suspects.append(futures[future])
+                continue
+            yield result
+    except BaseException:
+        _terminate(pool)
+        raise
+    pool.shutdown()
+    for task in suspects:
+        began = time.perf_counter()
+        single = ProcessPoolExecutor(max_workers=1, mp_context=_CONTEXT)
+        try:
+            result = single.submit(runner, task).result()
+        except BrokenProcessPool:
+            result = record_failure(
+                task, "worker process died (crash or out of memory) while solving this point", "", began
+            )
+        except BaseException:
+            _terminate(single)
+            raise
+        single.shutdown()
+        yield result
+
+
+def _terminate(pool: ProcessPoolExecutor) -> None:
+    """Stop a pool without waiting for running points (concurrent.futures has no public way
+    before Python 3.14, hence the private process table)."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        if process.is_alive():
+            process.terminate()
+
+
+def export_configs(sweep: Sweep, directory: str | Path) -> list[Path]:
+    """Write every point as a plain config file ``<directory>/<name>.yaml`` (output.dir set to
+    the point's directory), for a shell loop over ``dln solve`` or a cluster's job array."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    written = []
+    for point in sweep.points:
+        document = _plain(copy.deepcopy(point.document))
+        data = document.get("data") or {}
+        if isinstance(data.get("file"), str) and not Path(data["file"]).is_absolute():
+            data["file"] = str((sweep.base_dir / data["file"]).resolve())
+        document["output"]["dir"] = str(Path(point.directory).resolve())
+        path = directory / f"{point.name}.yaml"
+        header = f"# point {point.name} of sweep {sweep.name} ({sweep.source}): {json.dumps(point.parameters)}\n"
+        path.write_text(header + yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
+        written.append(path)
+    return written
+
+
+@contextlib.contextmanager
+def dask_executor(address: str | None) -> Iterator[Executor]:
+    """A concurrent.futures executor on a Dask cluster (optional extra: ``dask[distributed]``);
+    ``address`` None starts a local cluster.  The client is closed on exit."""
+    try:
+        from distributed import Client  # type: ignore[import-not-found]
+    except ImportError:
+        from .errors import BackendUnavailable
+
+        raise BackendUnavailable("the dask executor needs Dask distributed: pip install 'dask[distributed]'") from None
+    client = Client(address) if address else Client(processes=True)
+    try:
+        yield client.get_executor()
+    finally:
+        client.close()
