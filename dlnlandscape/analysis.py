@@ -9,7 +9,6 @@ Everything is computed on whole arrays of solutions at once.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from itertools import product
 from typing import Any
 
 import numpy as np
@@ -189,20 +188,7 @@ def _ranks(problem: Problem, sols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def sign_flip_matrices(problem: Problem) -> np.ndarray:
     """All coordinate sign patterns (2^h, n) of the hidden-neuron sign flips."""
-    neurons = [(layer, unit) for layer in range(1, problem.depth) for unit in range(problem.widths[layer])]
-    signs = np.ones((2 ** len(neurons), problem.n))
-    off = problem.offsets
-    for g, flips in enumerate(product((1, -1), repeat=len(neurons))):
-        for (layer, unit), sgn in zip(neurons, flips):
-            if sgn == 1:
-                continue
-            rows_in, cols_in = problem.shapes[layer - 1]
-            rows_out, cols_out = problem.shapes[layer]
-            incoming = off[layer - 1] + unit * cols_in + np.arange(cols_in)  # row `unit` of W_layer
-            outgoing = off[layer] + np.arange(rows_out) * cols_out + unit  # column `unit` of W_layer+1
-            signs[g, incoming] *= -1
-            signs[g, outgoing] *= -1
-    return signs
+    return problem.sign_flips()
 
 
 def _orbits(problem: Problem, sols: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:

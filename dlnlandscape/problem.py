@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
+from itertools import product
 
 import numpy as np
 
@@ -118,6 +119,30 @@ class Problem:
         H = self.depth
         rows = [np.where(np.arange(H) == i, 1, 2) for i in range(H) for _ in range(self.group_sizes[i])]
         return np.array(rows, dtype=np.int64).reshape(self.n, H)
+
+    @property
+    def symmetric(self) -> bool:
+        """Whether the hidden-neuron sign flips are symmetries (not with residual layers)."""
+        return not any(self.residual_layers) and self.depth >= 2
+
+    def sign_flips(self) -> np.ndarray:
+        """All coordinate sign patterns (2^h, n) of the hidden-neuron sign flips: flipping
+        neuron j of hidden layer l negates row j of W_l and column j of W_{l+1}; the loss (and
+        any entrywise penalty) is invariant (DOMAIN.md, "Symmetries")."""
+        neurons = [(layer, unit) for layer in range(1, self.depth) for unit in range(self.widths[layer])]
+        signs = np.ones((2 ** len(neurons), self.n))
+        off = self.offsets
+        for g, flips in enumerate(product((1, -1), repeat=len(neurons))):
+            for (layer, unit), sgn in zip(neurons, flips):
+                if sgn == 1:
+                    continue
+                _, cols_in = self.shapes[layer - 1]
+                rows_out, cols_out = self.shapes[layer]
+                incoming = off[layer - 1] + unit * cols_in + np.arange(cols_in)  # row `unit` of W_layer
+                outgoing = off[layer] + np.arange(rows_out) * cols_out + unit  # column `unit` of W_layer+1
+                signs[g, incoming] *= -1
+                signs[g, outgoing] *= -1
+        return signs
 
     def unpack(self, x: np.ndarray) -> list[np.ndarray]:
         """(N, n) coordinates → list of weight stacks (N, d_i, d_{i−1}) (batch first)."""

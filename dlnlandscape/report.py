@@ -157,7 +157,12 @@ def summary_lines(summary: dict[str, Any]) -> list[tuple[str, str]]:
         (
             "paths",
             f"{paths['tracked']} tracked: {paths['finite']} finite, {paths['at_infinity']} at infinity, "
-            f"{paths['singular']} singular, {paths['failed']} failed",
+            f"{paths['singular']} singular, {paths['failed']} failed"
+            + (
+                f"; {paths['added_by_symmetry']} more points added as sign-flip images"
+                if paths.get("added_by_symmetry")
+                else ""
+            ),
         ),
         ("bounds", f"Bézout {bounds['bezout']}, multihomogeneous {bounds['multihomogeneous']}"),
         ("backend", f"{summary['backend']['engine']} ({summary['backend']['start_system']}), seed {summary['seed']}"),

@@ -158,6 +158,7 @@ def test_mapping_hc_arrays_onto_path_results():
         "singular": 1,
         "at_infinity": 1,
         "failed": 1,
+        "added_by_symmetry": 0,
     }
     summary = hc_summary(hc)
     assert summary["return_codes"] == {"success": 3, "at_infinity": 1, "terminated_max_steps": 1}

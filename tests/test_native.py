@@ -175,3 +175,29 @@ def test_one_hidden_layer_one_sample_zero_patterns(widths):
     assert np.sum(active == 1) == 4 * dH * d1
     assert len(points) <= (1 + 4 * dH) ** d1
     assert np.sum(active == d1) <= (4 * dH) ** d1
+
+
+def test_lost_orbit_member_is_added_by_symmetry_and_marked():
+    """A nonsingular endpoint whose path 'failed' comes back as a sign-flip image of its
+    partner, marked as added (not a tracked path)."""
+    from dlnlandscape.engines.base import ReturnCode
+    from dlnlandscape.engines.native import NEWTON_ACCURACY, refine
+    from dlnlandscape.engines.native.orbits import complete_orbits
+
+    cfg = make_config([2, 1, 2], samples=2)
+    problem = Problem.from_config(cfg)
+    paths = NativeEngine().solve(problem, cfg).paths
+    assert paths.counts()["added_by_symmetry"] == 0
+    points = analyse(problem, paths)
+    victim = np.flatnonzero(paths.is_success() & (np.abs(paths.solutions).max(axis=1) > 1e-6))[0]
+    lost = paths.take(np.arange(len(paths)))
+    expected = lost.solutions[victim].copy()
+    lost.return_code[victim] = ReturnCode.FAILED
+    lost.solutions[victim] = np.nan
+    assert len(analyse(problem, lost)) == len(points) - 1
+    completed = complete_orbits(problem, lost, refine, NEWTON_ACCURACY)
+    counts = completed.counts()
+    assert counts["added_by_symmetry"] == 1 and counts["tracked"] == len(paths) and counts["failed"] == 1
+    again = analyse(problem, completed)
+    assert len(again) == len(points) and again.orbit_missing == 0
+    assert np.abs(completed.solutions[-1] - expected).max() < 1e-10

@@ -39,6 +39,7 @@ class PathResults:
     steps: np.ndarray  # (paths,) int, accepted + rejected steps
     accuracy: np.ndarray | None = None  # (paths,) last Newton update norm
     certified: np.ndarray | None = None  # (paths,) bool, when an engine certifies
+    added_by_symmetry: np.ndarray | None = None  # (rows,) bool: a sign-flip image, not a tracked path
 
     def __len__(self) -> int:
         return int(self.return_code.shape[0])
@@ -58,15 +59,23 @@ class PathResults:
     def is_failed(self) -> np.ndarray:
         return self.mask(ReturnCode.FAILED)
 
+    def is_tracked(self) -> np.ndarray:
+        if self.added_by_symmetry is None:
+            return np.ones(len(self), dtype=bool)
+        return ~self.added_by_symmetry
+
     def counts(self) -> dict[str, int]:
-        """Path counts in the `paths` block of summary.json."""
+        """Path counts in the `paths` block of summary.json (tracked paths only; points added
+        as sign-flip images of tracked ones are counted apart)."""
+        tracked = self.is_tracked()
         return {
-            "tracked": len(self),
-            "finite": int(np.sum(self.is_success() | self.is_singular())),
-            "nonsingular": int(np.sum(self.is_success())),
-            "singular": int(np.sum(self.is_singular())),
-            "at_infinity": int(np.sum(self.is_at_infinity())),
-            "failed": int(np.sum(self.is_failed())),
+            "tracked": int(np.sum(tracked)),
+            "finite": int(np.sum((self.is_success() | self.is_singular()) & tracked)),
+            "nonsingular": int(np.sum(self.is_success() & tracked)),
+            "singular": int(np.sum(self.is_singular() & tracked)),
+            "at_infinity": int(np.sum(self.is_at_infinity() & tracked)),
+            "failed": int(np.sum(self.is_failed() & tracked)),
+            "added_by_symmetry": int(np.sum(~tracked)),
         }
 
     @classmethod

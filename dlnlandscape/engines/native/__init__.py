@@ -19,6 +19,7 @@ from ...errors import ConfigError
 from ...problem import Problem
 from ..base import PathResults, ReturnCode, SolveResult
 from .homotopy import ProjectiveHomotopy
+from .orbits import complete_orbits
 from .start_systems import LinearProductStart, VariableGroups
 from .tracker import (
     AT_INFINITY,
@@ -124,6 +125,8 @@ class NativeEngine:
         paths, info = self.track_all(homotopy, y0, progress=progress.advance if progress else None)
         if progress is not None:
             progress.finish()
+        paths = complete_orbits(problem, paths, refine, NEWTON_ACCURACY)
+        info["added_by_symmetry"] = paths.counts()["added_by_symmetry"]
         info["start_solutions"] = int(len(y0))
         info["threads"] = threads
         return SolveResult(
