@@ -14,10 +14,10 @@ from typing import Any
 import numpy as np
 
 from .engines.base import PathResults
-from .engines.native.unique_points import match_points, unique_points
+from .engines.native.unique_points import SAME_POINT_TOL, match_points, unique_points
 from .problem import Problem
 
-DISTINCT_TOL = 1e-6  # relative max-norm distance under which two endpoints are one solution
+DISTINCT_TOL = SAME_POINT_TOL  # relative max-norm distance under which two endpoints are one solution
 REAL_TOL = 1e-8  # |Im x| ≤ REAL_TOL · max(1, ‖x‖∞) means real
 ZERO_TOL = 1e-8  # |x_k| ≤ ZERO_TOL · max(1, ‖x‖∞) means a zero coordinate
 EIGEN_TOL = 1e-8  # |eigenvalue| ≤ EIGEN_TOL · ‖H‖₂ means zero
@@ -133,7 +133,7 @@ def classify(
     patterns = _zero_patterns(problem, zero_mask)
     ranks, partial = _ranks(problem, sols)
     if symmetric is None:
-        symmetric = not any(problem.residual_layers)
+        symmetric = problem.symmetric
     orbit, orbit_size, missing = _orbits(problem, sols) if symmetric else (np.arange(k), np.ones(k, int), 0)
     return CriticalPoints(
         solutions=sols,
@@ -186,17 +186,12 @@ def _ranks(problem: Problem, sols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return end, partial
 
 
-def sign_flip_matrices(problem: Problem) -> np.ndarray:
-    """All coordinate sign patterns (2^h, n) of the hidden-neuron sign flips."""
-    return problem.sign_flips()
-
-
 def _orbits(problem: Problem, sols: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
     """Orbit id (smallest member index), orbit size, and images not among the solutions."""
     k = sols.shape[0]
     if k == 0 or problem.depth < 2:
         return np.arange(k), np.ones(k, dtype=int), 0
-    signs = sign_flip_matrices(problem)
+    signs = problem.sign_flips()
     images = (sols[:, None, :] * signs[None, :, :]).reshape(-1, problem.n)
     match = match_points(images, sols, DISTINCT_TOL).reshape(k, -1)
     missing_images = match < 0

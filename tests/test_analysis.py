@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from dlnlandscape.analysis import classify, sign_flip_matrices
+from dlnlandscape.analysis import classify
 from dlnlandscape.engines.native.unique_points import unique_points
 from dlnlandscape.problem import Problem
 
@@ -26,7 +26,7 @@ def test_sign_flips_are_symmetries_of_the_loss():
         rng.standard_normal((2, 3)),
         [rng.uniform(0.1, 1, (widths[i + 1], widths[i])) for i in range(3)],
     )
-    signs = sign_flip_matrices(p)
+    signs = p.sign_flips()
     assert signs.shape == (2**5, p.n)
     x = rng.standard_normal((1, p.n))
     np.testing.assert_allclose(p.loss(x * signs), p.loss(x)[0])

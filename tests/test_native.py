@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dlnlandscape.analysis import analyse, sign_flip_matrices
+from dlnlandscape.analysis import analyse
 from dlnlandscape.config import parse_config
 from dlnlandscape.engines.native import NativeEngine, build_homotopy
 from dlnlandscape.engines.native.kernel import HAVE_NUMBA
@@ -95,7 +95,7 @@ def test_quickstart_complete_with_orbit_closure():
     assert len(points) == 225
     assert result.paths.counts()["failed"] == 0
     assert points.orbit_missing == 0
-    images = (points.solutions[:, None, :] * sign_flip_matrices(problem)[None]).reshape(-1, problem.n)
+    images = (points.solutions[:, None, :] * problem.sign_flips()[None]).reshape(-1, problem.n)
     assert np.all(match_points(images, points.solutions, 1e-8) >= 0)
     assert np.max(points.residual) < 1e-10
 

@@ -32,11 +32,11 @@ from .tracker import (
     make_steps,
     solve,
 )
-from .unique_points import cluster_labels
+from .unique_points import SAME_POINT_TOL, cluster_labels
 
 SUPPORTED_STARTS = ("auto", "multihomogeneous", "total_degree")
 SINGULAR_CONDITION = 1e10  # Hessian condition number above which an endpoint counts as singular
-DUPLICATE_TOL = 1e-6
+DUPLICATE_TOL = SAME_POINT_TOL
 NEWTON_ACCURACY = 1e-8  # relative Newton step at which a nonsingular endpoint counts as converged
 
 

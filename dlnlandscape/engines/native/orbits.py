@@ -14,9 +14,8 @@ import numpy as np
 
 from ...problem import Problem
 from ..base import PathResults, ReturnCode
+from .unique_points import SAME_POINT_TOL as DUPLICATE_TOL
 from .unique_points import match_points, unique_points
-
-DUPLICATE_TOL = 1e-6
 
 
 def complete_orbits(problem: Problem, results: PathResults, refine, accuracy_limit: float) -> PathResults:

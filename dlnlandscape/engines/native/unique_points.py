@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+SAME_POINT_TOL = 1e-6  # relative max-norm distance under which two endpoints are one point
+
 
 def _sort_keys(points: np.ndarray) -> tuple[np.ndarray, float]:
     """A 1-D key per point (a fixed random projection) and the factor bounding key gaps:
