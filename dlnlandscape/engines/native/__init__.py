@@ -179,8 +179,6 @@ class NativeEngine:
 
         code = np.full(N, int(ReturnCode.FAILED), dtype=np.int8)
         winding = np.ones(N, dtype=np.int64)
-        endpoint = state.y.copy()
-        ratio = homotopy.homogenizing_ratio(endpoint).min(axis=1)
         code[state.status == AT_INFINITY] = ReturnCode.AT_INFINITY
         # A path that stalled near t = 0 (step size underflow as the Jacobian degenerates) or
         # reached t_min undecided, while a homogenising coordinate shrank at a positive rate
@@ -198,7 +196,8 @@ class NativeEngine:
             state.y[hit] = y_late[converged_late]
             state.status[hit] = CONVERGED
             undecided[hit] = False
-            ratio = homotopy.homogenizing_ratio(state.y).min(axis=1)
+        endpoint = state.y.copy()
+        ratio = homotopy.homogenizing_ratio(endpoint).min(axis=1)
         with np.errstate(invalid="ignore"):
             diverging = ((np.nan_to_num(state.valuation, nan=0.0) > 0.05) & state.valuation_stable).any(axis=1)
         stalled_at_infinity = undecided & diverging & (ratio < 0.05)
