@@ -54,6 +54,8 @@ SCHEMA: dict[str, dict[str, Any]] = {
         "certify": False,
         "verify": "none",
         "verify_timeout": 600.0,
+        "loops_without_progress": 5,
+        "trusted_count": None,
     },
     "output": {"dir": None},
 }
@@ -474,6 +476,14 @@ def _solver(solver: dict[str, Any], source: str) -> dict[str, Any]:
         raise ConfigError(source, "solver.seed", f"got {solver['seed']!r}; must be an integer >= 0")
     if not _is_int(solver["threads"]) or solver["threads"] < 1:
         raise ConfigError(source, "solver.threads", f"got {solver['threads']!r}; must be an integer >= 1")
+    loops = solver["loops_without_progress"]
+    if not _is_int(loops) or loops < 1:
+        raise ConfigError(source, "solver.loops_without_progress", f"got {loops!r}; must be an integer >= 1")
+    trusted = solver["trusted_count"]
+    if not (trusted is None or trusted == "msolve" or (_is_int(trusted) and trusted >= 1)):
+        raise ConfigError(
+            source, "solver.trusted_count", f"got {trusted!r}; give an integer >= 1, msolve, or leave it out"
+        )
     out["certify"] = _bool(solver["certify"], source, "solver.certify")
     out["verify_timeout"] = _positive(solver["verify_timeout"], source, "solver.verify_timeout")
     return out

@@ -100,16 +100,112 @@ def build_gradient_system(
     scale: Any = 1,
 ) -> SparseSystem:
     """Expand L = s/2‖P X − Y‖² + ½ Σ C_i ∘ W_i ∘ W_i and differentiate it."""
-    H = len(widths) - 1
-    shapes = [(widths[i + 1], widths[i]) for i in range(H)]
-    n = sum(r * c for r, c in shapes)
-    names = []
-    groups = []
-    matrices: list[list[list[Poly]]] = []
-    k = 0
+    n = _unknowns(widths)
     one = _one_like(scale)
     zero = one - one
-    for i, (r, c) in enumerate(shapes):
+    matrices, names, groups = _weight_polys(widths, residual, one)
+    P = matrices[0]
+    for M in matrices[1:]:
+        P = _matmul(M, P, zero)
+    # data term: s/2 Σ_j (P x_j − y_j)²
+    loss: Poly = {}
+    m = X.shape[1]
+    for j in range(m):
+        for a in range(widths[-1]):
+            residual_poly: Poly = {(0,) * n: -Y[a, j]}
+            for b in range(widths[0]):
+                _axpy(residual_poly, X[b, j], P[a][b])
+            _axpy(loss, scale / 2, _mul(residual_poly, residual_poly, zero))
+    penalty_flat = np.concatenate([np.asarray(c).ravel() for c in penalty]) if n else np.zeros(0)
+    for k in range(n):
+        e = [0] * n
+        e[k] = 2
+        _axpy(loss, penalty_flat[k] / 2, {tuple(e): one})
+    equations = tuple(_as_sparse(_derivative(loss, v), n) for v in range(n))
+    return SparseSystem(variables=tuple(names), equations=equations, groups=tuple(groups))
+
+
+@dataclass(frozen=True)
+class ParametricSystem:
+    """∇L as a family over its data parameters: every coefficient is linear in p = (S, T, C).
+
+    With S = s X Xᵀ, T = s Y Xᵀ (s the normalisation) and C the penalty coefficients,
+    L = ½ tr(P S Pᵀ) − tr(P Tᵀ) + ½ Σ C ∘ W ∘ W + const, so the coefficient of every monomial
+    of every equation is `coefficient_map @ p`.  The monodromy solver and parameter homotopies
+    move p; the support (monomials) is that of generic data.
+    """
+
+    widths: tuple[int, ...]
+    exponents: np.ndarray  # (terms, n) int64
+    equation: np.ndarray  # (terms,) int64: the equation each term belongs to
+    coefficient_map: np.ndarray  # (terms, d0² + dH·d0 + n) float
+
+    def parameter_vector(self, S: np.ndarray, T: np.ndarray, C: np.ndarray) -> np.ndarray:
+        """p = (S row-major, T row-major, C flattened layer by layer)."""
+        return np.concatenate([np.asarray(S).ravel(), np.asarray(T).ravel(), np.asarray(C).ravel()])
+
+    def coefficients(self, p: np.ndarray) -> np.ndarray:
+        return self.coefficient_map @ p
+
+
+def parametric_gradient_system(widths: tuple[int, ...], *, residual: bool = False) -> ParametricSystem:
+    """The coefficient map of ∇L over (S, T, C): the loss expanded once with one vector
+    coefficient per monomial (one slot per parameter), then differentiated."""
+    n = _unknowns(widths)
+    d0, dH = widths[0], widths[-1]
+    n_params = d0 * d0 + dH * d0 + n
+    matrices, _, _ = _weight_polys(widths, residual, 1.0)
+    P = matrices[0]
+    for M in matrices[1:]:
+        P = _matmul(M, P, 0.0)
+
+    def unit(k: int) -> np.ndarray:
+        v = np.zeros(n_params)
+        v[k] = 1.0
+        return v
+
+    loss: Poly = {}
+    for a in range(dH):
+        for b in range(d0):
+            for c in range(d0):
+                _axpy(loss, 0.5 * unit(b * d0 + c), _mul(P[a][b], P[a][c], 0.0))
+            _axpy(loss, -unit(d0 * d0 + a * d0 + b), P[a][b])
+    for k in range(n):
+        e = [0] * n
+        e[k] = 2
+        _axpy(loss, 0.5 * unit(d0 * d0 + dH * d0 + k), {tuple(e): 1.0})
+    exponents, equation, rows = [], [], []
+    for v in range(n):
+        for e, c in sorted(_derivative(loss, v).items()):
+            if np.any(c != 0):
+                exponents.append(e)
+                equation.append(v)
+                rows.append(c)
+    return ParametricSystem(
+        widths=tuple(widths),
+        exponents=np.array(exponents, dtype=np.int64).reshape(len(rows), n),
+        equation=np.array(equation, dtype=np.int64),
+        coefficient_map=np.array(rows, dtype=float).reshape(len(rows), n_params),
+    )
+
+
+def _unknowns(widths: tuple[int, ...]) -> int:
+    return sum(widths[i + 1] * widths[i] for i in range(len(widths) - 1))
+
+
+def _weight_polys(
+    widths: tuple[int, ...], residual: bool, one: Any
+) -> tuple[list[list[list[Poly]]], list[str], list[tuple[int, ...]]]:
+    """Each weight matrix as polynomials in the unknowns (I + W_i for square residual layers),
+    with the variable names and the variable indices of each layer."""
+    H = len(widths) - 1
+    n = _unknowns(widths)
+    names: list[str] = []
+    groups: list[tuple[int, ...]] = []
+    matrices: list[list[list[Poly]]] = []
+    k = 0
+    for i in range(H):
+        r, c = widths[i + 1], widths[i]
         group = []
         rows = []
         for a in range(r):
@@ -127,28 +223,7 @@ def build_gradient_system(
             rows.append(row)
         matrices.append(rows)
         groups.append(tuple(group))
-    P = matrices[0]
-    for M in matrices[1:]:
-        P = _matmul(M, P, zero)
-    # data term: s/2 Σ_j (P x_j − y_j)²
-    loss: Poly = {}
-    m = X.shape[1]
-    for j in range(m):
-        for a in range(widths[-1]):
-            residual_poly: Poly = {(0,) * n: -Y[a, j]}
-            for b in range(widths[0]):
-                _axpy(residual_poly, X[b, j], P[a][b])
-            _axpy(loss, scale / 2, _mul(residual_poly, residual_poly, zero))
-    k = 0
-    for i, (r, c) in enumerate(shapes):
-        for a in range(r):
-            for b in range(c):
-                e = [0] * n
-                e[k] = 2
-                _axpy(loss, penalty[i][a, b] / 2, {tuple(e): one})
-                k += 1
-    equations = tuple(_as_sparse(_derivative(loss, v), n) for v in range(n))
-    return SparseSystem(variables=tuple(names), equations=equations, groups=tuple(groups))
+    return matrices, names, groups
 
 
 def _one_like(value: Any) -> Any:

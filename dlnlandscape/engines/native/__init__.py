@@ -34,7 +34,7 @@ from .tracker import (
 )
 from .unique_points import SAME_POINT_TOL, cluster_labels
 
-SUPPORTED_STARTS = ("auto", "multihomogeneous", "total_degree")
+SUPPORTED_STARTS = ("auto", "multihomogeneous", "total_degree", "monodromy")
 SINGULAR_CONDITION = 1e10  # Hessian condition number above which an endpoint counts as singular
 DUPLICATE_TOL = SAME_POINT_TOL
 NEWTON_ACCURACY = 1e-8  # relative Newton step at which a nonsingular endpoint counts as converged
@@ -111,13 +111,16 @@ class NativeEngine:
             raise ConfigError(
                 config.source,
                 "solver.start",
-                f"{start!r} is not implemented by the native engine; use multihomogeneous or "
-                "total_degree (or backend: julia for polyhedral/monodromy)",
+                f"{start!r} is not implemented by the native engine; use monodromy, multihomogeneous or "
+                "total_degree (or backend: julia for polyhedral)",
             )
         seed = int(config.solver["seed"])
         threads = _set_threads(int(config.solver["threads"]))
         began = time.perf_counter()
         rng = np.random.default_rng(seed)
+        start = resolve_start(config, problem)
+        if start == "monodromy":
+            return self._solve_monodromy(problem, config, rng, seed, threads, began, progress)
         homotopy = build_homotopy(problem, start, rng)
         y0 = homotopy.start_solutions()
         if progress is not None:
@@ -133,6 +136,46 @@ class NativeEngine:
             paths=paths,
             engine=self.name,
             start_system="multihomogeneous" if start in ("auto", "multihomogeneous") else "total_degree",
+            seed=seed,
+            seconds=time.perf_counter() - began,
+            engine_info=info,
+        )
+
+    def _solve_monodromy(
+        self,
+        problem: Problem,
+        config: Config,
+        rng: np.random.Generator,
+        seed: int,
+        threads: int,
+        began: float,
+        progress: Any,
+    ) -> SolveResult:
+        from .monodromy import MonodromyOptions, solve_by_monodromy
+
+        trusted, trusted_source = trusted_count(config)
+        if progress is not None:
+            progress.start(trusted or 0)
+        paths, info = solve_by_monodromy(
+            problem,
+            rng,
+            self.options,
+            MonodromyOptions(loops_without_progress=int(config.solver["loops_without_progress"])),
+            trusted_count=trusted,
+            kernel=self.kernel,
+            refine=refine,
+            accuracy_limit=NEWTON_ACCURACY,
+            progress=progress.advance if progress else None,
+        )
+        if progress is not None:
+            progress.finish()
+        info["monodromy"]["trusted_count_source"] = trusted_source
+        info["added_by_symmetry"] = paths.counts()["added_by_symmetry"]
+        info["threads"] = threads
+        return SolveResult(
+            paths=paths,
+            engine=self.name,
+            start_system="monodromy",
             seed=seed,
             seconds=time.perf_counter() - began,
             engine_info=info,
@@ -258,6 +301,46 @@ class NativeEngine:
             accuracy=accuracy,
         )
         return results, stalled_at_infinity
+
+
+def resolve_start(config: Config, problem: Problem) -> str:
+    """solver.start with `auto` resolved (rule and measurements: benchmarks/README.md).
+
+    Monodromy needs a generic family: generalised regularisation (Λ = 0 or scalar L2 leave
+    positive-dimensional critical sets, where the linear-product homotopies still end on them).
+    """
+    start = config.solver["start"]
+    generic = config.regularization == "generalized"
+    if start == "monodromy" and not generic:
+        raise ConfigError(
+            config.source,
+            "solver.start",
+            "monodromy needs regularization.kind: generalized (with none or l2 the critical points "
+            "are not isolated); use start: multihomogeneous",
+        )
+    if start == "auto":
+        return "monodromy" if generic and problem.n > 4 else "multihomogeneous"
+    return start
+
+
+def trusted_count(config: Config) -> tuple[int | None, str | None]:
+    """solver.trusted_count: a given integer, or msolve's exact degree computed now."""
+    value = config.solver["trusted_count"]
+    if value is None:
+        return None, None
+    if value != "msolve":
+        return int(value), "config"
+    from ...exact.verify import consensus_degree
+    from ...sparse import gradient_system
+
+    degree, primes, _, _ = consensus_degree(
+        gradient_system(config, exact=True),
+        seed=int(config.solver["seed"]),
+        deadline=time.perf_counter() + float(config.solver["verify_timeout"]),
+        threads=int(config.solver["threads"]),
+        min_primes=2,
+    )
+    return degree, f"msolve degree (primes {', '.join(map(str, primes))})"
 
 
 def _set_threads(requested: int) -> int:

@@ -17,6 +17,7 @@ the two evaluations agree to rounding (tested).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -48,6 +49,10 @@ class KernelData:
     factor_count: np.ndarray  # (n,) int64
     chart_cols: np.ndarray  # (G, K) int64
     chart_coef: np.ndarray  # (G, K) complex
+    # mode 0: H = (1 − t) F + t γ S (γ-trick from a linear-product start, projective);
+    # mode 1: H = Σ_k t^k F_k (parameter homotopy, affine): term coefficients c(t) = Σ_k t^k c_k
+    mode: int = 0
+    coef_poly: np.ndarray | None = None  # (3, T) complex, mode 1 only
 
     @classmethod
     def from_homotopy(cls, hom: ProjectiveHomotopy) -> KernelData:
@@ -112,6 +117,38 @@ class KernelData:
             chart_coef=chart_coef,
         )
 
+    @classmethod
+    def from_parameter_homotopy(cls, hom: Any) -> KernelData:
+        """Mode 1: the target terms of a ParameterHomotopy, coefficients quadratic in t."""
+        system = hom.system
+        exps = system.exponents
+        T = exps.shape[0]
+        L = max(1, int((exps > 0).sum(axis=1).max()))
+        term_vars = np.full((T, L), -1, dtype=np.int64)
+        term_exps = np.zeros((T, L), dtype=np.int64)
+        for t in range(T):
+            support = np.flatnonzero(exps[t])
+            term_vars[t, : len(support)] = support
+            term_exps[t, : len(support)] = exps[t, support]
+        n = hom.n
+        return cls(
+            n=n,
+            size=n,
+            gamma=1.0 + 0.0j,
+            max_power=int(max(1, term_exps.max())),
+            term_vars=term_vars,
+            term_exps=term_exps,
+            term_coef=hom.coefficients[0].astype(complex),
+            term_eq=system.equation.astype(np.int64),
+            factor_cols=np.full((n, 1, 1), -1, dtype=np.int64),
+            factor_coef=np.zeros((n, 1, 1), dtype=complex),
+            factor_count=np.zeros(n, dtype=np.int64),
+            chart_cols=np.zeros((0, 1), dtype=np.int64),
+            chart_coef=np.zeros((0, 1), dtype=complex),
+            mode=1,
+            coef_poly=np.ascontiguousarray(hom.coefficients, dtype=complex),
+        )
+
     def args(self) -> tuple:
         return (
             self.n,
@@ -126,6 +163,8 @@ class KernelData:
             self.factor_count,
             self.chart_cols,
             self.chart_coef,
+            self.mode,
+            self.coef_poly if self.coef_poly is not None else np.zeros((3, self.term_coef.shape[0]), dtype=complex),
         )
 
 
@@ -164,6 +203,20 @@ if HAVE_NUMBA:
                     if i != j:
                         d *= pw[w, term_exps[t, i]]
                 J[eq, v] += d
+
+    @nb.njit(cache=True, error_model="numpy")
+    def _term_values(pw, term_vars, term_exps, coef, term_eq, out):  # pragma: no cover
+        """Values only, with the power table `pw` that `_target` just filled."""
+        out[:] = 0.0
+        T, L = term_vars.shape
+        for t in range(T):
+            value = coef[t]
+            for j in range(L):
+                v = term_vars[t, j]
+                if v < 0:
+                    break
+                value *= pw[v, term_exps[t, j]]
+            out[term_eq[t]] += value
 
     @nb.njit(cache=True, error_model="numpy")
     def _start(y, factor_cols, factor_coef, factor_count, S, JS, lin):  # pragma: no cover
@@ -258,7 +311,20 @@ if HAVE_NUMBA:
             factor_count,
             chart_cols,
             chart_coef,
+            mode,
+            coef_poly,
         ) = args
+        if mode == 1:  # parameter homotopy: c(t) = c0 + t c1 + t² c2, ∂H/∂t from c1 + 2 t c2
+            T = coef_poly.shape[1]
+            ct = lin[:T]
+            dct = lin[T : 2 * T]
+            for i in range(T):
+                ct[i] = coef_poly[0, i] + t * (coef_poly[1, i] + t * coef_poly[2, i])
+                dct[i] = coef_poly[1, i] + 2.0 * t * coef_poly[2, i]
+            _target(y, n, max_power, term_vars, term_exps, ct, term_eq, Hv, Hy, pw)
+            if with_t:
+                _term_values(pw, term_vars, term_exps, dct, term_eq, Ht)
+            return
         _target(y, n, max_power, term_vars, term_exps, term_coef, term_eq, F, JF, pw)
         _start(y, factor_cols, factor_coef, factor_count, S, JS, lin)
         a = 1.0 - t
@@ -277,6 +343,8 @@ if HAVE_NUMBA:
 
     @nb.njit(cache=True, error_model="numpy")
     def _work(k, n, max_power, Fm):  # pragma: no cover
+        """Per-thread buffers; `lin` (size Fm) holds the start system's linear factors, or in
+        mode 1 the two coefficient vectors c(t) and c'(t) (callers pass Fm ≥ 2 T there)."""
         return (
             np.empty(k, np.complex128),
             np.zeros((k, k), np.complex128),
@@ -288,6 +356,10 @@ if HAVE_NUMBA:
             np.empty((k, max_power + 1), np.complex128),
             np.empty(Fm, np.complex128),
         )
+
+    @nb.njit(cache=True)
+    def _scratch_size(args):  # pragma: no cover
+        return args[7].shape[1] if args[12] == 0 else 2 * args[13].shape[1]
 
     @nb.njit(cache=True)
     def _chunks(N, blocks):  # pragma: no cover
@@ -323,7 +395,7 @@ if HAVE_NUMBA:
         N, k = Y.shape
         n = args[0]
         max_power = args[2]
-        Fm = args[7].shape[1]
+        Fm = _scratch_size(args)
         chunks = _chunks(N, blocks)
         for c in nb.prange(chunks.shape[0] - 1):
             Hv, Hy, Ht, F, JF, S, JS, pw, lin = _work(k, n, max_power, Fm)
@@ -372,7 +444,7 @@ if HAVE_NUMBA:
         N, k = Y.shape
         n = args[0]
         max_power = args[2]
-        Fm = args[7].shape[1]
+        Fm = _scratch_size(args)
         chunks = _chunks(N, blocks)
         for c in nb.prange(chunks.shape[0] - 1):
             Hv, Hy, Ht, F, JF, S, JS, pw, lin = _work(k, n, max_power, Fm)
@@ -401,7 +473,7 @@ if HAVE_NUMBA:
         N, k = Y.shape
         n = args[0]
         for p in range(N):
-            Hv, Hy, Ht, F, JF, S, JS, pw, lin = _work(k, n, args[2], args[7].shape[1])
+            Hv, Hy, Ht, F, JF, S, JS, pw, lin = _work(k, n, args[2], _scratch_size(args))
             _homotopy(Y[p].copy(), T[p], True, args, Hv, Hy, Ht, F, JF, S, JS, pw, lin)
             out_H[p] = Hv
             out_Hy[p] = Hy
@@ -413,8 +485,8 @@ class CompiledSteps:
 
     name = "numba"
 
-    def __init__(self, hom: ProjectiveHomotopy) -> None:
-        self.data = KernelData.from_homotopy(hom)
+    def __init__(self, hom: Any) -> None:
+        self.data = hom.kernel_data() if hasattr(hom, "kernel_data") else KernelData.from_homotopy(hom)
         self._args = self.data.args()
 
     def rk4_correct(

@@ -222,7 +222,8 @@ class Tracker:
         ds = st.s_b[idx] - st.s_a[idx]
         s0 = st.s(idx)
         corrected, n1, n2 = self.steps.rk4_correct(y, s0, ds, h)
-        scale = np.linalg.norm(y, axis=1)
+        norm = np.linalg.norm(y, axis=1)
+        scale = np.where(norm > 0, norm, 1.0)  # affine paths can sit at the origin
         err = n1 / scale
         finite = np.isfinite(corrected).all(axis=1) & np.isfinite(err)
         accept = finite & (err <= opt.tol) & (n2 <= 0.1 * n1 + 1e-14 * scale)
