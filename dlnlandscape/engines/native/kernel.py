@@ -52,7 +52,7 @@ class KernelData:
     # mode 0: H = (1 − t) F + t γ S (γ-trick from a linear-product start, projective);
     # mode 1: H = Σ_k t^k F_k (parameter homotopy, affine): term coefficients c(t) = Σ_k t^k c_k
     mode: int = 0
-    coef_poly: np.ndarray | None = None  # (3, T) complex, mode 1 only
+    coef_poly: np.ndarray | None = None  # (arcs, 3, T) complex, mode 1 only: one set per arc
 
     @classmethod
     def from_homotopy(cls, hom: ProjectiveHomotopy) -> KernelData:
@@ -120,16 +120,7 @@ class KernelData:
     @classmethod
     def from_parameter_homotopy(cls, hom: Any) -> KernelData:
         """Mode 1: the target terms of a ParameterHomotopy, coefficients quadratic in t."""
-        system = hom.system
-        exps = system.exponents
-        T = exps.shape[0]
-        L = max(1, int((exps > 0).sum(axis=1).max()))
-        term_vars = np.full((T, L), -1, dtype=np.int64)
-        term_exps = np.zeros((T, L), dtype=np.int64)
-        for t in range(T):
-            support = np.flatnonzero(exps[t])
-            term_vars[t, : len(support)] = support
-            term_exps[t, : len(support)] = exps[t, support]
+        term_vars, term_exps = hom.family.term_tables()
         n = hom.n
         return cls(
             n=n,
@@ -138,8 +129,8 @@ class KernelData:
             max_power=int(max(1, term_exps.max())),
             term_vars=term_vars,
             term_exps=term_exps,
-            term_coef=hom.coefficients[0].astype(complex),
-            term_eq=system.equation.astype(np.int64),
+            term_coef=hom.coefficients[0, 0].astype(complex),
+            term_eq=hom.system.equation.astype(np.int64),
             factor_cols=np.full((n, 1, 1), -1, dtype=np.int64),
             factor_coef=np.zeros((n, 1, 1), dtype=complex),
             factor_count=np.zeros(n, dtype=np.int64),
@@ -164,7 +155,7 @@ class KernelData:
             self.chart_cols,
             self.chart_coef,
             self.mode,
-            self.coef_poly if self.coef_poly is not None else np.zeros((3, self.term_coef.shape[0]), dtype=complex),
+            self.coef_poly if self.coef_poly is not None else np.zeros((1, 3, self.term_coef.shape[0]), dtype=complex),
         )
 
 
@@ -180,29 +171,23 @@ if HAVE_NUMBA:
         F[:] = 0.0
         J[:, :] = 0.0
         T, L = term_vars.shape
+        prefix = np.empty(L + 1, np.complex128)  # products of the factors before / after factor j
+        suffix = np.empty(L + 1, np.complex128)
         for t in range(T):
             c = term_coef[t]
             eq = term_eq[t]
-            value = c
-            for j in range(L):
+            m = 0
+            prefix[0] = 1.0
+            while m < L and term_vars[t, m] >= 0:
+                prefix[m + 1] = prefix[m] * pw[term_vars[t, m], term_exps[t, m]]
+                m += 1
+            F[eq] += c * prefix[m]
+            suffix[m] = 1.0
+            for j in range(m - 1, -1, -1):
                 v = term_vars[t, j]
-                if v < 0:
-                    break
-                value *= pw[v, term_exps[t, j]]
-            F[eq] += value
-            for j in range(L):
-                v = term_vars[t, j]
-                if v < 0:
-                    break
                 e = term_exps[t, j]
-                d = c * e * pw[v, e - 1]
-                for i in range(L):
-                    w = term_vars[t, i]
-                    if w < 0:
-                        break
-                    if i != j:
-                        d *= pw[w, term_exps[t, i]]
-                J[eq, v] += d
+                suffix[j] = suffix[j + 1] * pw[v, e]
+                J[eq, v] += c * e * pw[v, e - 1] * prefix[j] * suffix[j + 1]
 
     @nb.njit(cache=True, error_model="numpy")
     def _term_values(pw, term_vars, term_exps, coef, term_eq, out):  # pragma: no cover
@@ -297,7 +282,7 @@ if HAVE_NUMBA:
         return True
 
     @nb.njit(cache=True, error_model="numpy")
-    def _homotopy(y, t, with_t, args, Hv, Hy, Ht, F, JF, S, JS, pw, lin):  # pragma: no cover
+    def _homotopy(y, t, with_t, args, kk, Hv, Hy, Ht, F, JF, S, JS, pw, lin):  # pragma: no cover
         (
             n,
             gamma,
@@ -315,12 +300,13 @@ if HAVE_NUMBA:
             coef_poly,
         ) = args
         if mode == 1:  # parameter homotopy: c(t) = c0 + t c1 + t² c2, ∂H/∂t from c1 + 2 t c2
-            T = coef_poly.shape[1]
+            T = coef_poly.shape[2]
             ct = lin[:T]
             dct = lin[T : 2 * T]
+            cp = coef_poly[kk]  # this path's arc
             for i in range(T):
-                ct[i] = coef_poly[0, i] + t * (coef_poly[1, i] + t * coef_poly[2, i])
-                dct[i] = coef_poly[1, i] + 2.0 * t * coef_poly[2, i]
+                ct[i] = cp[0, i] + t * (cp[1, i] + t * cp[2, i])
+                dct[i] = cp[1, i] + 2.0 * t * cp[2, i]
             _target(y, n, max_power, term_vars, term_exps, ct, term_eq, Hv, Hy, pw)
             if with_t:
                 _term_values(pw, term_vars, term_exps, dct, term_eq, Ht)
@@ -359,7 +345,7 @@ if HAVE_NUMBA:
 
     @nb.njit(cache=True)
     def _scratch_size(args):  # pragma: no cover
-        return args[7].shape[1] if args[12] == 0 else 2 * args[13].shape[1]
+        return args[7].shape[1] if args[12] == 0 else 2 * args[13].shape[2]
 
     @nb.njit(cache=True)
     def _chunks(N, blocks):  # pragma: no cover
@@ -382,16 +368,16 @@ if HAVE_NUMBA:
         return np.sqrt(acc)
 
     @nb.njit(cache=True, error_model="numpy")
-    def _tangent(y, s, ds, args, out, Hv, Hy, Ht, F, JF, S, JS, pw, lin):  # pragma: no cover
+    def _tangent(y, s, ds, args, kk, out, Hv, Hy, Ht, F, JF, S, JS, pw, lin):  # pragma: no cover
         t = np.exp(s)
-        _homotopy(y, t, True, args, Hv, Hy, Ht, F, JF, S, JS, pw, lin)
+        _homotopy(y, t, True, args, kk, Hv, Hy, Ht, F, JF, S, JS, pw, lin)
         f = t * ds
         for j in range(y.shape[0]):
             out[j] = -Ht[j] * f
         return _lu_solve(Hy, out)
 
     @nb.njit(cache=True, error_model="numpy", parallel=True)
-    def rk4_correct(Y, S0, DS, Hstep, args, blocks, out_y, out_n1, out_n2):  # pragma: no cover
+    def rk4_correct(Y, S0, DS, Hstep, which, args, blocks, out_y, out_n1, out_n2):  # pragma: no cover
         N, k = Y.shape
         n = args[0]
         max_power = args[2]
@@ -411,16 +397,17 @@ if HAVE_NUMBA:
                 h = Hstep[p]
                 s0 = S0[p]
                 ds = DS[p]
-                ok = _tangent(y, s0, ds, args, k1, Hv, Hy, Ht, F, JF, S, JS, pw, lin)
+                kk = which[p]
+                ok = _tangent(y, s0, ds, args, kk, k1, Hv, Hy, Ht, F, JF, S, JS, pw, lin)
                 for j in range(k):
                     z[j] = y[j] + 0.5 * h * k1[j]
-                ok = ok and _tangent(z, s0 + 0.5 * h * ds, ds, args, k2, Hv, Hy, Ht, F, JF, S, JS, pw, lin)
+                ok = ok and _tangent(z, s0 + 0.5 * h * ds, ds, args, kk, k2, Hv, Hy, Ht, F, JF, S, JS, pw, lin)
                 for j in range(k):
                     z[j] = y[j] + 0.5 * h * k2[j]
-                ok = ok and _tangent(z, s0 + 0.5 * h * ds, ds, args, k3, Hv, Hy, Ht, F, JF, S, JS, pw, lin)
+                ok = ok and _tangent(z, s0 + 0.5 * h * ds, ds, args, kk, k3, Hv, Hy, Ht, F, JF, S, JS, pw, lin)
                 for j in range(k):
                     z[j] = y[j] + h * k3[j]
-                ok = ok and _tangent(z, s0 + h * ds, ds, args, k4, Hv, Hy, Ht, F, JF, S, JS, pw, lin)
+                ok = ok and _tangent(z, s0 + h * ds, ds, args, kk, k4, Hv, Hy, Ht, F, JF, S, JS, pw, lin)
                 if not ok:
                     out_n1[p] = np.inf
                     out_n2[p] = np.inf
@@ -430,7 +417,7 @@ if HAVE_NUMBA:
                 t1 = np.exp(s0 + h * ds)
                 norms[:] = 0.0
                 for it in range(2):
-                    _homotopy(z, t1, False, args, Hv, Hy, Ht, F, JF, S, JS, pw, lin)
+                    _homotopy(z, t1, False, args, kk, Hv, Hy, Ht, F, JF, S, JS, pw, lin)
                     norms[it] = _newton_update(z, Hv, Hy)
                     if not np.isfinite(norms[it]):
                         break
@@ -468,13 +455,13 @@ if HAVE_NUMBA:
                 out_n2[p] = norms[1]
 
     @nb.njit(cache=True, error_model="numpy")
-    def evaluate_homotopy(Y, T, args, out_H, out_Hy, out_Ht):  # pragma: no cover
+    def evaluate_homotopy(Y, T, which, args, out_H, out_Hy, out_Ht):  # pragma: no cover
         """H, ∂H/∂y, ∂H/∂t at each point (for tests against the NumPy reference)."""
         N, k = Y.shape
         n = args[0]
         for p in range(N):
             Hv, Hy, Ht, F, JF, S, JS, pw, lin = _work(k, n, args[2], _scratch_size(args))
-            _homotopy(Y[p].copy(), T[p], True, args, Hv, Hy, Ht, F, JF, S, JS, pw, lin)
+            _homotopy(Y[p].copy(), T[p], True, args, which[p], Hv, Hy, Ht, F, JF, S, JS, pw, lin)
             out_H[p] = Hv
             out_Hy[p] = Hy
             out_Ht[p] = Ht
@@ -487,10 +474,11 @@ class CompiledSteps:
 
     def __init__(self, hom: Any) -> None:
         self.data = hom.kernel_data() if hasattr(hom, "kernel_data") else KernelData.from_homotopy(hom)
+        self.arc_of_path: np.ndarray | None = getattr(hom, "arc_of_path", None)
         self._args = self.data.args()
 
     def rk4_correct(
-        self, y: np.ndarray, s0: np.ndarray, ds: np.ndarray, h: np.ndarray
+        self, y: np.ndarray, s0: np.ndarray, ds: np.ndarray, h: np.ndarray, index: np.ndarray | None = None
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         N = y.shape[0]
         out = np.empty_like(y)
@@ -501,6 +489,7 @@ class CompiledSteps:
             s0.astype(complex),
             ds.astype(complex),
             h.astype(float),
+            self._which(index, N),
             self._args,
             8 * nb.get_num_threads(),
             out,
@@ -522,5 +511,12 @@ class CompiledSteps:
         H = np.empty((N, k), complex)
         Hy = np.empty((N, k, k), complex)
         Ht = np.empty((N, k), complex)
-        evaluate_homotopy(np.ascontiguousarray(y), t.astype(complex), self._args, H, Hy, Ht)
+        evaluate_homotopy(np.ascontiguousarray(y), t.astype(complex), self._which(None, N), self._args, H, Hy, Ht)
         return H, Hy, Ht
+
+    def _which(self, index: np.ndarray | None, N: int) -> np.ndarray:
+        """The arc of each path in this call (mode 1 with several arcs), else zeros."""
+        arc = self.arc_of_path
+        if arc is None:
+            return np.zeros(N, dtype=np.int64)
+        return np.ascontiguousarray(arc if index is None else arc[index], dtype=np.int64)

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import product
 from typing import Any
 
@@ -45,6 +45,8 @@ from .unique_points import SAME_POINT_TOL, match_points, unique_points
 
 ARC_END = 1j * np.pi  # s at the far end of an arc (t = −1)
 NEWTON_ACCURACY = 1e-10  # relative Newton step below which an arc's endpoint is a solution
+SEED_CONDITION = 1e8  # Hessian condition at a seed above which its pattern is not generic
+PATTERN_ZERO = 1e-8  # |weights of a neuron| below this (relative) means the neuron is inactive
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,20 @@ class Family:
         self.system: ParametricSystem = parametric_gradient_system(problem.widths, residual=problem.residual)
         self.scale = problem.scale
         self.samples = problem.X.shape[1]
+        self._tables: tuple[np.ndarray, np.ndarray] | None = None
+
+    def term_tables(self) -> tuple[np.ndarray, np.ndarray]:
+        """(terms, L) variable indices (−1 padded) and exponents of every term: the layout the
+        compiled kernel reads; built once per family."""
+        if self._tables is None:
+            exps = self.system.exponents
+            support = exps > 0
+            L = max(1, int(support.sum(axis=1).max()))
+            order = np.argsort(~support, axis=1, kind="stable")[:, :L]  # the variables of each term first
+            term_exps = np.take_along_axis(exps, order, axis=1)
+            term_vars = np.where(term_exps > 0, order, -1)
+            self._tables = (term_vars.astype(np.int64), term_exps.astype(np.int64))
+        return self._tables
 
     def target(self) -> DataPoint:
         """The real problem as a point of the family."""
@@ -141,33 +157,61 @@ class Family:
         n = p.n
         if p.residual or p.depth < 2:
             return [np.ones(n, dtype=bool)]
-        layers = [list(range(p.widths[layer])) for layer in range(1, p.depth)]
+        neurons = self.neuron_coordinates()
+        widths = [self.problem.widths[layer] for layer in range(1, p.depth)]
         patterns = [np.zeros(n, dtype=bool)]
-        off = p.offsets
-        for choice in product(*[[m for m in product((True, False), repeat=len(units)) if any(m)] for units in layers]):
+        for choice in product(*[[m for m in product((True, False), repeat=w) if any(m)] for w in widths]):
             mask = np.ones(n, dtype=bool)
-            for layer, units in enumerate(choice, start=1):
-                for unit, on in enumerate(units):
-                    if on:
-                        continue
-                    _, cols_in = p.shapes[layer - 1]
-                    rows_out, cols_out = p.shapes[layer]
-                    mask[off[layer - 1] + unit * cols_in + np.arange(cols_in)] = False
-                    mask[off[layer] + np.arange(rows_out) * cols_out + unit] = False
+            for on, coords in zip([u for units in choice for u in units], neurons):
+                if not on:
+                    mask[coords] = False
             patterns.append(mask)
         return patterns
 
+    def neuron_coordinates(self) -> list[np.ndarray]:
+        """For every hidden neuron, its incoming row and outgoing column as coordinate indices."""
+        p = self.problem
+        off = p.offsets
+        out = []
+        for layer in range(1, p.depth):
+            _, cols_in = p.shapes[layer - 1]
+            rows_out, cols_out = p.shapes[layer]
+            for unit in range(p.widths[layer]):
+                out.append(
+                    np.concatenate(
+                        [
+                            off[layer - 1] + unit * cols_in + np.arange(cols_in),
+                            off[layer] + np.arange(rows_out) * cols_out + unit,
+                        ]
+                    )
+                )
+        return out
+
+    def in_pattern(self, points: np.ndarray, active: np.ndarray) -> np.ndarray:
+        """Which points have exactly the neuron pattern `active` (a path can jump onto another
+        pattern's solutions, which are genuine but belong to that pattern's own run)."""
+        if self.problem.residual or self.problem.depth < 2:
+            return np.ones(points.shape[0], dtype=bool)
+        scale = np.maximum(1.0, np.abs(points).max(axis=1))
+        ok = np.ones(points.shape[0], dtype=bool)
+        for coords in self.neuron_coordinates():
+            inactive = np.abs(points[:, coords]).max(axis=1) <= PATTERN_ZERO * scale
+            ok &= inactive != active[coords].any()  # active: some weight of the neuron is free
+        return ok
+
 
 class ParameterHomotopy:
-    """H(x, t) = ∇L(x; p(t)) on one arc, affine coordinates; NumPy reference + kernel data."""
+    """H(x, t) = ∇L(x; p_k(t)) for a batch of paths, path i on arc k = arc_of_path[i]; affine
+    coordinates.  The NumPy evaluation is the reference; `kernel_data` feeds the compiled one."""
 
-    def __init__(self, family: Family, a: DataPoint, b: DataPoint) -> None:
+    def __init__(self, family: Family, arcs: list[tuple[DataPoint, DataPoint]], arc_of_path: np.ndarray) -> None:
         self.family = family
         self.system = family.system
         self.n = family.problem.n
         self.size = self.n
         self.G = 0
-        self.coefficients = family.arc_coefficients(a, b)
+        self.coefficients = np.stack([family.arc_coefficients(a, b) for a, b in arcs])  # (arcs, 3, T)
+        self.arc_of_path = np.asarray(arc_of_path, dtype=np.int64)
         self._exponents = self.system.exponents
         self._onehot = np.zeros((self.n, self._exponents.shape[0]))
         self._onehot[self.system.equation, np.arange(self._exponents.shape[0])] = 1.0
@@ -178,86 +222,66 @@ class ParameterHomotopy:
         return KernelData.from_parameter_homotopy(self)
 
     def evaluate(
-        self, y: np.ndarray, t: np.ndarray, *, derivative_t: bool = True
+        self, y: np.ndarray, t: np.ndarray, *, derivative_t: bool = True, index: np.ndarray | None = None
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-        """H (N, n), ∂H/∂x (N, n, n), ∂H/∂t (N, n) at per-point t — the monomial form, vectorised."""
+        """H (N, n), ∂H/∂x (N, n, n), ∂H/∂t (N, n) at per-point t; `index` are the rows of the
+        batch these points are (default: all, in order)."""
         E = self._exponents  # (T, n)
-        c0, c1, c2 = self.coefficients
-        coef = c0[None] + t[:, None] * (c1[None] + t[:, None] * c2[None])  # (N, T)
-        mono = np.prod(y[:, None, :] ** E[None], axis=2)  # (N, T)
+        arc = self.arc_of_path if index is None else self.arc_of_path[index]
+        c0, c1, c2 = (self.coefficients[arc, k] for k in range(3))  # (N, T) each
+        tt = t[:, None]
+        coef = c0 + tt * (c1 + tt * c2)
+        powers = y[:, None, :] ** E[None]  # (N, T, n)
+        mono = np.prod(powers, axis=2)
         values = (coef * mono) @ self._onehot.T
-        # ∂ monomial / ∂x_v = e_v x^(E − e_v)
         with np.errstate(divide="ignore", invalid="ignore"):
             lowered = np.where(E[None] > 0, E[None] * y[:, None, :] ** np.maximum(E[None] - 1, 0), 0.0)
-        others = np.stack(
-            [np.prod(np.delete(y[:, None, :] ** E[None], v, axis=2), axis=2) for v in range(self.n)], axis=2
-        )
-        dmono = lowered * others  # (N, T, n)
-        jac = np.einsum("et,ntv->nev", self._onehot, coef[:, :, None] * dmono)
+        others = np.stack([np.prod(np.delete(powers, v, axis=2), axis=2) for v in range(self.n)], axis=2)
+        jac = np.einsum("et,ntv->nev", self._onehot, coef[:, :, None] * lowered * others)
         if not derivative_t:
             return values, jac, None
-        dcoef = c1[None] + 2.0 * t[:, None] * c2[None]
-        return values, jac, (dcoef * mono) @ self._onehot.T
+        return values, jac, ((c1 + 2.0 * tt * c2) * mono) @ self._onehot.T
 
 
 @dataclass
 class MonodromyOptions:
     loops_without_progress: int = 5
     max_loops: int = 200
-
-
-@dataclass
-class MonodromyReport:
-    """How a monodromy solve went (for the summary)."""
-
-    stopped: str = ""
-    loops: int = 0
-    arcs_tracked: int = 0
-    arcs_failed: int = 0
-    base_solutions: int = 0
-    orbits: int = 0
-    trusted_count: int | None = None
-    reached_trusted_count: bool = False
-    seconds: float = 0.0
-    history: list[int] = field(default_factory=list)  # solutions known after each loop
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "stopped": self.stopped,
-            "loops": self.loops,
-            "arcs_tracked": self.arcs_tracked,
-            "arcs_failed": self.arcs_failed,
-            "base_solutions": self.base_solutions,
-            "orbits": self.orbits,
-            "trusted_count": self.trusted_count,
-            "reached_trusted_count": self.reached_trusted_count,
-            "seconds": round(self.seconds, 3),
-            "history": self.history,
-        }
+    # looser steps inside loops: a path that jumps there still ends at a genuine solution
+    # (every endpoint is Newton-checked), so jumping only costs discoveries, never correctness
+    loop_tol: float = 1e-2
 
 
 class ArcTracker:
-    """Tracks batches of points along arcs between parameter points (compiled when possible)."""
+    """Tracks points along arcs between parameter points, many arcs in one batch (compiled when
+    possible); counts the work done."""
 
     def __init__(self, family: Family, options: TrackerOptions, kernel: str = "auto") -> None:
         self.family = family
         self.options = options
         self.kernel = kernel
+        self.path_steps = 0  # predictor–corrector steps over all paths (the unit of work)
+        self.calls = 0
 
-    def track(self, y0: np.ndarray, a: DataPoint, b: DataPoint, options: TrackerOptions | None = None) -> tuple[
-        np.ndarray, np.ndarray
-    ]:
-        """Endpoints at b (NaN where lost) and an ok mask."""
+    def track(
+        self,
+        y0: np.ndarray,
+        arcs: list[tuple[DataPoint, DataPoint]],
+        arc_of_path: np.ndarray,
+        options: TrackerOptions | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Endpoints (NaN where lost) and an ok mask; path i runs along arcs[arc_of_path[i]]."""
         N = y0.shape[0]
         if N == 0:
             return y0.copy(), np.zeros(0, dtype=bool)
-        hom = ParameterHomotopy(self.family, a, b)
+        hom = ParameterHomotopy(self.family, arcs, arc_of_path)
         steps = make_steps(hom, self.kernel)  # type: ignore[arg-type]
         tracker = Tracker(hom, options or self.options, steps)  # type: ignore[arg-type]
         state = tracker.track(y0, np.zeros(N, dtype=complex), np.full(N, ARC_END))
+        self.path_steps += int(state.steps.sum())
+        self.calls += 1
         ok = (state.status == REACHED_END) & np.isfinite(state.y).all(axis=1)
-        y = np.where(ok[:, None], state.y, np.nan)
-        return y, ok
+        return np.where(ok[:, None], state.y, np.nan), ok
 
 
 def newton(problem: Problem, x: np.ndarray, iterations: int = 4) -> tuple[np.ndarray, np.ndarray]:
@@ -273,8 +297,35 @@ def newton(problem: Problem, x: np.ndarray, iterations: int = 4) -> tuple[np.nda
     return x, step <= NEWTON_ACCURACY
 
 
+@dataclass
+class Component:
+    """One neuron pattern's monodromy run: its base point, solutions there, and loops."""
+
+    active: np.ndarray  # coordinate mask of the pattern
+    base: DataPoint
+    base_problem: Problem
+    known: np.ndarray  # all solutions found at the base point
+    reps: np.ndarray  # one per sign-flip orbit: the only points ever tracked
+    loops: list[tuple[DataPoint, DataPoint]] = field(default_factory=list)
+    carried: list[int] = field(default_factory=list)  # representatives each loop has carried
+    stagnant: int = 0
+    stopped: str = ""
+    history: list[int] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "active_coordinates": int(self.active.sum()),
+            "solutions": int(self.known.shape[0]),
+            "orbits": int(self.reps.shape[0]),
+            "loops": len(self.loops),
+            "stopped": self.stopped,
+            "history": self.history,
+        }
+
+
 class MonodromySolver:
-    """Grows the solution set at a random base point by loops (see the module docstring)."""
+    """Grows the solution sets of all neuron patterns at their base points, loop by loop, all
+    patterns and loops tracked together in one batch per arc (see the module docstring)."""
 
     def __init__(
         self,
@@ -289,7 +340,10 @@ class MonodromySolver:
         self.family = Family(problem)
         self.arcs = ArcTracker(self.family, tracker_options, kernel)
         self.options = options
+        self.loop_options = replace(tracker_options, tol=options.loop_tol)
         self.signs = problem.sign_flips() if problem.symmetric else np.ones((1, problem.n))
+        self.arcs_tracked = 0
+        self.arcs_failed = 0
 
     def _orbit(self, reps: np.ndarray) -> np.ndarray:
         """All distinct sign-flip images of the given points."""
@@ -304,87 +358,104 @@ class MonodromySolver:
         orbit = np.minimum(np.where(match < 0, k, match).min(axis=1), np.arange(k))
         return points[np.unique(orbit)]
 
-    def solve(
-        self,
-        active: np.ndarray | None = None,
-        trusted_count: int | None = None,
-        progress: Callable[[int], None] | None = None,
-    ) -> tuple[DataPoint, np.ndarray, np.ndarray, MonodromyReport]:
-        """Solutions of one neuron pattern at a random base point: (base, all solutions, orbit
-        representatives, report)."""
-        began = time.perf_counter()
-        opt = self.options
-        report = MonodromyReport(trusted_count=trusted_count)
+    def seed(self, active: np.ndarray) -> Component:
+        """A start pair for one pattern; a pattern without generic solutions is closed at once."""
         x0, base = self.family.start_pair(self.rng, active)
         base_problem = self.family.problem_at(base)
-        c_scale = float(np.sqrt(np.mean(np.abs(base.C) ** 2)))
-        reps = x0[None].copy()
-        known = self._orbit(reps)
-        loops: list[tuple[DataPoint, DataPoint]] = []
-        done: list[int] = []  # how many representatives each loop has already carried
-        stagnant = 0
-        while True:
-            if trusted_count is not None and known.shape[0] >= trusted_count:
-                report.stopped = f"reached the trusted count {trusted_count}"
-                report.reached_trusted_count = True
-                break
-            if active is not None and not active.any():
-                report.stopped = "the origin: a solution for every parameter value"
-                break
-            if stagnant >= opt.loops_without_progress:
-                report.stopped = f"no new solutions in {stagnant} consecutive fresh loops"
-                break
-            if len(loops) >= opt.max_loops:
-                report.stopped = f"loop limit {opt.max_loops} reached while still finding solutions"
-                break
-            loops.append((self.family.random_point(self.rng, c_scale), self.family.random_point(self.rng, c_scale)))
-            done.append(0)
-            before = known.shape[0]
-            # carry every representative through every loop it has not been through yet
-            # (new representatives found on the way are carried in the same round)
-            while True:
-                pending = [i for i in range(len(loops)) if done[i] < reps.shape[0]]
-                if not pending:
-                    break
-                for i in pending:
-                    start = reps[done[i] :]
-                    done[i] = reps.shape[0]
-                    found = self._around(start, base, loops[i], report)
-                    if found.shape[0] == 0:
-                        continue
-                    x, converged = newton(base_problem, found)
-                    x = x[converged]
-                    new = x[match_points(x, known, SAME_POINT_TOL) < 0]
-                    if new.shape[0] == 0:
-                        continue
-                    new = new[unique_points(new, SAME_POINT_TOL)[0]]
-                    reps_new = self._representatives(new)
-                    known = np.concatenate([known, self._orbit(reps_new)])
-                    reps = np.concatenate([reps, reps_new])
-            report.loops = len(loops)
-            report.history.append(int(known.shape[0]))
-            if progress is not None:
-                progress(int(known.shape[0] - before))
-            stagnant = stagnant + 1 if known.shape[0] == before else 0
-        report.base_solutions = int(known.shape[0])
-        report.orbits = int(reps.shape[0])
-        report.seconds = time.perf_counter() - began
-        return base, known, reps, report
+        none = np.zeros((0, self.problem.n), dtype=complex)
+        with np.errstate(all="ignore"):
+            seed_condition = float(np.linalg.cond(base_problem.hessian(x0[None]))[0])
+        if not seed_condition < SEED_CONDITION:
+            # The seed lies on a positive-dimensional fibre: this pattern's solutions exist only
+            # for special data (its image in parameter space is a hypersurface — e.g. a width-1
+            # layer after two active neurons ties their penalties together), so at generic
+            # data it contributes nothing.
+            return Component(active, base, base_problem, none, none, stopped="no isolated solutions for generic data")
+        component = Component(active, base, base_problem, self._orbit(x0[None]), x0[None])
+        if not active.any():
+            component.stopped = "the origin: a solution for every parameter value"
+        return component
 
-    def _around(self, start: np.ndarray, base: DataPoint, loop: tuple[DataPoint, DataPoint],
-                report: MonodromyReport) -> np.ndarray:
-        """Track points base → p₁ → p₂ → base; the endpoints of the paths that came back."""
-        y = start
-        alive = np.ones(start.shape[0], dtype=bool)
-        for a, b in ((base, loop[0]), (loop[0], loop[1]), (loop[1], base)):
+    def solve(self, trusted_count: int | None = None, progress: Callable[[int], None] | None = None) -> list[Component]:
+        """Loops until every pattern stagnated (or the total reached `trusted_count`)."""
+        opt = self.options
+        c_scale = 1.0
+        components = [self.seed(mask) for mask in self.family.neuron_patterns()]
+        open_ = [c for c in components if not c.stopped]
+        if open_:
+            c_scale = float(np.sqrt(np.mean([np.mean(np.abs(c.base.C) ** 2) for c in open_])))
+        rounds = 0
+        while True:
+            total = sum(c.known.shape[0] for c in components)
+            if trusted_count is not None and total >= trusted_count:
+                for c in open_:
+                    c.stopped = f"the total reached the trusted count {trusted_count}"
+                break
+            open_ = [c for c in open_ if not c.stopped]
+            if not open_:
+                break
+            rounds += 1
+            for c in open_:
+                c.loops.append(
+                    (self.family.random_point(self.rng, c_scale), self.family.random_point(self.rng, c_scale))
+                )
+                c.carried.append(0)
+            found = self._round(open_)
+            for c, new in zip(open_, found):
+                before = c.known.shape[0]
+                if new.shape[0]:
+                    new = new[match_points(new, c.known, SAME_POINT_TOL) < 0]
+                if new.shape[0]:
+                    reps_new = self._representatives(new[unique_points(new, SAME_POINT_TOL)[0]])
+                    c.known = np.concatenate([c.known, self._orbit(reps_new)])
+                    c.reps = np.concatenate([c.reps, reps_new])
+                c.history.append(int(c.known.shape[0]))
+                c.stagnant = c.stagnant + 1 if c.known.shape[0] == before else 0
+                if progress is not None and c.known.shape[0] > before:
+                    progress(int(c.known.shape[0] - before))
+                if c.stagnant >= opt.loops_without_progress:
+                    c.stopped = f"no new solutions in {c.stagnant} consecutive rounds with a fresh loop"
+                elif len(c.loops) >= opt.max_loops:
+                    c.stopped = f"loop limit {opt.max_loops} reached while still finding solutions"
+        return components
+
+    def _round(self, components: list[Component]) -> list[np.ndarray]:
+        """Carry every representative through every loop of its pattern it has not been through
+        yet: base → p₁ → p₂ → base, all (pattern, loop) pairs in one batch per arc.  Returns the
+        verified solutions each pattern's loops ended at."""
+        starts, job_of_path, jobs = [], [], []
+        for ci, c in enumerate(components):
+            for li, loop in enumerate(c.loops):
+                pending = c.reps[c.carried[li] :]
+                c.carried[li] = c.reps.shape[0]
+                if pending.shape[0]:
+                    job_of_path.append(np.full(pending.shape[0], len(jobs)))
+                    starts.append(pending)
+                    jobs.append((ci, loop))
+        if not jobs:
+            return [np.zeros((0, self.problem.n), dtype=complex) for _ in components]
+        y = np.concatenate(starts)
+        job = np.concatenate(job_of_path)
+        alive = np.ones(y.shape[0], dtype=bool)
+        legs = [
+            [(components[ci].base, loop[0]) for ci, loop in jobs],
+            [(loop[0], loop[1]) for _, loop in jobs],
+            [(loop[1], components[ci].base) for ci, loop in jobs],
+        ]
+        for arcs in legs:
             idx = np.flatnonzero(alive)
-            y_new, ok = self.arcs.track(y[idx], a, b)
-            report.arcs_tracked += idx.size
-            report.arcs_failed += int(np.sum(~ok))
-            y = y.copy()
+            y_new, ok = self.arcs.track(y[idx], arcs, job[idx], self.loop_options)
+            self.arcs_tracked += idx.size
+            self.arcs_failed += int(np.sum(~ok))
             y[idx] = y_new
             alive[idx[~ok]] = False
-        return y[alive]
+        component_of_path = np.array([ci for ci, _ in jobs])[job]
+        found = []
+        for ci, c in enumerate(components):
+            rows = np.flatnonzero(alive & (component_of_path == ci))
+            x, converged = newton(c.base_problem, y[rows])
+            found.append(x[converged & self.family.in_pattern(x, c.active)])
+        return found
 
 
 def _complex_normal(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
@@ -403,33 +474,21 @@ def solve_by_monodromy(
     accuracy_limit: float,
     progress: Callable[[int], None] | None = None,
 ) -> tuple[PathResults, dict[str, Any]]:
-    """Every neuron pattern by monodromy at its own base point, then one parameter homotopy per
-    pattern from its base point to the real problem (representatives only; their sign-flip
-    images are added and marked).  Returns the target's path results and the summary info."""
+    """Monodromy for every neuron pattern, then one parameter homotopy from each pattern's base
+    point to the real problem (representatives only; their sign-flip images are added and
+    marked).  Returns the target's path results and the summary info."""
     began = time.perf_counter()
     solver = MonodromySolver(problem, rng, tracker_options, options, kernel)
-    patterns = sorted(solver.family.neuron_patterns(), key=lambda mask: int(mask.sum()))
+    components = solver.solve(trusted_count, progress)
+    loop_seconds = time.perf_counter() - began
+    total = int(sum(c.known.shape[0] for c in components))
     target = solver.family.target()
-    reports = []
-    bases, reps_by_pattern = [], []
-    total = 0
-    for i, mask in enumerate(patterns):
-        remaining = trusted_count - total if (trusted_count is not None and i == len(patterns) - 1) else None
-        base, known, reps, report = solver.solve(mask, remaining, progress)
-        total += known.shape[0]
-        reports.append(report)
-        bases.append(base)
-        reps_by_pattern.append(reps)
-    # parameter homotopy to the real problem, representatives of all patterns
-    endpoints, arcs, lost = [], 0, 0
-    for base, reps in zip(bases, reps_by_pattern):
-        y, ok = solver.arcs.track(reps, base, target)
-        arcs += reps.shape[0]
-        lost += int(np.sum(~ok))
-        endpoints.append(y)
-    y = np.concatenate(endpoints) if endpoints else np.zeros((0, problem.n), dtype=complex)
-    starts = np.concatenate(reps_by_pattern)
-    base_of = np.concatenate([np.full(r.shape[0], i) for i, r in enumerate(reps_by_pattern)])
+    # parameter homotopy to the real problem: all representatives in one batch
+    starts = np.concatenate([c.reps for c in components])
+    component_of_path = np.concatenate([np.full(c.reps.shape[0], i) for i, c in enumerate(components)])
+    arcs = [(c.base, target) for c in components]
+    y, ok = solver.arcs.track(starts, arcs, component_of_path)
+    lost = int(np.sum(~ok))
     x, accuracy, residual = _finish(problem, y, refine)
     # path jumping or failures: re-track those paths with tighter steps (twice at most)
     options_now = tracker_options
@@ -439,15 +498,13 @@ def solve_by_monodromy(
         if bad.size == 0:
             break
         options_now = options_now.tighter()
-        for i in np.unique(base_of[bad]):
-            rows = bad[base_of[bad] == i]
-            y_again, _ = solver.arcs.track(starts[rows], bases[i], target, options_now)
-            x[rows], accuracy[rows], residual[rows] = _finish(problem, y_again, refine)
+        y_again, _ = solver.arcs.track(starts[bad], arcs, component_of_path[bad], options_now)
+        x[bad], accuracy[bad], residual[bad] = _finish(problem, y_again, refine)
         retracked += bad.size
     converged = accuracy <= accuracy_limit
     duplicate = _duplicates(x, converged)
+    condition = np.full(x.shape[0], np.inf)
     with np.errstate(all="ignore"):
-        condition = np.full(x.shape[0], np.inf)
         if converged.any():
             condition[converged] = np.linalg.cond(problem.hessian(x[converged]))
     code = np.where(converged & ~duplicate, int(ReturnCode.SUCCESS), int(ReturnCode.FAILED)).astype(np.int8)
@@ -463,23 +520,25 @@ def solve_by_monodromy(
         added_by_symmetry=np.zeros(x.shape[0], dtype=bool),
     )
     results = _with_images(problem, solver, tracked)
+    stops = sorted({c.stopped for c in components})
     info = {
         "monodromy": {
-            "patterns": len(patterns),
+            "patterns": len(components),
             "base_solutions": total,
             "trusted_count": trusted_count,
             "reached_trusted_count": trusted_count is not None and total >= trusted_count,
-            "stopped": [r.stopped for r in reports],
-            "loops": int(sum(r.loops for r in reports)),
-            "arcs_tracked": int(sum(r.arcs_tracked for r in reports)) + arcs + retracked,
-            "arcs_failed": int(sum(r.arcs_failed for r in reports)),
-            "per_pattern": [
-                {"active_coordinates": int(m.sum()), **r.as_dict()} for m, r in zip(patterns, reports)
-            ],
-            "final_paths": int(arcs),
-            "final_paths_lost": int(lost),
+            "stopped": stops,
+            "loops": int(sum(len(c.loops) for c in components)),
+            "loop_arcs_tracked": solver.arcs_tracked,
+            "loop_arcs_failed": solver.arcs_failed,
+            "final_paths": int(starts.shape[0]),
+            "final_paths_lost_first_pass": lost,
             "final_retracked": int(retracked),
+            "path_steps": solver.arcs.path_steps,
+            "tracker_calls": solver.arcs.calls,
+            "loop_seconds": round(loop_seconds, 3),
             "seconds": round(time.perf_counter() - began, 3),
+            "per_pattern": [c.as_dict() for c in components],
         }
     }
     return results, info
@@ -499,12 +558,12 @@ def _finish(
 
 
 def _duplicates(x: np.ndarray, valid: np.ndarray) -> np.ndarray:
-    """Valid rows whose point another valid row also reached (all but the first are flagged)."""
+    """Valid rows whose point an earlier valid row also reached."""
     out = np.zeros(x.shape[0], dtype=bool)
     idx = np.flatnonzero(valid)
     if idx.size < 2:
         return out
-    reps, labels, _ = unique_points(x[idx], SAME_POINT_TOL)
+    reps, _, _ = unique_points(x[idx], SAME_POINT_TOL)
     first = np.zeros(idx.size, dtype=bool)
     first[reps] = True
     out[idx[~first]] = True

@@ -107,28 +107,34 @@ class NumpySteps:
     def __init__(self, homotopy: ProjectiveHomotopy) -> None:
         self.homotopy = homotopy
 
-    def _tangent(self, y: np.ndarray, s: np.ndarray, ds: np.ndarray) -> np.ndarray:
+    def _evaluate(self, y: np.ndarray, t: np.ndarray, index: np.ndarray | None, derivative_t: bool = True) -> tuple:
+        if index is None:
+            return self.homotopy.evaluate(y, t, derivative_t=derivative_t)
+        return self.homotopy.evaluate(y, t, derivative_t=derivative_t, index=index)  # type: ignore[call-arg]
+
+    def _tangent(self, y: np.ndarray, s: np.ndarray, ds: np.ndarray, index: np.ndarray | None = None) -> np.ndarray:
         """dy/du along s(u) = s_a + u (s_b − s_a): −H_y⁻¹ H_t · t · (s_b − s_a)."""
         t = np.exp(s)
-        _, jac, dt = self.homotopy.evaluate(y, t)
+        _, jac, dt = self._evaluate(y, t, index)
         return solve(jac, -dt * (t * ds)[:, None])
 
     def rk4_correct(
-        self, y: np.ndarray, s0: np.ndarray, ds: np.ndarray, h: np.ndarray
+        self, y: np.ndarray, s0: np.ndarray, ds: np.ndarray, h: np.ndarray, index: np.ndarray | None = None
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """One RK4 predictor step of length h (in u) and two Newton corrections at the new t.
 
-        Returns the corrected points and the norms of both corrections."""
+        `index` says which paths of the tracked batch these are (homotopies with one arc per
+        path need it).  Returns the corrected points and the norms of both corrections."""
         hs = h * ds
-        k1 = self._tangent(y, s0, ds)
-        k2 = self._tangent(y + (h / 2)[:, None] * k1, s0 + hs / 2, ds)
-        k3 = self._tangent(y + (h / 2)[:, None] * k2, s0 + hs / 2, ds)
-        k4 = self._tangent(y + h[:, None] * k3, s0 + hs, ds)
+        k1 = self._tangent(y, s0, ds, index)
+        k2 = self._tangent(y + (h / 2)[:, None] * k1, s0 + hs / 2, ds, index)
+        k3 = self._tangent(y + (h / 2)[:, None] * k2, s0 + hs / 2, ds, index)
+        k4 = self._tangent(y + h[:, None] * k3, s0 + hs, ds, index)
         predicted = y + (h / 6)[:, None] * (k1 + 2 * k2 + 2 * k3 + k4)
         t = np.exp(s0 + hs)
 
         def at_t(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-            values, jac, _ = self.homotopy.evaluate(z, t, derivative_t=False)
+            values, jac, _ = self._evaluate(z, t, index, derivative_t=False)
             return values, jac
 
         d1 = newton_step(at_t, predicted)
@@ -221,7 +227,7 @@ class Tracker:
         h = np.minimum(st.du[idx], 1.0 - u)
         ds = st.s_b[idx] - st.s_a[idx]
         s0 = st.s(idx)
-        corrected, n1, n2 = self.steps.rk4_correct(y, s0, ds, h)
+        corrected, n1, n2 = self.steps.rk4_correct(y, s0, ds, h, idx)
         norm = np.linalg.norm(y, axis=1)
         scale = np.where(norm > 0, norm, 1.0)  # affine paths can sit at the origin
         err = n1 / scale
