@@ -16,6 +16,7 @@ import numpy as np
 from .engines.base import PathResults
 from .engines.native.unique_points import SAME_POINT_TOL, match_points, unique_points
 from .problem import Problem
+from .theory import point_columns
 
 DISTINCT_TOL = SAME_POINT_TOL  # relative max-norm distance under which two endpoints are one solution
 REAL_TOL = 1e-8  # |Im x| ≤ REAL_TOL · max(1, ‖x‖∞) means real
@@ -52,6 +53,15 @@ class CriticalPoints:
     orbit_size: np.ndarray  # (k,)
     orbit_missing: int = 0  # sign-flip images of found points that were not found
     notes: list[str] = field(default_factory=list)
+    # theory columns (theory.py)
+    product_ranks: dict[tuple[int, int], np.ndarray] = field(default_factory=dict)  # (i, j) → rank of M_j⋯M_i
+    neuron_counts: np.ndarray = field(default_factory=lambda: np.zeros((0, 0, 3), dtype=np.int64))
+    zero_class: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=object))
+    saddle_type: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=object))
+    pure_spurious: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=object))
+    eigen_subset: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=object))
+    rank_criterion: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=object))
+    certified: np.ndarray | None = None  # (k,) bool once certify.py ran: a proven, distinct exact critical point
 
     def __len__(self) -> int:
         return int(self.solutions.shape[0])
@@ -77,6 +87,12 @@ def analyse(problem: Problem, paths: PathResults, *, symmetric: bool | None = No
     residual = paths.residual[finite][reps]
     condition = paths.condition[finite][reps]
     return classify(problem, sols, counts, singular, residual, condition, symmetric=symmetric)
+
+
+def eigen_signature(eig: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(negative, zero) eigenvalue counts per row; zero means |λ| ≤ EIGEN_TOL · max|λ|."""
+    thresh = EIGEN_TOL * np.maximum(np.abs(eig).max(axis=1), 1e-300)
+    return (eig < -thresh[:, None]).sum(axis=1), (np.abs(eig) <= thresh[:, None]).sum(axis=1)
 
 
 def classify(
@@ -105,12 +121,10 @@ def classify(
         hess = problem.hessian(sols[real].real).real
         eig = np.linalg.eigvalsh(hess)
         eigen[real] = eig
-        thresh = EIGEN_TOL * np.maximum(np.abs(eig).max(axis=1), 1e-300)
-        neg = eig < -thresh[:, None]
-        zero = np.abs(eig) <= thresh[:, None]
-        index[real] = neg.sum(axis=1)
-        zeros[real] = zero.sum(axis=1)
-        pos = n - neg.sum(axis=1) - zero.sum(axis=1)
+        n_neg, n_zero = eigen_signature(eig)
+        index[real] = n_neg
+        zeros[real] = n_zero
+        pos = n - n_neg - n_zero
         real_loss = loss[real].real
         lowest = real_loss.min()
         is_global = real_loss <= lowest + LOSS_TOL * max(1.0, abs(lowest))
@@ -118,12 +132,12 @@ def classify(
             is_global,
             "global_minimum",
             np.where(
-                (neg.sum(axis=1) > 0) & (pos > 0),
+                (n_neg > 0) & (pos > 0),
                 "saddle",
                 np.where(
-                    zero.sum(axis=1) > 0,
+                    n_zero > 0,
                     "degenerate",
-                    np.where(neg.sum(axis=1) == n, "maximum", "local_minimum"),
+                    np.where(n_neg == n, "maximum", "local_minimum"),
                 ),
             ),
         )
@@ -131,7 +145,7 @@ def classify(
 
     zero_mask = np.abs(sols) <= ZERO_TOL * scale[:, None] if k else np.zeros((0, n), dtype=bool)
     patterns = _zero_patterns(problem, zero_mask)
-    ranks, partial = _ranks(problem, sols)
+    ranks, partial, by_product = _ranks(problem, sols)
     if symmetric is None:
         symmetric = problem.symmetric
     orbit, orbit_size, missing = _orbits(problem, sols) if symmetric else (np.arange(k), np.ones(k, int), 0)
@@ -156,6 +170,8 @@ def classify(
         orbit=orbit,
         orbit_size=orbit_size,
         orbit_missing=missing,
+        product_ranks=by_product,
+        **point_columns(problem, sols, is_real, zero_mask, by_product, index, zeros, cls),
     )
 
 
@@ -168,22 +184,29 @@ def _zero_patterns(problem: Problem, zero_mask: np.ndarray) -> np.ndarray:
     return out
 
 
-def _ranks(problem: Problem, sols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Numerical rank of P and of every partial product M_j ⋯ M_i."""
-    k = sols.shape[0]
-    if k == 0:
-        return np.zeros(0, dtype=int), np.empty(0, dtype=object)
-    products = problem.partial_products(sols)
+def product_ranks(problem: Problem, sols: np.ndarray) -> dict[tuple[int, int], np.ndarray]:
+    """Numerical rank of every partial product M_j ⋯ M_i, 1 ≤ i ≤ j ≤ H (M_i = I + W_i for a
+    residual layer), keyed (i, j), each (k,)."""
+    H = problem.depth
+    if sols.shape[0] == 0:
+        return {(i, j): np.zeros(0, dtype=int) for i in range(1, H + 1) for j in range(i, H + 1)}
     ranks = {}
-    for key, mat in products.items():
+    for key, mat in problem.partial_products(sols).items():
         sv = np.linalg.svd(mat, compute_uv=False)
         top = np.maximum(sv[:, :1], 1.0)
         ranks[key] = (sv > RANK_TOL * top).sum(axis=1)
+    return ranks
+
+
+def _ranks(problem: Problem, sols: np.ndarray) -> tuple[np.ndarray, np.ndarray, dict[tuple[int, int], np.ndarray]]:
+    """Rank of P, the "i-j:r;..." strings, and the ranks by product."""
+    k = sols.shape[0]
+    ranks = product_ranks(problem, sols)
     end = ranks[(1, problem.depth)]
     partial = np.empty(k, dtype=object)
     keys = sorted(ranks)
     partial[:] = [";".join(f"{i}-{j}:{ranks[(i, j)][p]}" for i, j in keys) for p in range(k)]
-    return end, partial
+    return end, partial, ranks
 
 
 def _orbits(problem: Problem, sols: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
@@ -226,4 +249,4 @@ def verdict(paths: PathResults, points: CriticalPoints) -> tuple[bool, list[str]
     return not reasons, reasons
 
 
-__all__ = ["CriticalPoints", "analyse", "classify", "verdict"]
+__all__ = ["CriticalPoints", "analyse", "classify", "eigen_signature", "product_ranks", "verdict"]

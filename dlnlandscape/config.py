@@ -51,7 +51,7 @@ SCHEMA: dict[str, dict[str, Any]] = {
         "start": "auto",
         "seed": 42,
         "threads": 1,
-        "certify": False,
+        "certify": "auto",
         "verify": "none",
         "verify_timeout": 600.0,
         "loops_without_progress": 5,
@@ -484,6 +484,8 @@ def _solver(solver: dict[str, Any], source: str) -> dict[str, Any]:
         raise ConfigError(
             source, "solver.trusted_count", f"got {trusted!r}; give an integer >= 1, msolve, or leave it out"
         )
-    out["certify"] = _bool(solver["certify"], source, "solver.certify")
+    if not (isinstance(solver["certify"], bool) or solver["certify"] == "auto"):
+        raise ConfigError(source, "solver.certify", f"got {solver['certify']!r}; choose auto, true or false")
+    out["certify"] = solver["certify"]
     out["verify_timeout"] = _positive(solver["verify_timeout"], source, "solver.verify_timeout")
     return out

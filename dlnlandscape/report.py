@@ -38,8 +38,14 @@ COLUMNS = (
     "partial_ranks",
     "zero_pattern",
     "zero_count",
+    "zero_class",
+    "saddle_type",
+    "pure_spurious",
+    "eigen_subset",
+    "rank_criterion",
     "orbit",
     "orbit_size",
+    "certified",
 )
 
 
@@ -75,8 +81,14 @@ def critical_points_rows(problem: Problem, points: CriticalPoints) -> list[dict[
             "partial_ranks": points.partial_ranks[i],
             "zero_pattern": points.zero_pattern[i],
             "zero_count": int(points.zero_count[i]),
+            "zero_class": points.zero_class[i],
+            "saddle_type": points.saddle_type[i],
+            "pure_spurious": points.pure_spurious[i],
+            "eigen_subset": points.eigen_subset[i],
+            "rank_criterion": points.rank_criterion[i],
             "orbit": int(renumber[points.orbit[i]]),
             "orbit_size": int(points.orbit_size[i]),
+            "certified": "" if points.certified is None else bool(points.certified[i]),
         }
         for name, value in zip(names, points.solutions[i]):
             row[name] = float(value.real)
@@ -169,9 +181,71 @@ def summary_lines(summary: dict[str, Any]) -> list[tuple[str, str]]:
         ("seconds", f"{summary['seconds']:.2f}"),
         ("complete", "yes" if summary["complete"] else "NO — " + "; ".join(summary["warnings"])),
     ]
+    if summary.get("theory"):
+        lines.extend(_theory_lines(summary["theory"]))
+    cert = summary.get("certification")
+    if cert:
+        lines.append(("certification", _certification_line(cert, summary["complex_solutions"])))
     verification = summary.get("verification")
     if verification:
         lines.append(("verification", verification.get("message", verification.get("status", ""))))
+    return lines
+
+
+def _certification_line(cert: dict[str, Any], total: int) -> str:
+    """One line: how many points were proven exact critical points, and how."""
+    if cert.get("status") != "done":
+        return f"not run ({cert['reason']})"
+    overlap = "" if cert["distinct"] else f", {len(cert['overlapping_pairs'])} overlapping pair(s)"
+    return (
+        f"{cert['certified']} of {total} proven ({cert['certified_real']} real, "
+        f"{cert['certified_nonreal']} non-real){overlap}; {cert['method']}, {cert['seconds']:.2f} s"
+    )
+
+
+def _md(value: Any) -> str:
+    """A Markdown table cell: '|' escaped."""
+    return str(value).replace("|", r"\|")
+
+
+def _theory_lines(theory: dict[str, Any], most: int = 4) -> list[tuple[str, str]]:
+    """Filling, saddle types, pure/spurious, rank criterion, zero classes and rank patterns."""
+
+    def top(tally: dict[str, int]) -> str:
+        items = sorted(tally.items(), key=lambda kv: -kv[1])
+        more = f"; … {len(items) - most} more" if len(items) > most else ""
+        return "; ".join(f"{k or '—'}: {v}" for k, v in items[:most]) + more
+
+    fill = theory["filling"]
+    saddles = theory["saddle_types"]
+    pure = theory["pure_spurious"]
+    lines = [
+        ("functional space", f"{'filling' if fill['filling'] else 'not filling'}: {fill['functional_space']}"),
+        ("saddle types", f"{saddles['strict']} strict, {saddles['non_strict_candidate']} non-strict candidate(s)"),
+        (
+            "pure / spurious",
+            f"{pure['pure']} pure, {pure['spurious']} spurious ({pure['convention']} convention)"
+            if pure["applies"]
+            else f"n/a: {pure['reason']}",
+        ),
+    ]
+    crit = theory["rank_criterion"]
+    if crit["applies"]:
+        lines.append(("rank criterion", top(crit["counts"]) + f"; contradicts Hessian: {crit['contradicts_hessian']}"))
+    bh = theory["bharadwaj_hosten"]
+    if bh["applies"]:
+        lines.append(
+            (
+                "Bharadwaj–Hoşten",
+                f"{'ok' if bh['pattern_ok'] else 'VIOLATED'}: {bh['one_active']} point(s) with one active neuron "
+                f"(expected {bh['expected_one_active']}), {bh['points_with_mixed_neurons']} with a mixed neuron",
+            )
+        )
+    lines.append(("zero classes", top(theory["zero_classes"]["all"])))
+    patterns = {
+        ",".join(f"{k}:{v}" for k, v in p["ranks"].items()): p["count"] for p in theory["rank_patterns"]["real"]
+    }
+    lines.append(("rank patterns (real)", top(patterns) if patterns else "none"))
     return lines
 
 
@@ -195,14 +269,25 @@ def markdown_report(summary: dict[str, Any], rows: list[dict[str, Any]]) -> str:
         out.write("\n## Warnings\n\n" + "".join(f"- {w}\n" for w in summary["warnings"]))
     real_rows = [r for r in rows if r["real"]]
     out.write(f"\n## Real critical points ({len(real_rows)})\n\n")
-    out.write(
-        "| id | loss | Morse index | class | zero pattern | rank P | orbit (size) |\n|---|---|---|---|---|---|---|\n"
-    )
+    theory = summary.get("theory") or {}
+    extra = [
+        (title, key)
+        for title, key, shown in (
+            ("saddle type", "saddle_type", True),
+            ("zero class", "zero_class", True),
+            ("pure / spurious", "pure_spurious", theory.get("pure_spurious", {}).get("applies")),
+            ("rank criterion", "rank_criterion", theory.get("rank_criterion", {}).get("applies")),
+        )
+        if shown and theory
+    ]
+    header = ["id", "loss", "Morse index", "class", "zero pattern", "rank P", "orbit (size)", *(t for t, _ in extra)]
+    out.write("| " + " | ".join(header) + " |\n" + "|---" * len(header) + "|\n")
     for r in real_rows:
         pattern = r["zero_pattern"].replace("|", r"\|")
+        cells = "".join(f" {_md(r[key])} |" for _, key in extra)
         out.write(
             f"| {r['id']} | {r['loss']:.10g} | {r['hessian_index']} | {r['class']} | `{pattern}` "
-            f"| {r['rank_end_to_end']} | {r['orbit']} ({r['orbit_size']}) |\n"
+            f"| {r['rank_end_to_end']} | {r['orbit']} ({r['orbit_size']}) |{cells}\n"
         )
     return out.getvalue()
 

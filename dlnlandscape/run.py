@@ -16,10 +16,12 @@ import numpy as np
 from . import __version__
 from .analysis import CriticalPoints, analyse, verdict
 from .bounds import bounds
+from .certify import certify_points
 from .config import Config
 from .engines import select_engine
 from .engines.base import SolveResult
 from .problem import Problem
+from .theory import theory_summary
 
 
 @dataclass
@@ -50,6 +52,7 @@ def solve(config: Config, progress: Any = None, engine: Any = None) -> Run:
     result = engine.solve(problem, config, progress)
     points = analyse(problem, result.paths)
     summary = summarize(config, problem, result, points, reason, time.perf_counter() - began)
+    summary.update(certify_points(config, points))  # solver.certify: auto | true | false
     if method != "none":
         summary["verification"] = verification(config, points, method)
         if summary["verification"]["status"] == "agrees":
@@ -135,5 +138,6 @@ def summarize(
         "solve_seconds": round(result.seconds, 3),
         "unknowns": problem.n,
         "equations": problem.n,
+        "theory": theory_summary(problem, points, config.regularization),
         "config": config.resolved(),
     }

@@ -131,7 +131,7 @@ def row(summary: dict[str, Any], directory: str = "") -> dict[str, Any]:
         "verification": check.get("status"),
         "verified_degree": check.get("degree") if isinstance(check.get("degree"), int) else None,
         "verified_real": check.get("real") if isinstance(check.get("real"), int) else None,
-        "certified": backend.get("certified"),
+        "certified": summary.get("certified_solutions", backend.get("certified")),
         "global_minima": by_class.get("global_minimum", 0),
         "local_minima": by_class.get("local_minimum", 0),
         "saddles": by_class.get("saddle", 0),

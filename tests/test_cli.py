@@ -39,7 +39,10 @@ def test_solve_quickstart_round_trip(tmp_path: Path):
     ):
         assert key in summary
     assert summary["complex_solutions"] == 225 and summary["complete"]
-    assert summary["paths"]["tracked"] == 1921 and summary["paths"]["failed"] == 0
+    # auto → monodromy: one tracked path per sign-flip orbit, the rest added as images
+    assert summary["backend"]["start_system"] == "monodromy"
+    assert summary["paths"]["tracked"] == 65 and summary["paths"]["added_by_symmetry"] == 160
+    assert summary["paths"]["failed"] == 0
     assert summary["bounds"] == {"bezout": 3**8, "multihomogeneous": 1921}
     assert summary["backend"]["engine"] == "native" and summary["seed"] == 42
     assert summary["checks"]["origin_found"] and summary["checks"]["real_parity_ok"]

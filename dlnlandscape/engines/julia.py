@@ -182,7 +182,7 @@ class JuliaEngine:
         """Many instances of one structure through one cached generic solve."""
         start = resolve_start(config, self.system)
         solver = config.solver
-        seed, threads, certify = int(solver["seed"]), int(solver["threads"]), bool(solver["certify"])
+        seed, threads, certify = int(solver["seed"]), int(solver["threads"]), solver["certify"] is True
         first = problems[0]
         structure = (first.widths, first.residual, first.scale, first.X.shape)
         if any((p.widths, p.residual, p.scale, p.X.shape) != structure for p in problems):

@@ -108,7 +108,7 @@ class NumpySteps:
         self.homotopy = homotopy
 
     def _evaluate(self, y: np.ndarray, t: np.ndarray, index: np.ndarray | None, derivative_t: bool = True) -> tuple:
-        if index is None:
+        if index is None or getattr(self.homotopy, "arc_of_path", None) is None:  # one homotopy for all paths
             return self.homotopy.evaluate(y, t, derivative_t=derivative_t)
         return self.homotopy.evaluate(y, t, derivative_t=derivative_t, index=index)  # type: ignore[call-arg]
 

@@ -1,0 +1,398 @@
+"""What the literature says about each critical point (DOMAIN.md, "Classifying a real critical point").
+
+Five statements, each computed on whole arrays of points:
+
+**Zero-pattern class (Bharadwaj–Hoşten).** A hidden neuron `u` of layer `l` owns row `u` of
+`W_l` and column `u` of `W_{l+1}`. It is *inactive* if all those entries vanish, *active* if none
+does, *mixed* otherwise. For one hidden layer, one sample and generic Λ no mixed neuron occurs and
+exactly `4·dH·d1` complex critical points have exactly one active neuron — a check on a complete
+solve, reported as `bharadwaj_hosten_pattern_ok`.
+
+**Filling (Trager–Kohn–Bruna).** With `r = min(d0..dH)` the functional space `{P = W_H⋯W_1}` is
+every `dH × d0` matrix when `r = min(d0, dH)` (filling), else the determinantal variety `M_r` of
+rank ≤ r matrices.
+
+**Pure vs spurious**, only for losses of the form `ℓ(P) = ½s‖PX − Y‖²` (Λ = 0), with
+`G = ∇ℓ(P) = P S − T` (problem.py's `S = sXXᵀ`, `T = sYXᵀ`). `W` is pure if `P` is critical for
+`ℓ` on the functional space. At a point of rank exactly r (a smooth point of `M_r`; in a filling
+architecture the tangent space is everything) the tangent space is `{A : U⊥ᵀ A V⊥ = 0}`, so
+`P` is critical iff `G` lies in the normal space `{U⊥ B V⊥ᵀ}`, i.e. `UᵀG = 0` and `G V = 0`
+(`U`, `V` orthonormal bases of the column and row spaces of `P`). At rank `k < r`, `P` is a
+singular point of `M_r`. Convention used (`"normal_cone"`, the default): `P` is critical iff
+`−G` lies in the regular normal cone of `M_r` at `P`, the polar of the tangent cone
+`{A : rank(U⊥ᵀ A V⊥) ≤ r − k}`. That cone holds every rank-one matrix in the `U⊥ … V⊥` block
+and spans everything, so the condition is `G = 0`: no first-order descent direction
+*within* the functional space. The alternative, criticality on the stratum of rank-k matrices
+(`"stratum"`: `UᵀG = 0` and `G V = 0` with k-dimensional `U`, `V`), holds at **every** critical
+`W` (from `∂L/∂W_1 = 0` we get `PᵀG = 0`; from `∂L/∂W_H = 0` we get `G Pᵀ = 0`). So under that
+convention nothing would be spurious. It is kept as a numerical sanity check
+(`stratum_critical` in the summary). Under the default: pure ⇔ rank P = r or G = 0.
+
+**Strict vs non-strict saddle** (second order). A real point with a negative Hessian eigenvalue
+is a strict saddle (the literature's definition, which would include a maximum). With no
+negative eigenvalue but a zero one, and not a global minimum, it is a *non-strict candidate*:
+second order cannot decide, and it is never called a minimum.
+
+**Rank criterion** (Λ = 0, `XXᵀ` invertible, distinct non-zero eigenvalues `λ_1 > λ_2 > …`
+of `Σ = T S⁻¹ Tᵀ` with eigenvectors `u_l`). Achour, Malgouyres and Gerchinovitz (JMLR 25, 2024)
+sort every critical point into global minimizer, strict saddle or non-strict saddle using the
+ranks of partial products. Their exact "tightened" condition could not be read from any source
+available here, so this is **not** their theorem. Only the following statements are used, each
+proved as noted:
+1. `P = Π_S M` with `M = T S⁻¹` and `Π_S` the projector onto `span{u_l : l ∈ S}`. (From `PᵀG = 0`
+   we get `P = Π M` with `Π` the projector onto range P. Then `G Pᵀ = 0` gives `(I − Π)ΣΠ = 0`,
+   so range P is Σ-invariant; Baldi–Hornik.) The column `eigen_subset` lists S (1 = largest).
+2. Global minimizer ⇔ `S = {1..r_max}`, `r_max = min(r, rank Σ)`. (`ℓ(Π_S M) = ½s‖Y‖² −
+   ½Σ_{l∈S} λ_l`, Eckart–Young.)
+3. S not leading (some `j ∉ S`, `i ∈ S` with `λ_j > λ_i`) ⇒ strict saddle. (Rotate `u_i`
+   towards `u_j` in `W_H` and absorb the change of the row space in `W_1`. This is a smooth curve
+   through W along which `ℓ = ℓ(W) − ½ sin²t (λ_j − λ_i)`, so some Hessian direction is negative.)
+4. For some `i < j`, `M_ij = A_jᵀ G B_iᵀ ≠ 0` together with `rank(W_H⋯W_{i+1}) < rank C` or
+   `rank(W_{j−1}⋯W_1) < rank C`, `C = W_{j−1}⋯W_{i+1}` (`I_{d_i}` if `j = i + 1`) ⇒ strict saddle.
+   (Take `δ_i = α a bᵀ` with `a` in ker `A_i` but not ker `C`, `δ_j = c (Ca)ᵀ`, `(c, b)` from
+   `M_ij`'s top singular pair, or the mirror choice. The quadratic form is then
+   `β²K − 2αβ‖Ca‖²σ_1(M_ij)`, negative for large `α`.) For one hidden layer this covers every
+   non-global critical point (Sylvester's rank inequality).
+Anything else (S leading, not global, no such pair) is reported `undecided`. AMG's tightened
+condition would split these into strict and non-strict saddles; it is not implemented here.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .problem import Problem
+
+if TYPE_CHECKING:
+    from .analysis import CriticalPoints
+
+THEORY_TOL = 1e-6  # ‖·‖_F ≤ THEORY_TOL · scale means zero (gradients, projections, M_ij)
+SUBSET_TOL = 1e-4  # ‖Π u_l‖² must be within this of 0 or 1 to decide membership of S
+SPECTRUM_TOL = 1e-12  # an eigenvalue of Σ below SPECTRUM_TOL · s‖Y‖² is zero (Σ = sYΠ_XYᵀ ⪯ sYYᵀ)
+CONVENTIONS = ("normal_cone", "stratum")
+
+NOT_F_OF_P = "the loss penalises the weights (Λ ≠ 0), so it is not a function ℓ(P) of the end-to-end map"
+
+
+# --------------------------------------------------------------- architecture
+def filling(widths: tuple[int, ...] | list[int]) -> dict[str, Any]:
+    """Trager–Kohn–Bruna: the functional space is everything iff r = min(d0, dH)."""
+    widths = tuple(int(w) for w in widths)
+    r = min(widths)
+    full = r == min(widths[0], widths[-1])
+    space = (
+        f"all {widths[-1]}x{widths[0]} matrices"
+        if full
+        else f"{widths[-1]}x{widths[0]} matrices of rank <= {r} (determinantal variety)"
+    )
+    return {"r": r, "filling": bool(full), "functional_space": space}
+
+
+def unregularised(problem: Problem) -> bool:
+    """Λ = 0 everywhere: the loss is ℓ(P) alone."""
+    return all(not np.any(c) for c in problem.penalty)
+
+
+# ------------------------------------------------------------ zero patterns
+def neuron_classes(problem: Problem, zero_mask: np.ndarray) -> np.ndarray:
+    """(k, H−1, 3) counts of active, inactive and mixed neurons per hidden layer.
+
+    Read on the weight coordinates W_i. For a residual layer the neuron still passes its
+    input through I."""
+    k = zero_mask.shape[0]
+    off = problem.offsets
+    out = np.zeros((k, max(problem.depth - 1, 0), 3), dtype=np.int64)
+    for layer in range(1, problem.depth):
+        rows, cols = problem.shapes[layer - 1]  # W_layer: (d_l, d_{l-1})
+        nxt_rows, _ = problem.shapes[layer]  # W_{layer+1}: (d_{l+1}, d_l)
+        z_in = zero_mask[:, off[layer - 1] : off[layer]].reshape(k, rows, cols)
+        z_out = zero_mask[:, off[layer] : off[layer + 1]].reshape(k, nxt_rows, rows)
+        neuron = np.concatenate([z_in, np.swapaxes(z_out, 1, 2)], axis=2)  # (k, d_l, d_{l-1} + d_{l+1})
+        inactive = neuron.all(axis=2)
+        active = ~neuron.any(axis=2)
+        out[:, layer - 1] = np.stack([active.sum(1), inactive.sum(1), (~active & ~inactive).sum(1)], axis=1)
+    return out
+
+
+def zero_classes(counts: np.ndarray) -> np.ndarray:
+    """'active=a,inactive=i,mixed=m' per hidden layer, layers joined by '|' ('' without hidden layers)."""
+    out = np.empty(counts.shape[0], dtype=object)
+    out[:] = ["|".join(f"active={a},inactive={i},mixed={m}" for a, i, m in row) for row in counts.tolist()]
+    return out
+
+
+def bharadwaj_hosten(problem: Problem, counts: np.ndarray, regularization: str | None) -> dict[str, Any]:
+    """One hidden layer, one sample, generic Λ: no mixed neuron and exactly 4·dH·d1 one-active points."""
+    applies = (
+        problem.depth == 2
+        and problem.X.shape[1] == 1
+        and not problem.residual
+        and (regularization == "generalized" if regularization else all(np.all(c > 0) for c in problem.penalty))
+    )
+    if not applies:
+        return {"applies": False, "pattern_ok": None}
+    d1, dH = problem.widths[1], problem.widths[2]
+    layer = counts[:, 0]
+    one_active = int(np.sum((layer[:, 0] == 1) & (layer[:, 2] == 0)))
+    mixed_points = int(np.sum(layer[:, 2] > 0))
+    expected = 4 * dH * d1
+    return {
+        "applies": True,
+        "pattern_ok": bool(mixed_points == 0 and one_active == expected),
+        "one_active": one_active,
+        "expected_one_active": expected,
+        "points_with_mixed_neurons": mixed_points,
+    }
+
+
+# ------------------------------------------------------------- second order
+def saddle_types(
+    is_real: np.ndarray, hessian_index: np.ndarray, zero_eigenvalues: np.ndarray, cls: np.ndarray
+) -> np.ndarray:
+    """'strict' (a negative eigenvalue), 'non_strict_candidate' (none negative, one zero, not a
+    global minimum) or '' — from analysis's eigenvalue counts, so one tolerance decides both."""
+    strict = is_real & (hessian_index > 0)
+    candidate = is_real & (hessian_index == 0) & (zero_eigenvalues > 0) & (cls != "global_minimum")
+    return np.where(strict, "strict", np.where(candidate, "non_strict_candidate", "")).astype(object)
+
+
+# ----------------------------------------------------- end-to-end geometry
+def end_to_end_gradient(problem: Problem, P: np.ndarray) -> np.ndarray:
+    """∇ℓ(P) = s(PX − Y)Xᵀ = P S − T, batched (N, dH, d0)."""
+    return P @ problem.S - problem.T
+
+
+def _norm(a: np.ndarray) -> np.ndarray:
+    return np.sqrt(np.sum(np.abs(a) ** 2, axis=(-2, -1)))
+
+
+def _span(P: np.ndarray, rank: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Orthonormal bases of the column and row spaces of P, columns beyond the rank zeroed."""
+    U, _, Vh = np.linalg.svd(P, full_matrices=False)
+    keep = np.arange(U.shape[-1])[None, :] < rank[:, None]
+    return U * keep[:, None, :], np.swapaxes(Vh, 1, 2) * keep[:, None, :]
+
+
+def pure_spurious(
+    problem: Problem,
+    sols: np.ndarray,
+    ranks: dict[tuple[int, int], np.ndarray],
+    is_real: np.ndarray,
+    *,
+    convention: str = "normal_cone",
+) -> np.ndarray:
+    """'pure' / 'spurious' per real point (module docstring for the convention at rank < r);
+    'n/a' when Λ ≠ 0; '' for non-real points."""
+    if convention not in CONVENTIONS:
+        raise ValueError(f"convention must be one of {CONVENTIONS}, not {convention!r}")
+    k = sols.shape[0]
+    out = np.full(k, "", dtype=object)
+    real = np.flatnonzero(is_real)
+    if not unregularised(problem):
+        out[real] = "n/a"
+        return out
+    if real.size == 0:
+        return out
+    grad_zero, normal = _gradient_tests(problem, sols[real].real, ranks[(1, problem.depth)][real])
+    smooth = ranks[(1, problem.depth)][real] >= filling(problem.widths)["r"]
+    # rank r: normal space (everything in a filling architecture, so there also G = 0)
+    pure = normal if convention == "stratum" else np.where(smooth, normal, grad_zero)
+    out[real] = np.where(pure, "pure", "spurious")
+    return out
+
+
+def _gradient_tests(problem: Problem, x: np.ndarray, rank: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(∇ℓ(P) = 0, ∇ℓ(P) normal to the rank-k stratum at P), relative to ‖P‖‖S‖ + s‖Y‖‖X‖, which
+    bounds both terms of ∇ℓ = PS − T and stays data-sized when T = sYXᵀ vanishes."""
+    P = problem.end_to_end(x)
+    G = end_to_end_gradient(problem, P)
+    scale = _norm(P) * _norm(problem.S) + problem.scale * _norm(problem.Y) * _norm(problem.X)
+    U, V = _span(P, rank)
+    grad_zero = _norm(G) <= THEORY_TOL * scale
+    normal = (_norm(np.swapaxes(U, 1, 2) @ G) <= THEORY_TOL * scale) & (_norm(G @ V) <= THEORY_TOL * scale)
+    return grad_zero, normal
+
+
+# ------------------------------------------------------------ rank criterion
+def data_spectrum(problem: Problem) -> tuple[np.ndarray | None, np.ndarray | None, str | None]:
+    """Eigenvalues (descending, those below SPECTRUM_TOL · s‖Y‖² set to 0) and eigenvectors of
+    Σ = T S⁻¹ Tᵀ, or the reason the rank criterion does not apply."""
+    if not unregularised(problem):
+        return None, None, NOT_F_OF_P
+    S = problem.S
+    if np.linalg.matrix_rank(S, tol=THEORY_TOL * max(np.abs(S).max(), 1e-300)) < S.shape[0]:
+        return None, None, "X Xᵀ is singular (fewer samples than inputs): critical maps are not fixed by Σ"
+    sigma = problem.T @ np.linalg.solve(S, problem.T.T)
+    lam, vec = np.linalg.eigh((sigma + sigma.T) / 2)
+    lam, vec = lam[::-1], vec[:, ::-1]
+    top = max(problem.scale * float(np.sum(problem.Y**2)), 1e-300)
+    lam = np.where(lam > SPECTRUM_TOL * top, lam, 0.0)
+    nonzero = lam[lam > 0]
+    if nonzero.size > 1 and np.min(-np.diff(nonzero)) <= THEORY_TOL * top:
+        return None, None, "Σ = Y Xᵀ(X Xᵀ)⁻¹ X Yᵀ has repeated non-zero eigenvalues"
+    return lam, vec, None
+
+
+def rank_criterion(
+    problem: Problem, sols: np.ndarray, ranks: dict[tuple[int, int], np.ndarray], is_real: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(eigen_subset, verdict) per point: S as '1,3' and one of global_minimum / strict_saddle /
+    undecided; 'n/a' when the criterion does not apply or the point is not of the form Π_S M;
+    '' for non-real points."""
+    k = sols.shape[0]
+    subset = np.full(k, "", dtype=object)
+    verdict = np.full(k, "", dtype=object)
+    real = np.flatnonzero(is_real)
+    lam, vec, reason = data_spectrum(problem)
+    if reason is not None or real.size == 0:
+        subset[real] = verdict[real] = "n/a"
+        return subset, verdict
+    H = problem.depth
+    x = sols[real].real
+    rank = {key: r[real] for key, r in ranks.items()}
+    P = problem.end_to_end(x)
+    U, _ = _span(P, rank[(1, H)])
+    share = np.sum((np.swapaxes(U, 1, 2) @ vec) ** 2, axis=1)  # (kr, dH): ‖Π u_l‖²
+    nonzero = lam > 0
+    in_s = (share > 0.5) & nonzero[None, :]
+    M = problem.T @ np.linalg.inv(problem.S)
+    vs = vec[None] * in_s[:, None, :]
+    consistent = (
+        np.all(np.minimum(share, 1 - share) < SUBSET_TOL, axis=1)
+        & (in_s.sum(1) == rank[(1, H)])
+        & (_norm(P - vs @ np.swapaxes(vs, 1, 2) @ M) <= THEORY_TOL * max(_norm(M), 1e-300))
+    )
+    size = in_s.sum(1)
+    leading = np.all(in_s == (np.arange(lam.size)[None, :] < size[:, None]), axis=1)
+    r_max = min(min(problem.widths), int(nonzero.sum()))
+    is_global = leading & (size == r_max)
+    strict = ~leading | _rank_gap_strict(problem, x, P, rank)
+    verdict[real] = np.where(
+        ~consistent, "n/a", np.where(is_global, "global_minimum", np.where(strict, "strict_saddle", "undecided"))
+    )
+    subset[real] = [",".join(str(i + 1) for i in np.flatnonzero(row)) for row in in_s]
+    subset[real[~consistent]] = "n/a"
+    return subset, verdict
+
+
+def _rank_gap_strict(
+    problem: Problem, x: np.ndarray, P: np.ndarray, rank: dict[tuple[int, int], np.ndarray]
+) -> np.ndarray:
+    """Statement 4 of the module docstring: a pair i < j with M_ij ≠ 0 and a rank drop around C."""
+    H, widths = problem.depth, problem.widths
+    prod = problem.partial_products(x)
+    G = end_to_end_gradient(problem, P)
+    kr = x.shape[0]
+
+    def span(i: int, j: int, size: int) -> np.ndarray:  # M_j ⋯ M_i, identity when empty
+        return prod[(i, j)] if i <= j else np.broadcast_to(np.eye(size), (kr, size, size))
+
+    strict = np.zeros(kr, dtype=bool)
+    for i in range(1, H):
+        for j in range(i + 1, H + 1):
+            A_j = span(j + 1, H, widths[H])
+            B_i = span(1, i - 1, widths[0])
+            M_ij = np.swapaxes(A_j, 1, 2) @ G @ np.swapaxes(B_i, 1, 2)
+            nonzero = _norm(M_ij) > THEORY_TOL * _norm(A_j) * _norm(G) * _norm(B_i)
+            rank_c = rank[(i + 1, j - 1)] if j > i + 1 else widths[i]
+            gap = (rank[(i + 1, H)] < rank_c) | (rank[(1, j - 1)] < rank_c)
+            strict |= nonzero & gap
+    return strict
+
+
+# ------------------------------------------------------------------ wiring
+def point_columns(
+    problem: Problem,
+    sols: np.ndarray,
+    is_real: np.ndarray,
+    zero_mask: np.ndarray,
+    ranks: dict[tuple[int, int], np.ndarray],
+    hessian_index: np.ndarray,
+    zero_eigenvalues: np.ndarray,
+    cls: np.ndarray,
+) -> dict[str, np.ndarray]:
+    """The theory fields of `CriticalPoints`, keyed by field name."""
+    counts = neuron_classes(problem, zero_mask)
+    subset, verdict = rank_criterion(problem, sols, ranks, is_real)
+    return {
+        "neuron_counts": counts,
+        "zero_class": zero_classes(counts),
+        "saddle_type": saddle_types(is_real, hessian_index, zero_eigenvalues, cls),
+        "pure_spurious": pure_spurious(problem, sols, ranks, is_real),
+        "eigen_subset": subset,
+        "rank_criterion": verdict,
+    }
+
+
+def _tally(values: np.ndarray) -> dict[str, int]:
+    return {str(k): int(v) for k, v in sorted(Counter(values.tolist()).items())}
+
+
+def theory_summary(problem: Problem, points: CriticalPoints, regularization: str | None = None) -> dict[str, Any]:
+    """The summary.json `theory` block (plain JSON types)."""
+    real = points.is_real
+    keys = sorted(points.product_ranks)
+    table = np.stack([points.product_ranks[key][real] for key in keys], axis=1) if keys else np.zeros((0, 0), int)
+    patterns: list[dict[str, Any]] = []
+    if table.size:
+        rows, counts = np.unique(table, axis=0, return_counts=True)
+        patterns = [
+            {"ranks": dict(zip((f"{i}-{j}" for i, j in keys), map(int, row))), "count": int(c)}
+            for row, c in sorted(zip(rows.tolist(), counts.tolist()), key=lambda rc: -rc[1])
+        ]
+    plain = unregularised(problem)
+    _, _, reason = data_spectrum(problem)
+    stratum = pure_spurious(problem, points.solutions, points.product_ranks, real, convention="stratum")
+    bh = bharadwaj_hosten(problem, points.neuron_counts, regularization)
+    verdict = points.rank_criterion[real]
+    saddle = points.saddle_type[real]
+    return {
+        "filling": filling(problem.widths),
+        "rank_patterns": {"keys": [f"{i}-{j}" for i, j in keys], "real": patterns},
+        "zero_classes": {"all": _tally(points.zero_class), "real": _tally(points.zero_class[real])},
+        "bharadwaj_hosten": bh,
+        "bharadwaj_hosten_pattern_ok": bh["pattern_ok"],
+        "saddle_types": {
+            "strict": int(np.sum(saddle == "strict")),
+            "non_strict_candidate": int(np.sum(saddle == "non_strict_candidate")),
+        },
+        "pure_spurious": {
+            "applies": plain,
+            "reason": None if plain else NOT_F_OF_P,
+            "convention": "normal_cone" if plain else None,
+            "pure": int(np.sum(points.pure_spurious[real] == "pure")),
+            "spurious": int(np.sum(points.pure_spurious[real] == "spurious")),
+            "stratum_critical": int(np.sum(stratum[real] == "pure")) if plain else None,
+        },
+        "rank_criterion": {
+            "applies": reason is None,
+            "reason": reason,
+            "counts": _tally(verdict) if reason is None else {},
+            # statements 3–4 promise a negative eigenvalue; statement 2 a non-negative spectrum
+            "contradicts_hessian": int(
+                np.sum((verdict == "strict_saddle") & (saddle != "strict"))
+                + np.sum((verdict == "global_minimum") & (saddle == "strict"))
+            ),
+        },
+    }
+
+
+__all__ = [
+    "CONVENTIONS",
+    "THEORY_TOL",
+    "bharadwaj_hosten",
+    "data_spectrum",
+    "end_to_end_gradient",
+    "filling",
+    "neuron_classes",
+    "point_columns",
+    "pure_spurious",
+    "rank_criterion",
+    "saddle_types",
+    "theory_summary",
+    "unregularised",
+    "zero_classes",
+]
