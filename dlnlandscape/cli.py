@@ -120,6 +120,9 @@ def solve(
         if out is not None:
             config = config.with_output(out)
         progress = Progress(enabled=not quiet and not as_json)
+        if config.instances > 1:
+            _solve_instances(config, progress, as_json, quiet)
+            return
         run = run_solve(config, progress=progress)
         directory = write_outputs(run, config.output_dir)
         if as_json:
@@ -140,6 +143,26 @@ def solve(
             click.echo("dln: interrupted; nothing was written", err=True)
             sys.exit(130)
         _fail(error)
+
+
+def _solve_instances(config: Any, progress: Any, as_json: bool, quiet: bool) -> None:
+    """`dln solve` for a config with data.instances > 1: one table over all instances."""
+    from .instances import solve_instances, summary_lines, write_instances_outputs
+
+    run = solve_instances(config, progress=progress)
+    directory = write_instances_outputs(run, config.output_dir)
+    if as_json:
+        click.echo(json.dumps(run.summary, indent=2))
+    elif not quiet:
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(title=f"dln solve: {config.name}", show_header=False)
+        for label, value in summary_lines(run.summary):
+            table.add_row(label, value)
+        console = Console()
+        console.print(table)
+        console.print(f"results in {directory}/ (critical_points.csv, instances.csv, summary.json, report.md)")
 
 
 @main.command(

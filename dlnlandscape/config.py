@@ -35,6 +35,7 @@ SCHEMA: dict[str, dict[str, Any]] = {
         "file": None,
         "normalization": "sum",
         "decimals": None,
+        "instances": 1,
     },
     "regularization": {
         "kind": "generalized",
@@ -129,6 +130,7 @@ class Config:
     solver: dict[str, Any]
     output_dir: Path
     raw: dict[str, Any] = field(repr=False, default_factory=dict)
+    instances: int = 1  # data.instances: random instances of the architecture solved together
 
     @property
     def depth(self) -> int:
@@ -151,6 +153,17 @@ class Config:
         raw = copy.deepcopy(self.raw)
         raw["solver"] = dict(solver)
         return replace(self, solver=solver, raw=raw)
+
+    def instance(self, i: int) -> Config:
+        """Instance i of `data.instances`: data seed and regularisation seed shifted by i (instance
+        0 is the config itself), everything else equal."""
+        document = copy.deepcopy(self.raw)
+        document["data"]["instances"] = 1
+        document["data"]["seed"] = int(document["data"]["seed"]) + i
+        if document["regularization"].get("seed") is not None:
+            document["regularization"]["seed"] = int(document["regularization"]["seed"]) + i
+        document["solver"] = dict(self.solver)
+        return replace(parse_config(document, source=self.source), name=self.name, output_dir=self.output_dir)
 
     def with_output(self, directory: Path) -> Config:
         raw = copy.deepcopy(self.raw)
@@ -231,6 +244,15 @@ def parse_config(
     widths = _widths(raw["architecture"]["widths"], source)
     residual = _bool(raw["architecture"]["residual"], source, "architecture.residual")
     X, Y, X_exact, Y_exact, samples = _data(raw["data"], widths, source, base_dir)
+    instances = raw["data"]["instances"]
+    if not _is_int(instances) or instances < 1:
+        raise ConfigError(source, "data.instances", f"got {instances!r}; must be an integer >= 1")
+    if instances > 1 and (raw["data"]["X"] is not None or raw["data"]["file"] is not None):
+        raise ConfigError(source, "data.instances", "instances draw random data from data.seed; remove data.X/Y/file")
+    if instances > 1 and raw["regularization"]["Lambda"] is not None:
+        raise ConfigError(
+            source, "data.instances", "instances draw Λ from regularization.seed; remove regularization.Lambda"
+        )
     normalization = _choice(raw["data"]["normalization"], NORMALIZATIONS, source, "data.normalization")
     kind, convention, Lambda, penalty, penalty_exact = _regularization(raw["regularization"], widths, source)
     solver = _solver(raw["solver"], source)
@@ -260,6 +282,7 @@ def parse_config(
         solver=solver,
         output_dir=Path(out),
         raw=raw,
+        instances=int(instances),
     )
 
 

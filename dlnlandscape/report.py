@@ -6,12 +6,14 @@ interrupted run never leaves a half-written result that a script could mistake f
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -99,16 +101,10 @@ def critical_points_rows(problem: Problem, points: CriticalPoints) -> list[dict[
 
 def write_outputs(run: Any, directory: Path) -> Path:
     """Write all result files atomically into `directory` (replacing an older result)."""
-    directory = Path(directory)
-    directory.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
-    try:
+    with atomic_directory(directory) as tmp:
         rows = critical_points_rows(run.problem, run.points)
         fields = list(COLUMNS) + [f"{name}{suffix}" for name in run.problem.variable_names for suffix in ("", "_imag")]
-        with open(tmp / "critical_points.csv", "w", newline="", encoding="utf-8") as handle:
-            writer = csv.DictWriter(handle, fieldnames=fields)
-            writer.writeheader()
-            writer.writerows(rows)
+        write_csv(tmp / "critical_points.csv", fields, rows)
         order = _order(run.points)
         np.savez_compressed(
             tmp / "solutions.npz",
@@ -126,6 +122,25 @@ def write_outputs(run: Any, directory: Path) -> Path:
         )
         (tmp / "summary.json").write_text(json.dumps(run.summary, indent=2) + "\n", encoding="utf-8")
         (tmp / "report.md").write_text(markdown_report(run.summary, rows), encoding="utf-8")
+    return Path(directory)
+
+
+def write_csv(path: Path, fields: list[str], rows: list[dict[str, Any]]) -> None:
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=fields)
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+@contextlib.contextmanager
+def atomic_directory(directory: Path) -> Iterator[Path]:
+    """A temporary directory beside `directory`, renamed onto it when the block succeeds, removed
+    when it fails — so a half-written result never sits where a script would read it."""
+    directory = Path(directory)
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
+    try:
+        yield tmp
         if directory.exists():
             old = directory.with_name(f".{directory.name}.old")
             if old.exists():
@@ -138,7 +153,6 @@ def write_outputs(run: Any, directory: Path) -> Path:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return directory
 
 
 def summary_lines(summary: dict[str, Any]) -> list[tuple[str, str]]:

@@ -129,7 +129,7 @@ class NativeEngine:
         rng = np.random.default_rng(seed)
         start = resolve_start(config, problem)
         if start == "monodromy":
-            return self._solve_monodromy(problem, config, rng, seed, threads, began, progress)
+            return self._solve_monodromy(problem, config, rng, seed, threads, began, progress)[0]
         homotopy = build_homotopy(problem, start, rng)
         y0 = homotopy.start_solutions()
         if progress is not None:
@@ -159,13 +159,14 @@ class NativeEngine:
         threads: int,
         began: float,
         progress: Any,
-    ) -> SolveResult:
+        instances: list[Problem] | None = None,
+    ) -> list[SolveResult]:
         from .monodromy import MonodromyOptions, solve_by_monodromy
 
         trusted, trusted_source = trusted_count(config)
         if progress is not None:
             progress.start(trusted or 0)
-        paths, info = solve_by_monodromy(
+        results, info = solve_by_monodromy(
             problem,
             rng,
             self.options,
@@ -175,20 +176,40 @@ class NativeEngine:
             refine=refine,
             accuracy_limit=NEWTON_ACCURACY,
             progress=progress.advance if progress else None,
+            instances=instances,
         )
         if progress is not None:
             progress.finish()
         info["monodromy"]["trusted_count_source"] = trusted_source
-        info["added_by_symmetry"] = paths.counts()["added_by_symmetry"]
         info["threads"] = threads
-        return SolveResult(
-            paths=paths,
-            engine=self.name,
-            start_system="monodromy",
-            seed=seed,
-            seconds=time.perf_counter() - began,
-            engine_info=info,
-        )
+        seconds = time.perf_counter() - began
+        return [
+            SolveResult(
+                paths=paths,
+                engine=self.name,
+                start_system="monodromy",
+                seed=seed,
+                seconds=seconds,
+                engine_info={**info, "added_by_symmetry": paths.counts()["added_by_symmetry"]},
+            )
+            for paths in results
+        ]
+
+    def solve_instances(self, problems: list[Problem], config: Config, progress: Any = None) -> list[SolveResult]:
+        """Many instances of one architecture: one monodromy solve at generic base points, then a
+        parameter homotopy to every instance (all paths in one batch)."""
+        from threadpoolctl import threadpool_limits
+
+        if config.regularization != "generalized":
+            raise ConfigError(
+                config.source, "data.instances", "instances need regularization.kind: generalized (a generic family)"
+            )
+        seed = int(config.solver["seed"])
+        with threadpool_limits(limits=1, user_api="blas"):
+            threads = _set_threads(int(config.solver["threads"]))
+            began = time.perf_counter()
+            rng = np.random.default_rng(seed)
+            return self._solve_monodromy(problems[0], config, rng, seed, threads, began, progress, problems)
 
     def track_all(
         self, homotopy: ProjectiveHomotopy, y0: np.ndarray, progress: Callable[[int], None] | None = None

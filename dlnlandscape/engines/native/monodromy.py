@@ -470,37 +470,133 @@ def solve_by_monodromy(
     *,
     trusted_count: int | None = None,
     kernel: str = "auto",
-    refine: Callable[[Problem, np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray]],
+    refine: Refine,
     accuracy_limit: float,
     progress: Callable[[int], None] | None = None,
-) -> tuple[PathResults, dict[str, Any]]:
-    """Monodromy for every neuron pattern, then one parameter homotopy from each pattern's base
-    point to the real problem (representatives only; their sign-flip images are added and
-    marked).  Returns the target's path results and the summary info."""
+    instances: list[Problem] | None = None,
+) -> tuple[list[PathResults], dict[str, Any]]:
+    """Monodromy for every neuron pattern at random base points, then parameter homotopies from
+    the base points to each target problem (`problem`, or every problem of `instances` — the
+    same architecture with other data): representatives only, their sign-flip images added and
+    marked.  Returns one PathResults per target and the summary info."""
     began = time.perf_counter()
     solver = MonodromySolver(problem, rng, tracker_options, options, kernel)
     components = solver.solve(trusted_count, progress)
     loop_seconds = time.perf_counter() - began
+    targets = instances if instances is not None else [problem]
+    results, final = _track_to_targets(solver, components, targets, tracker_options, refine, accuracy_limit)
     total = int(sum(c.known.shape[0] for c in components))
-    target = solver.family.target()
-    # parameter homotopy to the real problem: all representatives in one batch
-    starts = np.concatenate([c.reps for c in components])
-    component_of_path = np.concatenate([np.full(c.reps.shape[0], i) for i, c in enumerate(components)])
-    arcs = [(c.base, target) for c in components]
-    y, ok = solver.arcs.track(starts, arcs, component_of_path)
-    lost = int(np.sum(~ok))
-    x, accuracy, residual = _finish(problem, y, refine)
-    # path jumping or failures: re-track those paths with tighter steps (twice at most)
+    info = {
+        "monodromy": {
+            "patterns": len(components),
+            "base_solutions": total,
+            "trusted_count": trusted_count,
+            "reached_trusted_count": trusted_count is not None and total >= trusted_count,
+            "stopped": sorted({c.stopped for c in components}),
+            "loops": int(sum(len(c.loops) for c in components)),
+            "loop_arcs_tracked": solver.arcs_tracked,
+            "loop_arcs_failed": solver.arcs_failed,
+            **final,
+            "path_steps": solver.arcs.path_steps,
+            "tracker_calls": solver.arcs.calls,
+            "loop_seconds": round(loop_seconds, 3),
+            "seconds": round(time.perf_counter() - began, 3),
+            "per_pattern": [c.as_dict() for c in components],
+        }
+    }
+    return results, info
+
+
+Refine = Callable[[Problem, np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray]]
+
+
+def _track_to_targets(
+    solver: MonodromySolver,
+    components: list[Component],
+    targets: list[Problem],
+    tracker_options: TrackerOptions,
+    refine: Refine,
+    accuracy_limit: float,
+) -> tuple[list[PathResults], dict[str, Any]]:
+    """Parameter homotopies base → every target, all in one batch; lost paths and path jumps are
+    re-tracked with tighter steps, then (still lost) along a detour through a random point."""
+    reps = np.concatenate([c.reps for c in components])
+    comp_of_rep = np.concatenate([np.full(c.reps.shape[0], i) for i, c in enumerate(components)])
+    R, K = reps.shape[0], len(targets)
+    target_points = [Family(t).target() for t in targets]
+    arcs = [(c.base, q) for q in target_points for c in components]  # arc index: target · C + component
+    starts = np.tile(reps, (K, 1))
+    target_of_path = np.repeat(np.arange(K), R)
+    arc_of_path = target_of_path * len(components) + np.tile(comp_of_rep, K)
+    y, ok = solver.arcs.track(starts, arcs, arc_of_path)
+    lost_first = int(np.sum(~ok))
+    x, accuracy, residual = _finish_all(targets, target_of_path, y, refine)
+
+    def bad_paths() -> np.ndarray:
+        good = accuracy <= accuracy_limit
+        dup = np.zeros(x.shape[0], dtype=bool)
+        for k in range(K):
+            rows = np.flatnonzero(target_of_path == k)
+            dup[rows] = _duplicates(x[rows], good[rows])
+        return np.flatnonzero(~good | dup)
+
+    retracked, detoured = 0, 0
     options_now = tracker_options
-    retracked = 0
-    for _ in range(2):
-        bad = np.flatnonzero(~(accuracy <= accuracy_limit) | _duplicates(x, accuracy <= accuracy_limit))
+    for attempt in range(3):
+        bad = bad_paths()
         if bad.size == 0:
             break
-        options_now = options_now.tighter()
-        y_again, _ = solver.arcs.track(starts[bad], arcs, component_of_path[bad], options_now)
-        x[bad], accuracy[bad], residual[bad] = _finish(problem, y_again, refine)
-        retracked += bad.size
+        if attempt < 2:  # same arc, tighter steps
+            options_now = options_now.tighter()
+            y_again, _ = solver.arcs.track(starts[bad], arcs, arc_of_path[bad], options_now)
+            retracked += bad.size
+        else:  # another route: base → random point → target
+            detour = solver.family.random_point(solver.rng)
+            first = [(components[comp_of_rep[i % R]].base, detour) for i in bad]
+            y_mid, ok_mid = solver.arcs.track(starts[bad], first, np.arange(bad.size), tracker_options)
+            second = [(detour, target_points[target_of_path[i]]) for i in bad]
+            y_again, _ = solver.arcs.track(np.nan_to_num(y_mid), second, np.arange(bad.size), tracker_options)
+            y_again[~ok_mid] = np.nan
+            detoured += bad.size
+        x[bad], accuracy[bad], residual[bad] = _finish_all(targets, target_of_path[bad], y_again, refine)
+    failed_after = bad_paths()
+    results = []
+    for k, problem in enumerate(targets):
+        rows = np.flatnonzero(target_of_path == k)
+        results.append(_results(problem, solver, x[rows], accuracy[rows], residual[rows], accuracy_limit))
+    info = {
+        "final_paths": int(starts.shape[0]),
+        "final_paths_lost_first_pass": lost_first,
+        "final_retracked": int(retracked),
+        "final_detoured": int(detoured),
+        "final_failed": int(failed_after.size),
+    }
+    return results, info
+
+
+def _finish_all(
+    targets: list[Problem], target_of_path: np.ndarray, y: np.ndarray, refine: Refine
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Newton-refine endpoints on their own target problem (one batch per target)."""
+    x = np.full_like(y, np.nan)
+    accuracy = np.full(y.shape[0], np.inf)
+    residual = np.full(y.shape[0], np.nan)
+    for k in np.unique(target_of_path):
+        rows = np.flatnonzero(target_of_path == k)
+        x[rows], accuracy[rows], residual[rows] = _finish(targets[k], y[rows], refine)
+    return x, accuracy, residual
+
+
+def _results(
+    problem: Problem,
+    solver: MonodromySolver,
+    x: np.ndarray,
+    accuracy: np.ndarray,
+    residual: np.ndarray,
+    accuracy_limit: float,
+) -> PathResults:
+    """One target's path results: converged, non-duplicate endpoints succeed, the rest failed."""
+    x = x.copy()
     converged = accuracy <= accuracy_limit
     duplicate = _duplicates(x, converged)
     condition = np.full(x.shape[0], np.inf)
@@ -519,34 +615,10 @@ def solve_by_monodromy(
         accuracy=accuracy,
         added_by_symmetry=np.zeros(x.shape[0], dtype=bool),
     )
-    results = _with_images(problem, solver, tracked)
-    stops = sorted({c.stopped for c in components})
-    info = {
-        "monodromy": {
-            "patterns": len(components),
-            "base_solutions": total,
-            "trusted_count": trusted_count,
-            "reached_trusted_count": trusted_count is not None and total >= trusted_count,
-            "stopped": stops,
-            "loops": int(sum(len(c.loops) for c in components)),
-            "loop_arcs_tracked": solver.arcs_tracked,
-            "loop_arcs_failed": solver.arcs_failed,
-            "final_paths": int(starts.shape[0]),
-            "final_paths_lost_first_pass": lost,
-            "final_retracked": int(retracked),
-            "path_steps": solver.arcs.path_steps,
-            "tracker_calls": solver.arcs.calls,
-            "loop_seconds": round(loop_seconds, 3),
-            "seconds": round(time.perf_counter() - began, 3),
-            "per_pattern": [c.as_dict() for c in components],
-        }
-    }
-    return results, info
+    return _with_images(problem, solver, tracked)
 
 
-def _finish(
-    problem: Problem, y: np.ndarray, refine: Callable[[Problem, np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray]]
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _finish(problem: Problem, y: np.ndarray, refine: Refine) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Newton-refine arc endpoints on the real problem; lost paths get accuracy ∞."""
     x = np.full_like(y, np.nan)
     accuracy = np.full(y.shape[0], np.inf)
