@@ -127,7 +127,10 @@ def classify(
         pos = n - n_neg - n_zero
         real_loss = loss[real].real
         lowest = real_loss.min()
-        is_global = real_loss <= lowest + LOSS_TOL * max(1.0, abs(lowest))
+        # the lowest real point is a global minimum only if no direction descends from it: a
+        # lowest point with a negative eigenvalue means lower points were not found (or the loss
+        # is unbounded below there), and it stays a saddle
+        is_global = (real_loss <= lowest + LOSS_TOL * max(1.0, abs(lowest))) & (n_neg == 0)
         labels = np.where(
             is_global,
             "global_minimum",

@@ -104,7 +104,7 @@ def summarize(
         complete = False
     real = points.is_real
     orbit_ids = np.unique(points.orbit) if k else np.zeros(0)
-    finite_loss = points.loss[real].real
+    global_loss = points.loss[points.cls == "global_minimum"].real
     engine_info = dict(result.engine_info)
     exact_degree = engine_info.get("degree") if result.engine == "exact" else None
     return {
@@ -119,7 +119,7 @@ def summarize(
         "paths": result.paths.counts(),
         "bounds": the_bounds,
         "classes": points.class_counts(),
-        "global_minimum_loss": float(finite_loss.min()) if finite_loss.size else None,
+        "global_minimum_loss": float(global_loss.min()) if global_loss.size else None,
         "orbits": {
             "count": int(orbit_ids.size),
             "real": int(np.unique(points.orbit[real]).size),
@@ -135,9 +135,22 @@ def summarize(
         "backend": {"engine": result.engine, "reason": reason, "start_system": result.start_system, **engine_info},
         "seed": result.seed,
         "seconds": round(seconds, 3),
+        "peak_memory_mib": _peak_memory_mib(),
         "solve_seconds": round(result.seconds, 3),
         "unknowns": problem.n,
         "equations": problem.n,
         "theory": theory_summary(problem, points, config.regularization),
         "config": config.resolved(),
     }
+
+
+def _peak_memory_mib() -> float | None:
+    """Peak resident memory of this process so far (Linux reports KiB, macOS bytes)."""
+    try:
+        import resource
+        import sys
+
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        return round(peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024, 1)
+    except (ImportError, OSError):  # pragma: no cover - not on every platform
+        return None

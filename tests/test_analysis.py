@@ -54,3 +54,17 @@ def test_missing_orbit_member_is_reported():
     sols = np.array([[1.0, 0.7]], dtype=complex)  # its image (−1, −0.7) is absent
     pts = classify(p, sols, np.ones(1, int), np.zeros(1, bool), np.zeros(1), np.ones(1))
     assert pts.orbit_missing == 1
+
+
+def test_lowest_point_with_a_descent_direction_is_not_called_a_global_minimum():
+    """Unregularised (2,2,2): the origin is a strict saddle (Hessian has ±σ(YXᵀ) blocks).  If it
+    is the lowest real point found, it must still be a saddle, and no global minimum loss is
+    claimed from it."""
+    rng = np.random.default_rng(0)
+    problem = Problem.from_data(
+        (2, 2, 2), rng.standard_normal((2, 3)), rng.standard_normal((2, 3)), [np.zeros((2, 2))] * 2
+    )
+    origin = np.zeros((1, problem.n), dtype=complex)
+    points = classify(problem, origin, np.ones(1, int), np.zeros(1, bool), np.zeros(1), np.ones(1))
+    assert points.hessian_index[0] > 0
+    assert points.cls[0] == "saddle"
