@@ -201,3 +201,24 @@ def test_lost_orbit_member_is_added_by_symmetry_and_marked():
     again = analyse(problem, completed)
     assert len(again) == len(points) and again.orbit_missing == 0
     assert np.abs(completed.solutions[-1] - expected).max() < 1e-10
+
+
+def test_chunked_tracking_gives_the_same_solutions(monkeypatch):
+    import dlnlandscape.engines.native as native
+
+    cfg = make_config([2, 1, 2], samples=2, solver={"start": "multihomogeneous"})
+    problem = Problem.from_config(cfg)
+    whole = analyse(problem, NativeEngine().solve(problem, cfg).paths)
+    monkeypatch.setattr(native, "CHUNK_PATHS", 7)
+    result = NativeEngine().solve(problem, cfg)
+    chunked = analyse(problem, result.paths)
+    assert result.engine_info["chunks"] == 5 and len(result.paths) == 33
+    assert len(whole) == len(chunked) == 17
+
+
+def test_oversized_linear_product_start_is_refused_with_the_fix():
+    from dlnlandscape.errors import ConfigError
+
+    cfg = make_config([2, 2, 2, 2], solver={"start": "multihomogeneous"})
+    with pytest.raises(ConfigError, match="monodromy"):
+        NativeEngine().solve(Problem.from_config(cfg), cfg)

@@ -20,7 +20,7 @@ from ...problem import Problem
 from ..base import PathResults, ReturnCode, SolveResult
 from .homotopy import ProjectiveHomotopy
 from .orbits import complete_orbits
-from .start_systems import LinearProductStart, VariableGroups
+from .start_systems import LinearProductStart, VariableGroups, multihomogeneous_bezout
 from .tracker import (
     AT_INFINITY,
     CONVERGED,
@@ -38,6 +38,8 @@ SUPPORTED_STARTS = ("auto", "multihomogeneous", "total_degree", "monodromy")
 SINGULAR_CONDITION = 1e10  # Hessian condition number above which an endpoint counts as singular
 DUPLICATE_TOL = SAME_POINT_TOL
 NEWTON_ACCURACY = 1e-8  # relative Newton step at which a nonsingular endpoint counts as converged
+CHUNK_PATHS = 100_000  # paths tracked at once by the linear-product homotopies (~1 KB of state each)
+MAX_START_PATHS = 2_000_000  # beyond this a linear-product start is refused (hours, GBs of start points)
 
 
 def build_homotopy(problem: Problem, start: str, rng: np.random.Generator) -> ProjectiveHomotopy:
@@ -131,10 +133,26 @@ class NativeEngine:
         if start == "monodromy":
             return self._solve_monodromy(problem, config, rng, seed, threads, began, progress)[0]
         homotopy = build_homotopy(problem, start, rng)
+        bound = multihomogeneous_bezout(homotopy.start.degrees, homotopy.groups.sizes())
+        if bound > MAX_START_PATHS:
+            raise ConfigError(
+                config.source,
+                "solver.start",
+                f"{start} needs {bound:,} paths (more than {MAX_START_PATHS:,}); use start: monodromy "
+                "(generalized regularization) or the julia backend",
+            )
         y0 = homotopy.start_solutions()
         if progress is not None:
             progress.start(len(y0))
-        paths, info = self.track_all(homotopy, y0, progress=progress.advance if progress else None)
+        # memory stays bounded: the tracker's per-path state lives for one chunk at a time
+        parts = []
+        for first in range(0, len(y0), CHUNK_PATHS):
+            parts.append(
+                self.track_all(homotopy, y0[first : first + CHUNK_PATHS], progress.advance if progress else None)
+            )
+        paths = PathResults.concatenate([p for p, _ in parts])
+        info = _merge_infos([i for _, i in parts])
+        info["chunks"] = len(parts)
         if progress is not None:
             progress.finish()
         paths = complete_orbits(problem, paths, refine, NEWTON_ACCURACY)
@@ -384,6 +402,16 @@ def _set_threads(requested: int) -> int:
     threads = max(1, min(requested, numba.config.NUMBA_NUM_THREADS))
     numba.set_num_threads(threads)
     return threads
+
+
+def _merge_infos(infos: list[dict[str, Any]]) -> dict[str, Any]:
+    """Per-chunk tracking info → one: counts add up, the rest is taken from the first chunk."""
+    out = dict(infos[0])
+    for info in infos[1:]:
+        for key, value in info.items():
+            if isinstance(value, int) and not isinstance(value, bool):
+                out[key] = out.get(key, 0) + value
+    return out
 
 
 def _duplicate_successes(results: PathResults) -> np.ndarray:
