@@ -537,28 +537,38 @@ def _track_to_targets(
         dup = np.zeros(x.shape[0], dtype=bool)
         for k in range(K):
             rows = np.flatnonzero(target_of_path == k)
-            dup[rows] = _duplicates(x[rows], good[rows])
+            dup[rows] = _duplicates(x[rows], good[rows], solver.signs, involved=True)
         return np.flatnonzero(~good | dup)
 
     retracked, detoured = 0, 0
     options_now = tracker_options
-    for attempt in range(3):
+    for _ in range(2):  # same arcs, tighter steps
         bad = bad_paths()
         if bad.size == 0:
             break
-        if attempt < 2:  # same arc, tighter steps
-            options_now = options_now.tighter()
-            y_again, _ = solver.arcs.track(starts[bad], arcs, arc_of_path[bad], options_now)
-            retracked += bad.size
-        else:  # another route: base → random point → target
-            detour = solver.family.random_point(solver.rng)
-            first = [(components[comp_of_rep[i % R]].base, detour) for i in bad]
-            y_mid, ok_mid = solver.arcs.track(starts[bad], first, np.arange(bad.size), tracker_options)
-            second = [(detour, target_points[target_of_path[i]]) for i in bad]
-            y_again, _ = solver.arcs.track(np.nan_to_num(y_mid), second, np.arange(bad.size), tracker_options)
-            y_again[~ok_mid] = np.nan
-            detoured += bad.size
+        options_now = options_now.tighter()
+        y_again, _ = solver.arcs.track(starts[bad], arcs, arc_of_path[bad], options_now)
         x[bad], accuracy[bad], residual[bad] = _finish_all(targets, target_of_path[bad], y_again, refine)
+        retracked += bad.size
+    for _ in range(2):
+        # Still lost: a branch point or a pole lies near the arc.  Re-route *every* path of the
+        # affected (target, pattern) pairs through a random point — one route for all of them,
+        # so their endpoints are again a bijection onto the target's solutions (routes differ
+        # by a monodromy permutation; mixing routes would duplicate some endpoints).
+        bad = bad_paths()
+        if bad.size == 0:
+            break
+        for pair in np.unique(arc_of_path[bad]):
+            rows = np.flatnonzero(arc_of_path == pair)
+            k, c = divmod(int(pair), len(components))
+            detour = solver.family.random_point(solver.rng)
+            y_mid, ok_mid = solver.arcs.track(starts[rows], [(components[c].base, detour)], np.zeros(rows.size, int))
+            y_end, ok_end = solver.arcs.track(
+                np.where(ok_mid[:, None], y_mid, 0.0), [(detour, target_points[k])], np.zeros(rows.size, int)
+            )
+            y_end[~(ok_mid & ok_end)] = np.nan
+            x[rows], accuracy[rows], residual[rows] = _finish(targets[k], y_end, refine)
+            detoured += rows.size
     failed_after = bad_paths()
     results = []
     for k, problem in enumerate(targets):
@@ -598,7 +608,7 @@ def _results(
     """One target's path results: converged, non-duplicate endpoints succeed, the rest failed."""
     x = x.copy()
     converged = accuracy <= accuracy_limit
-    duplicate = _duplicates(x, converged)
+    duplicate = _duplicates(x, converged, solver.signs)
     condition = np.full(x.shape[0], np.inf)
     with np.errstate(all="ignore"):
         if converged.any():
@@ -629,16 +639,31 @@ def _finish(problem: Problem, y: np.ndarray, refine: Refine) -> tuple[np.ndarray
     return x, accuracy, residual
 
 
-def _duplicates(x: np.ndarray, valid: np.ndarray) -> np.ndarray:
-    """Valid rows whose point an earlier valid row also reached."""
+def _duplicates(x: np.ndarray, valid: np.ndarray, signs: np.ndarray, *, involved: bool = False) -> np.ndarray:
+    """Valid rows whose point — or a sign-flip image of it — an earlier valid row reached.
+
+    Only orbit representatives are tracked to the target, so a path that jumps onto another
+    representative's *image* loses a whole orbit just as surely as one that lands on the
+    representative itself."""
     out = np.zeros(x.shape[0], dtype=bool)
     idx = np.flatnonzero(valid)
-    if idx.size < 2:
+    k = idx.size
+    if k < 2:
         return out
-    reps, _, _ = unique_points(x[idx], SAME_POINT_TOL)
-    first = np.zeros(idx.size, dtype=bool)
+    points = x[idx]
+    reps, labels, _ = unique_points(points, SAME_POINT_TOL)
+    first = np.zeros(k, dtype=bool)
     first[reps] = True
-    out[idx[~first]] = True
+    images = (points[:, None, :] * signs[None]).reshape(-1, points.shape[1])
+    match = match_points(images, points, SAME_POINT_TOL).reshape(k, -1)
+    earlier = (match >= 0) & (match < np.arange(k)[:, None])
+    flagged = ~first | earlier.any(axis=1)
+    if involved:  # also the rows they collide with: either path may be the one that jumped
+        hit = np.zeros(k, dtype=bool)
+        hit[match[earlier]] = True
+        hit |= np.isin(labels, labels[~first])
+        flagged |= hit
+    out[idx[flagged]] = True
     return out
 
 
