@@ -170,3 +170,13 @@ def test_numpy_reference_steps_track_arcs_too():
         assert ok.all()
         ends.append(y[0])
     assert np.abs(ends[0] - ends[1]).max() < 1e-6
+
+
+def test_lost_paths_are_rerouted_as_a_whole_pattern():
+    """Solver seed 1 puts a pole next to one pattern's arc to the target: three representatives
+    fail there at any step size.  Re-routing only them through a detour would permute their
+    endpoints onto other representatives' solutions; the whole pattern is re-routed instead."""
+    run = solve(_decimal_config([2, 2, 2], 3, start="monodromy", seed=1))
+    info = run.summary["backend"]["monodromy"]
+    assert info["final_detoured"] > 0 and info["final_failed"] == 0
+    assert run.summary["complex_solutions"] == 225 and run.summary["complete"]
