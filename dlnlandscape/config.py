@@ -8,6 +8,7 @@ turn `0.1` into 1/10 rather than into the binary float nearest to it.
 from __future__ import annotations
 
 import copy
+import os
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
@@ -51,7 +52,7 @@ SCHEMA: dict[str, dict[str, Any]] = {
         "backend": "auto",
         "start": "auto",
         "seed": 42,
-        "threads": 1,
+        "threads": "auto",
         "certify": "auto",
         "verify": "none",
         "verify_timeout": 600.0,
@@ -497,8 +498,10 @@ def _solver(solver: dict[str, Any], source: str) -> dict[str, Any]:
     out["verify"] = _choice(solver["verify"], VERIFY_METHODS, source, "solver.verify")
     if not _is_int(solver["seed"]) or solver["seed"] < 0:
         raise ConfigError(source, "solver.seed", f"got {solver['seed']!r}; must be an integer >= 0")
-    if not _is_int(solver["threads"]) or solver["threads"] < 1:
-        raise ConfigError(source, "solver.threads", f"got {solver['threads']!r}; must be an integer >= 1")
+    if solver["threads"] == "auto":  # every core; results do not depend on the thread count
+        out["threads"] = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    elif not _is_int(solver["threads"]) or solver["threads"] < 1:
+        raise ConfigError(source, "solver.threads", f"got {solver['threads']!r}; must be auto or an integer >= 1")
     loops = solver["loops_without_progress"]
     if not _is_int(loops) or loops < 1:
         raise ConfigError(source, "solver.loops_without_progress", f"got {loops!r}; must be an integer >= 1")
