@@ -4,17 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
+from .bkk import bkk_bound
 from .engines.native.start_systems import multihomogeneous_bezout
 from .problem import Problem
 
 
 def bounds(problem: Problem, samples: int) -> dict[str, Any]:
-    """Bézout, multihomogeneous Bézout (one group per layer) and, for one hidden layer and one
-    sample, Bharadwaj's bounds.  Exact integers."""
+    """Bézout, multihomogeneous Bézout (one group per layer), BKK (mixed volumes, bkk.py; within
+    a time and size limit, else the reason) and, for one hidden layer and one sample,
+    Bharadwaj's bounds.  Exact integers."""
     H = problem.depth
     out: dict[str, Any] = {
         "bezout": (2 * H - 1) ** problem.n,
         "multihomogeneous": multihomogeneous_bezout(problem.multidegrees, _sizes(problem)),
+        "bkk": bkk_bound(problem.widths, problem.residual),
     }
     if H == 2 and samples == 1 and not any(problem.residual_layers):
         d1, dH = problem.widths[1], problem.widths[2]

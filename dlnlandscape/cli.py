@@ -172,6 +172,7 @@ def _solve_instances(config: Any, progress: Any, as_json: bool, quiet: bool) -> 
 @click.option("--json", "as_json", is_flag=True, help="Print the facts as JSON.")
 def check(config_path: Path, as_json: bool) -> None:
     try:
+        from .bkk import describe
         from .bounds import bounds
         from .config import load_config
         from .problem import Problem
@@ -200,7 +201,10 @@ def check(config_path: Path, as_json: bool) -> None:
         for key in ("name", "widths", "samples", "regularization", "residual", "unknowns", "equations", "degree"):
             click.echo(f"  {key}: {facts[key]}")
         b = facts["bounds"]
-        click.echo(f"  bounds: Bézout {b['bezout']}, multihomogeneous {b['multihomogeneous']}")
+        click.echo(
+            f"  bounds: Bézout {b['bezout']}, multihomogeneous {b['multihomogeneous']}"
+            + (f", {describe(b['bkk'])}" if b.get("bkk") else "")
+        )
         if "one_hidden_layer_one_sample" in b:
             o = b["one_hidden_layer_one_sample"]
             click.echo(f"  one hidden layer, one sample: all {o['all']}, no zero coordinate {o['no_zero_coordinate']}")
@@ -234,6 +238,50 @@ def _engines() -> dict[str, str]:
     except Exception as error:  # noqa: BLE001
         states["msolve"] = f"not available: {error}"
     return states
+
+
+@main.command(
+    help="Decompose CONFIG's positive-dimensional critical set (regularization none or l2, residual "
+    "networks): dimension, degree (witness set, trace test) and loss of every component found, beside "
+    "the closed-form critical values when Λ = 0.\n\n" + EXIT_CODES_HELP
+)
+@click.argument("config_path", metavar="CONFIG", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--out", "out", type=click.Path(file_okay=False, path_type=Path), help="Output directory (default: output.dir)."
+)
+@click.option("--seed", type=click.IntRange(min=0), help="Override solver.seed (solve, slices and loops).")
+@click.option(
+    "--sample-paths",
+    type=click.IntRange(min=1),
+    help="Track only this many randomly chosen start paths of the initial solve (seeds need only touch "
+    "every component).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print components.json to stdout.")
+@click.option("--quiet", is_flag=True, help="Print nothing but errors.")
+def components(
+    config_path: Path, out: Path | None, seed: int | None, sample_paths: int | None, as_json: bool, quiet: bool
+) -> None:
+    try:
+        from .components import decompose, write_components
+        from .config import load_config
+
+        config = load_config(config_path).with_solver(seed=seed)
+        if out is not None:
+            config = config.with_output(out)
+        result = decompose(config, sample_paths=sample_paths)
+        directory = write_components(result, config.output_dir)
+        if as_json:
+            click.echo(json.dumps(result.as_dict(), indent=2))
+        elif not quiet:
+            click.echo("\n".join(result.lines()))
+            click.echo(f"results in {directory}/ (components.json, components.md and the solve's files)")
+    except SystemExit:
+        raise
+    except BaseException as error:  # noqa: BLE001
+        if isinstance(error, KeyboardInterrupt):
+            click.echo("dln: interrupted", err=True)
+            sys.exit(130)
+        _fail(error)
 
 
 @main.command(

@@ -157,6 +157,8 @@ def atomic_directory(directory: Path) -> Iterator[Path]:
 
 def summary_lines(summary: dict[str, Any]) -> list[tuple[str, str]]:
     """The few numbers a reader wants first, as (label, value) pairs."""
+    from .bkk import describe
+
     paths = summary["paths"]
     bounds = summary["bounds"]
     by_class = summary["classes"]["by_class"]
@@ -190,8 +192,13 @@ def summary_lines(summary: dict[str, Any]) -> list[tuple[str, str]]:
                 else ""
             ),
         ),
-        ("bounds", f"Bézout {bounds['bezout']}, multihomogeneous {bounds['multihomogeneous']}"),
+        (
+            "bounds",
+            f"Bézout {bounds['bezout']}, multihomogeneous {bounds['multihomogeneous']}"
+            + (f", {describe(bounds['bkk'])}" if bounds.get("bkk") else ""),
+        ),
         ("backend", f"{summary['backend']['engine']} ({summary['backend']['start_system']}), seed {summary['seed']}"),
+        *_monodromy_lines(summary["backend"].get("monodromy")),
         ("seconds", f"{summary['seconds']:.2f}"),
         ("complete", "yes" if summary["complete"] else "NO — " + "; ".join(summary["warnings"])),
     ]
@@ -204,6 +211,26 @@ def summary_lines(summary: dict[str, Any]) -> list[tuple[str, str]]:
     if verification:
         lines.append(("verification", verification.get("message", verification.get("status", ""))))
     return lines
+
+
+def _monodromy_lines(info: dict[str, Any] | None) -> list[tuple[str, str]]:
+    """How a monodromy solve stopped — a heuristic stop is said to be one."""
+    if not info:
+        return []
+    trusted = info.get("trusted_count")
+    how = (
+        f"reached the trusted count {trusted} ({info.get('trusted_count_source')})"
+        if info.get("reached_trusted_count")
+        else "every pattern stopped after rounds without new solutions (heuristic: --verify degree "
+        "or solver.trusted_count: msolve makes it exact)"
+    )
+    return [
+        (
+            "monodromy",
+            f"{info['base_solutions']} solutions at base points over {info['patterns']} neuron patterns, "
+            f"{info['loops']} loops, {info['path_steps']:,} path steps; {how}",
+        )
+    ]
 
 
 def _certification_line(cert: dict[str, Any], total: int) -> str:
@@ -275,6 +302,8 @@ def markdown_report(summary: dict[str, Any], rows: list[dict[str, Any]]) -> str:
         f"- every reported point was refined by Newton on ∇L; largest residual ‖∇L‖∞ = {checks['max_residual']}\n"
     )
     out.write(f"- count within the multihomogeneous Bézout bound: {checks['within_bounds']}\n")
+    if checks.get("within_bkk") is not None:
+        out.write(f"- count within the BKK bound (mixed volume with the origin): {checks['within_bkk']}\n")
     out.write(f"- origin (always critical) found: {checks['origin_found']}\n")
     if checks["real_parity_ok"] is not None:
         out.write(f"- #real ≡ #complex (mod 2): {checks['real_parity_ok']}\n")

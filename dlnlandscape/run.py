@@ -102,6 +102,19 @@ def summarize(
     if k > the_bounds["multihomogeneous"]:
         warnings.append("more distinct solutions than the multihomogeneous Bézout bound: a bug")
         complete = False
+    mono = result.engine_info.get("monodromy")
+    if mono:
+        trusted = mono.get("trusted_count")
+        if trusted is not None and not mono.get("reached_trusted_count"):
+            warnings.append(f"monodromy stopped at {mono['base_solutions']} of the trusted count {trusted}")
+            complete = False
+        if k < mono["base_solutions"]:
+            warnings.append(f"{mono['base_solutions'] - k} of the {mono['base_solutions']} base solutions were lost")
+            complete = False
+    bkk = the_bounds.get("bkk", {})
+    if bkk.get("status") == "computed" and k > bkk["affine"]:
+        warnings.append("more distinct solutions than the BKK bound (mixed volume with the origin): a bug")
+        complete = False
     real = points.is_real
     orbit_ids = np.unique(points.orbit) if k else np.zeros(0)
     global_loss = points.loss[points.cls == "global_minimum"].real
@@ -131,6 +144,7 @@ def summarize(
             "origin_found": bool(k and np.any(np.abs(points.solutions).max(axis=1) < 1e-10)),
             "real_parity_ok": bool((np.sum(real) - k) % 2 == 0) if not np.any(points.singular) else None,
             "within_bounds": bool(k <= the_bounds["multihomogeneous"]),
+            "within_bkk": bool(k <= bkk["affine"]) if bkk.get("status") == "computed" else None,
         },
         "backend": {"engine": result.engine, "reason": reason, "start_system": result.start_system, **engine_info},
         "seed": result.seed,

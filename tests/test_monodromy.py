@@ -180,3 +180,17 @@ def test_lost_paths_are_rerouted_as_a_whole_pattern():
     info = run.summary["backend"]["monodromy"]
     assert info["final_detoured"] > 0 and info["final_failed"] == 0
     assert run.summary["complex_solutions"] == 225 and run.summary["complete"]
+
+
+def test_unreached_trusted_count_is_reported_incomplete():
+    run = solve(_decimal_config([2, 1, 2], 2, start="monodromy", trusted_count=18, loops_without_progress=2))
+    assert run.summary["complex_solutions"] == 17  # the true count (msolve)
+    assert not run.summary["complete"]
+    assert any("trusted count 18" in w for w in run.summary["warnings"])
+
+
+def test_results_do_not_depend_on_the_thread_count():
+    one = solve(_decimal_config([2, 1, 2], 2, start="monodromy", threads=1))
+    two = solve(_decimal_config([2, 1, 2], 2, start="monodromy", threads=2))
+    assert np.array_equal(one.points.solutions, two.points.solutions)
+    assert one.summary["backend"]["monodromy"]["path_steps"] == two.summary["backend"]["monodromy"]["path_steps"]

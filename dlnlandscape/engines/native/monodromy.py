@@ -46,6 +46,7 @@ from .unique_points import SAME_POINT_TOL, match_points, unique_points
 ARC_END = 1j * np.pi  # s at the far end of an arc (t = −1)
 NEWTON_ACCURACY = 1e-10  # relative Newton step below which an arc's endpoint is a solution
 SEED_CONDITION = 1e8  # Hessian condition at a seed above which its pattern is not generic
+FRESH_ARCS_PER_ROUND = 16  # a round gives each pattern ≥ this many (representative, fresh loop) pairs
 PATTERN_ZERO = 1e-8  # |weights of a neuron| below this (relative) means the neuron is inactive
 
 
@@ -396,10 +397,13 @@ class MonodromySolver:
                 break
             rounds += 1
             for c in open_:
-                c.loops.append(
-                    (self.family.random_point(self.rng, c_scale), self.family.random_point(self.rng, c_scale))
-                )
-                c.carried.append(0)
+                # a pattern with few orbits gets several fresh loops per round: a loop often
+                # maps a small orbit set onto itself, and for few representatives loops are cheap
+                for _ in range(max(1, FRESH_ARCS_PER_ROUND // max(1, c.reps.shape[0]))):
+                    c.loops.append(
+                        (self.family.random_point(self.rng, c_scale), self.family.random_point(self.rng, c_scale))
+                    )
+                    c.carried.append(0)
             found = self._round(open_)
             for c, new in zip(open_, found):
                 before = c.known.shape[0]
@@ -528,7 +532,10 @@ def _track_to_targets(
     starts = np.tile(reps, (K, 1))
     target_of_path = np.repeat(np.arange(K), R)
     arc_of_path = target_of_path * len(components) + np.tile(comp_of_rep, K)
-    y, ok = solver.arcs.track(starts, arcs, arc_of_path)
+    # Tighter steps than inside loops: here a jump loses a whole orbit, and these paths are few
+    # next to the loops' (652 against ~23,000 arcs on (3,2,3) m = 3).
+    tracker_options = replace(tracker_options, tol=tracker_options.tol / 10)
+    y, ok = solver.arcs.track(starts, arcs, arc_of_path, tracker_options)
     lost_first = int(np.sum(~ok))
     x, accuracy, residual = _finish_all(targets, target_of_path, y, refine)
 
@@ -541,16 +548,13 @@ def _track_to_targets(
         return np.flatnonzero(~good | dup)
 
     retracked, detoured = 0, 0
-    options_now = tracker_options
-    for _ in range(2):  # same arcs, tighter steps
-        bad = bad_paths()
-        if bad.size == 0:
-            break
-        options_now = options_now.tighter()
-        y_again, _ = solver.arcs.track(starts[bad], arcs, arc_of_path[bad], options_now)
+    bad = bad_paths()
+    if bad.size:  # same arcs, once more with tighter steps (much tighter only runs out of steps)
+        y_again, _ = solver.arcs.track(starts[bad], arcs, arc_of_path[bad], tracker_options.tighter(3.0))
         x[bad], accuracy[bad], residual[bad] = _finish_all(targets, target_of_path[bad], y_again, refine)
         retracked += bad.size
-    for _ in range(2):
+    options_now = tracker_options
+    for _ in range(3):
         # Still lost: a branch point or a pole lies near the arc.  Re-route *every* path of the
         # affected (target, pattern) pairs through a random point — one route for all of them,
         # so their endpoints are again a bijection onto the target's solutions (routes differ
@@ -562,9 +566,10 @@ def _track_to_targets(
             rows = np.flatnonzero(arc_of_path == pair)
             k, c = divmod(int(pair), len(components))
             detour = solver.family.random_point(solver.rng)
-            y_mid, ok_mid = solver.arcs.track(starts[rows], [(components[c].base, detour)], np.zeros(rows.size, int))
+            zeros = np.zeros(rows.size, int)
+            y_mid, ok_mid = solver.arcs.track(starts[rows], [(components[c].base, detour)], zeros, options_now)
             y_end, ok_end = solver.arcs.track(
-                np.where(ok_mid[:, None], y_mid, 0.0), [(detour, target_points[k])], np.zeros(rows.size, int)
+                np.where(ok_mid[:, None], y_mid, 0.0), [(detour, target_points[k])], zeros, options_now
             )
             y_end[~(ok_mid & ok_end)] = np.nan
             x[rows], accuracy[rows], residual[rows] = _finish(targets[k], y_end, refine)
