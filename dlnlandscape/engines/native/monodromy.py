@@ -48,6 +48,7 @@ NEWTON_ACCURACY = 1e-10  # relative Newton step below which an arc's endpoint is
 SEED_CONDITION = 1e8  # Hessian condition at a seed above which its pattern is not generic
 FRESH_ARCS_PER_ROUND = 16  # a round gives each pattern ≥ this many (representative, fresh loop) pairs
 PATTERN_ZERO = 1e-8  # |weights of a neuron| below this (relative) means the neuron is inactive
+NEAR_END = 0.9  # a final path that stalls after this share of its arc is handed to Newton at the target
 
 
 @dataclass(frozen=True)
@@ -270,8 +271,11 @@ class ArcTracker:
         arcs: list[tuple[DataPoint, DataPoint]],
         arc_of_path: np.ndarray,
         options: TrackerOptions | None = None,
+        keep_near_end: float | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Endpoints (NaN where lost) and an ok mask; path i runs along arcs[arc_of_path[i]]."""
+        """Endpoints (NaN where lost) and an ok mask; path i runs along arcs[arc_of_path[i]].
+        With `keep_near_end`, a path that stalled after that fraction of its arc keeps its last
+        point (for a Newton refinement at the target to accept or reject)."""
         N = y0.shape[0]
         if N == 0:
             return y0.copy(), np.zeros(0, dtype=bool)
@@ -282,7 +286,10 @@ class ArcTracker:
         self.path_steps += int(state.steps.sum())
         self.calls += 1
         ok = (state.status == REACHED_END) & np.isfinite(state.y).all(axis=1)
-        return np.where(ok[:, None], state.y, np.nan), ok
+        keep = ok
+        if keep_near_end is not None:  # let Newton at the end decide for paths that stalled close to it
+            keep = ok | ((state.u >= keep_near_end) & np.isfinite(state.y).all(axis=1))
+        return np.where(keep[:, None], state.y, np.nan), ok
 
 
 def newton(problem: Problem, x: np.ndarray, iterations: int = 4) -> tuple[np.ndarray, np.ndarray]:
@@ -535,7 +542,7 @@ def _track_to_targets(
     # Tighter steps than inside loops: here a jump loses a whole orbit, and these paths are few
     # next to the loops' (652 against ~23,000 arcs on (3,2,3) m = 3).
     tracker_options = replace(tracker_options, tol=tracker_options.tol / 10)
-    y, ok = solver.arcs.track(starts, arcs, arc_of_path, tracker_options)
+    y, ok = solver.arcs.track(starts, arcs, arc_of_path, tracker_options, keep_near_end=NEAR_END)
     lost_first = int(np.sum(~ok))
     x, accuracy, residual = _finish_all(targets, target_of_path, y, refine)
 
@@ -550,7 +557,9 @@ def _track_to_targets(
     retracked, detoured = 0, 0
     bad = bad_paths()
     if bad.size:  # same arcs, once more with tighter steps (much tighter only runs out of steps)
-        y_again, _ = solver.arcs.track(starts[bad], arcs, arc_of_path[bad], tracker_options.tighter(3.0))
+        y_again, _ = solver.arcs.track(
+            starts[bad], arcs, arc_of_path[bad], tracker_options.tighter(3.0), keep_near_end=NEAR_END
+        )
         x[bad], accuracy[bad], residual[bad] = _finish_all(targets, target_of_path[bad], y_again, refine)
         retracked += bad.size
     options_now = tracker_options
@@ -569,10 +578,14 @@ def _track_to_targets(
             zeros = np.zeros(rows.size, int)
             y_mid, ok_mid = solver.arcs.track(starts[rows], [(components[c].base, detour)], zeros, options_now)
             y_end, ok_end = solver.arcs.track(
-                np.where(ok_mid[:, None], y_mid, 0.0), [(detour, target_points[k])], zeros, options_now
+                np.where(ok_mid[:, None], y_mid, 0.0), [(detour, target_points[k])], zeros, options_now, NEAR_END
             )
-            y_end[~(ok_mid & ok_end)] = np.nan
+            y_end[~ok_mid] = np.nan
+            before = (x[rows].copy(), accuracy[rows].copy(), residual[rows].copy())
+            lost_before = np.isin(rows, bad_paths()).sum()
             x[rows], accuracy[rows], residual[rows] = _finish(targets[k], y_end, refine)
+            if np.isin(rows, bad_paths()).sum() > lost_before:  # keep the better of the two routes
+                x[rows], accuracy[rows], residual[rows] = before
             detoured += rows.size
     failed_after = bad_paths()
     results = []
