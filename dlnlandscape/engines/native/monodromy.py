@@ -46,7 +46,7 @@ from .unique_points import SAME_POINT_TOL, match_points, unique_points
 ARC_END = 1j * np.pi  # s at the far end of an arc (t = −1)
 NEWTON_ACCURACY = 1e-10  # relative Newton step below which an arc's endpoint is a solution
 SEED_CONDITION = 1e8  # Hessian condition at a seed above which its pattern is not generic
-FRESH_ARCS_PER_ROUND = 16  # a round gives each pattern ≥ this many (representative, fresh loop) pairs
+FRESH_ARCS_PER_ROUND = 8  # a round gives each pattern ≥ this many (representative, fresh loop) pairs
 PATTERN_ZERO = 1e-8  # |weights of a neuron| below this (relative) means the neuron is inactive
 NEAR_END = 0.9  # a final path that stalls after this share of its arc is handed to Newton at the target
 
