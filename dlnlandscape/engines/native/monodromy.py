@@ -404,9 +404,12 @@ class MonodromySolver:
                 break
             rounds += 1
             for c in open_:
-                # a pattern with few orbits gets several fresh loops per round: a loop often
-                # maps a small orbit set onto itself, and for few representatives loops are cheap
-                for _ in range(max(1, FRESH_ARCS_PER_ROUND // max(1, c.reps.shape[0]))):
+                # once a pattern has stalled, few orbits get several fresh loops per round: a loop
+                # often maps a small orbit set onto itself, and for few representatives loops are
+                # cheap (early, while it still grows, one loop per round: every loop must later
+                # carry every representative found after it)
+                fresh = max(1, FRESH_ARCS_PER_ROUND // max(1, c.reps.shape[0])) if c.stagnant else 1
+                for _ in range(fresh):
                     c.loops.append(
                         (self.family.random_point(self.rng, c_scale), self.family.random_point(self.rng, c_scale))
                     )
