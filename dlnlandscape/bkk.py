@@ -672,7 +672,10 @@ def bkk_bound(
     if stored is not None:
         return {**stored, "cached": True}
     result = dict(_bkk_cached(*key))
-    if use_disk and result.get("status") == "computed":  # a number, not a limit: it holds for later runs
+    # a number, or a deterministic limit (size, LP work) — both hold for every later run; a time
+    # limit depends on the machine's load and is tried again
+    deterministic = result.get("status") == "computed" or "time limit" not in result.get("reason", "")
+    if use_disk and deterministic:
         _store(disk_key, result)
     return result
 
