@@ -1,0 +1,202 @@
+"""Positive-dimensional critical sets: components known by hand, the closed-form critical values
+of the unregularised loss, the trace test's power to reject an incomplete witness set, and bad
+input at the command line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from dlnlandscape.cli import main
+from dlnlandscape.components import (
+    ComponentOptions,
+    Decomposition,
+    closed_form_values,
+    decompose,
+    local_dimensions,
+    trace_test,
+)
+from dlnlandscape.errors import ConfigError
+from dlnlandscape.problem import Problem
+
+from .conftest import make_config
+
+
+def _moments(config) -> tuple[float, float, float]:
+    """s_xx, s_xy, s_yy of one-input, one-output data (sum normalisation)."""
+    x, y = config.X[0], config.Y[0]
+    return float(x @ x), float(x @ y), float(y @ y)
+
+
+def _by_dimension(result: Decomposition) -> list[tuple[int, int]]:
+    return sorted((c.dimension, c.degree) for c in result.components)
+
+
+@pytest.fixture(scope="module")
+def one_one_one() -> tuple[object, Decomposition]:
+    config = make_config([1, 1, 1], samples=3, seed=0, regularization={"kind": "none"})
+    return config, decompose(config)
+
+
+def test_one_one_one_curve_of_degree_two_and_isolated_origin(one_one_one):
+    """(1,1,1), λ = 0: ∇L = 0 is the hyperbola w1 w2 = s_xy/s_xx (dim 1, degree 2) and the origin."""
+    config, result = one_one_one
+    sxx, sxy, syy = _moments(config)
+    assert _by_dimension(result) == [(0, 1), (1, 2)]
+    curve, origin = result.components  # sorted by dimension, highest first
+    assert curve.trace_passed and curve.trace_error < 1e-9
+    w = curve.witness_points
+    np.testing.assert_allclose(w[:, 0] * w[:, 1], sxy / sxx, rtol=1e-10)
+    assert np.abs(w.imag).max() > 1e-3  # generic complex slice, not the real points of the solve
+    assert curve.loss == pytest.approx(0.5 * (syy - sxy**2 / sxx), rel=1e-10)
+    assert curve.loss_spread < 1e-12 and curve.rank_end_to_end == 1
+    assert curve.seeds == 4  # the four singular endpoints of the 5-path solve all lie on it
+    assert np.abs(origin.witness_points).max() < 1e-12
+    assert origin.loss == pytest.approx(0.5 * syy, rel=1e-12) and origin.trace_passed is None
+    assert result.unexplained == [] and result.seeds_lost == 0
+
+
+def test_closed_form_values_one_one_one(one_one_one):
+    config, result = one_one_one
+    sxx, sxy, syy = _moments(config)
+    values = closed_form_values(Problem.from_config(config))
+    assert [v["subsets"] for v in values] == [[[1]], [[]]]
+    np.testing.assert_allclose([v["value"] for v in values], [0.5 * (syy - sxy**2 / sxx), 0.5 * syy], rtol=1e-12)
+    assert all(v["found"] for v in result.closed_form)
+    assert [c.closed_form["subset"] for c in result.components] == [[1], []]
+
+
+def test_trace_test_rejects_an_incomplete_witness_set(one_one_one):
+    """The complete witness set passes; one point of the hyperbola alone does not."""
+    config, result = one_one_one
+    problem = Problem.from_config(config)
+    curve = result.components[0]
+    rng = np.random.default_rng(3)
+    options = ComponentOptions()
+    passed, error = trace_test(problem, curve.slicing, curve.witness_points, options, rng)
+    assert passed and error < 1e-9
+    passed, error = trace_test(problem, curve.slicing, curve.witness_points[:1], options, rng)
+    assert not passed and error > 1e-4
+
+
+def test_local_dimension_is_tested_not_read_off_the_hessian():
+    """Even when every singular value is proposed as zero (corank_tol = 1: candidate dimension 2),
+    points of the hyperbola get dimension 1 and the origin 0 — a too-large candidate is rejected
+    because the slice then cuts only V(R∇L), where ∇L itself does not vanish."""
+    config = make_config([1, 1, 1], samples=3, seed=0, regularization={"kind": "none"})
+    problem = Problem.from_config(config)
+    sxx, sxy, _ = _moments(config)
+    p = sxy / sxx
+    points = np.array([[0.7, p / 0.7], [-1.3 + 0.2j, p / (-1.3 + 0.2j)], [0.0, 0.0]])
+    options = ComponentOptions(corank_tol=1.0)
+    dims, generic = local_dimensions(problem, points, {}, options, np.random.default_rng(0))
+    assert dims.tolist() == [1, 1, 0]
+    np.testing.assert_allclose(generic[:2, 0] * generic[:2, 1], p, rtol=1e-10)
+    assert np.abs(generic[:2] - points[:2]).max() > 0  # a nearby generic point, not the seed itself
+    assert np.abs(problem.gradient(generic[:2])).max() < 1e-12
+
+
+def test_residual_one_one_one_shifted_hyperbola():
+    """Residual (1,1,1), λ = 0: (1 + w1)(1 + w2) = s_xy/s_xx and the isolated point (−1, −1)."""
+    config = make_config([1, 1, 1], samples=3, seed=0, regularization={"kind": "none"}, architecture={"residual": True})
+    sxx, sxy, syy = _moments(config)
+    result = decompose(config)
+    assert _by_dimension(result) == [(0, 1), (1, 2)]
+    curve, point = result.components
+    assert curve.trace_passed
+    w = curve.witness_points
+    np.testing.assert_allclose((1 + w[:, 0]) * (1 + w[:, 1]), sxy / sxx, rtol=1e-10)
+    assert curve.loss == pytest.approx(0.5 * (syy - sxy**2 / sxx), rel=1e-10)
+    np.testing.assert_allclose(point.witness_points[0], [-1, -1], atol=1e-10)
+    assert result.closed_form is None  # the formula is for plain products
+
+
+def test_scalar_l2_one_two_one_two_conics():
+    """(1,2,1), λ I: with r = P S − T the gradient gives u = −(r/λ) v and v = −(r/λ) u (W1 = u,
+    W2 = vᵀ), so r = ∓λ, u = ±v and u·u = (T − λ)/S or −(T + λ)/S: two conics (dim 1, degree 2,
+    the orbits of O(2)) with loss ½(P²S − 2PT) + ½ s·s_yy ± λP, and the origin."""
+    lam = 0.3
+    config = make_config([1, 2, 1], samples=2, seed=0, regularization={"kind": "l2", "lambda": lam})
+    problem = Problem.from_config(config)
+    S, T = float(problem.S[0, 0]), float(problem.T[0, 0])
+    base = 0.5 * problem.scale * float(config.Y[0] @ config.Y[0])
+    result = decompose(config)
+    assert _by_dimension(result) == [(0, 1), (1, 2), (1, 2)]
+    expected = {}
+    for sign in (1, -1):  # u = sign · v
+        P = (T - sign * lam) / S
+        expected[sign] = (0.5 * (P * P * S - 2 * P * T) + base + sign * lam * P, sign * P)
+    signs = set()
+    for c in result.components[:2]:
+        assert c.trace_passed
+        u, v = c.witness_points[:, :2], c.witness_points[:, 2:]
+        sign = 1 if np.allclose(u, v, rtol=1e-9) else -1
+        signs.add(sign)
+        np.testing.assert_allclose(u, sign * v, rtol=1e-9, atol=1e-12)
+        loss, uu = expected[sign]
+        assert c.loss == pytest.approx(loss, rel=1e-10)
+        np.testing.assert_allclose(np.sum(u * u, axis=1), uu, rtol=1e-10)
+    assert signs == {1, -1}
+
+
+def test_two_two_two_closed_form_critical_values():
+    """(2,2,2), m = 3, λ = 0 (Achour et al.): four critical values, one component each —
+    {W2 W1 = P*} ≅ {AB = I} (dim 4, degree 8: msolve's degree of AB = I plus four random
+    hyperplanes), two quadrics c·d = κ (dim 3, degree 2; P of rank 1), the isolated origin."""
+    config = make_config([2, 2, 2], samples=3, seed=0, regularization={"kind": "none"})
+    result = decompose(config)
+    assert _by_dimension(result) == [(0, 1), (3, 2), (3, 2), (4, 8)]
+    assert all(c.trace_passed is not False for c in result.components)
+    problem = Problem.from_config(config)
+    mu = np.linalg.eigvalsh(problem.T @ np.linalg.solve(problem.S, problem.T.T))
+    base = 0.5 * float(np.sum(config.Y**2))
+    expected = sorted([base, base - mu[0] / 2, base - mu[1] / 2, base - mu.sum() / 2])
+    assert [v["found"] for v in result.closed_form] == [True] * 4
+    np.testing.assert_allclose([v["value"] for v in result.closed_form], expected, rtol=1e-12)
+    for c in result.components:
+        assert c.closed_form is not None and c.closed_form["relative_difference"] <= 1e-8
+        assert c.rank_end_to_end == len(c.closed_form["subset"])  # rank P = |S|
+        assert c.loss_spread <= 1e-10 * abs(c.loss) and c.seed_loss_spread <= 1e-8 * abs(c.loss)
+    assert sum(c.seeds for c in result.components) + len(result.unexplained) + result.seeds_lost == result.seeds
+
+
+def test_generalized_is_refused_isolated():
+    config = make_config([1, 1, 1], samples=1)
+    with pytest.raises(ConfigError, match="isolated"):
+        decompose(config)
+
+
+def test_cli_components_round_trip_and_bad_input(tmp_path: Path):
+    document = {
+        "name": "one",
+        "architecture": {"widths": [1, 1, 1]},
+        "data": {"samples": 3, "seed": 0},
+        "regularization": {"kind": "none"},
+    }
+    path = tmp_path / "one.yaml"
+    path.write_text(yaml.safe_dump(document))
+    out = tmp_path / "result"
+    result = CliRunner().invoke(main, ["components", str(path), "--out", str(out), "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["by_dimension"] == {
+        "1": {"components": 1, "total_degree": 2},
+        "0": {"components": 1, "total_degree": 1},
+    }
+    assert data["all_trace_tests_passed"] and all(v["found"] for v in data["closed_form"])
+    assert json.loads((out / "components.json").read_text()) == data
+    assert {"components.md", "critical_points.csv", "summary.json"} <= {p.name for p in out.iterdir()}
+
+    document["regularization"] = {"kind": "generalized"}
+    path.write_text(yaml.safe_dump(document))
+    bad_out = tmp_path / "bad"
+    result = CliRunner().invoke(main, ["components", str(path), "--out", str(bad_out)])
+    assert result.exit_code == 2
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and "regularization.kind" in lines[0] and "isolated" in lines[0]
+    assert not bad_out.exists()
