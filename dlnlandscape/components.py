@@ -216,7 +216,7 @@ class Decomposition:
             f"regularization {self.regularization}{', residual' if self.residual else ''}",
             self._seed_line(),
             f"{'dim':>3} {'degree':>6} {'trace test':>16} {'loss':>22} {'spread':>8} {'rank P':>6} "
-            f"{'seeds (real)':>12}  {'partial ranks':<16} closed form",
+            f"{'seeds (real)':>12}  {'partial ranks':<18} closed form",
         ]
         for c in self.components:
             trace = "—" if c.trace_passed is None else ("passed" if c.trace_passed else "FAILED")
@@ -230,7 +230,7 @@ class Decomposition:
                 cf = "no closed-form value"
             out.append(
                 f"{c.dimension:>3} {c.degree:>6} {trace:>16} {loss:>22} {c.loss_spread:>8.1e} "
-                f"{c.rank_end_to_end:>6} {f'{c.seeds} ({c.real_seeds})':>12}  {c.partial_ranks:<16} {cf}"
+                f"{c.rank_end_to_end:>6} {f'{c.seeds} ({c.real_seeds})':>12}  {c.partial_ranks:<18} {cf}"
             )
         if self.closed_form is not None:
             found = [v for v in self.closed_form if v["found"]]
