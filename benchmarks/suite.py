@@ -335,7 +335,9 @@ def instance_loop(case: Case, cap: float, one: Callable[[int, float], Record]) -
         "failed": _sum_or_none(r.get("failed") for r in finished),
         "done": len(finished),
         "distinct": None,
-        "message": runs[-1].get("message", "") if runs and runs[-1]["status"] != "ok" else "",
+        "message": f"instance {len(runs) - 1} (cut at the {cap:g} s total): {runs[-1].get('message', '')}"
+        if runs and runs[-1]["status"] != "ok"
+        else "",
     }
 
 
