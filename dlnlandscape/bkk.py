@@ -47,6 +47,7 @@ from typing import Any
 
 import numpy as np
 
+from .common.atomic import write_cache_json
 from .sparse import SparseSystem, build_gradient_system
 
 try:  # numba is a dependency; the guard keeps the module importable without it
@@ -680,27 +681,24 @@ def bkk_bound(
     return result
 
 
+CACHE_SCHEMA = "dlnlandscape-bkk-v2"
+
+
 def _cache_file() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "dlnlandscape" / "bkk-v1.json"
+    return Path(base) / "dlnlandscape" / "bkk-v2.json"
 
 
 def _disk_cache() -> dict[str, Any]:
     """Mixed volumes already computed on this machine (they depend on the architecture only)."""
     try:
-        return json.loads(_cache_file().read_text(encoding="utf-8"))
+        cache = json.loads(_cache_file().read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
+    return cache if isinstance(cache, dict) and cache.get("schema") == CACHE_SCHEMA else {}
 
 
 def _store(key: str, result: dict[str, Any]) -> None:
-    """Add one result to the disk cache atomically; a read-only home only costs recomputation."""
-    try:
-        path = _cache_file()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        cache = {**_disk_cache(), key: result}
-        tmp = path.with_name(f".{path.name}.{os.getpid()}")
-        tmp.write_text(json.dumps(cache), encoding="utf-8")
-        os.replace(tmp, path)
-    except OSError:
-        pass
+    """Add one result to the disk cache (`common.atomic.write_cache_json`: atomic, and a file at
+    that path that is not this cache is left alone); a read-only home only costs recomputation."""
+    write_cache_json(_cache_file(), {**_disk_cache(), key: result}, CACHE_SCHEMA)

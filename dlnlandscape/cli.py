@@ -112,6 +112,7 @@ def solve(
     quiet: bool,
 ) -> None:
     try:
+        from .common.atomic import check_result_directory
         from .config import load_config
         from .report import print_summary, write_outputs
         from .run import solve as run_solve
@@ -119,12 +120,13 @@ def solve(
         config = load_config(config_path).with_solver(backend=backend, seed=seed, verify=verify)
         if out is not None:
             config = config.with_output(out)
+        check_result_directory(config.output_dir, config.output_origin)  # before a long solve, not after
         progress = Progress(enabled=not quiet and not as_json)
         if config.instances > 1:
             _solve_instances(config, progress, as_json, quiet)
             return
         run = run_solve(config, progress=progress)
-        directory = write_outputs(run, config.output_dir)
+        directory = write_outputs(run, config.output_dir, config.output_origin)
         if as_json:
             click.echo(json.dumps(run.summary, indent=2))
         elif not quiet:
@@ -150,7 +152,7 @@ def _solve_instances(config: Any, progress: Any, as_json: bool, quiet: bool) -> 
     from .instances import solve_instances, summary_lines, write_instances_outputs
 
     run = solve_instances(config, progress=progress)
-    directory = write_instances_outputs(run, config.output_dir)
+    directory = write_instances_outputs(run, config.output_dir, config.output_origin)
     if as_json:
         click.echo(json.dumps(run.summary, indent=2))
     elif not quiet:
@@ -262,14 +264,16 @@ def components(
     config_path: Path, out: Path | None, seed: int | None, sample_paths: int | None, as_json: bool, quiet: bool
 ) -> None:
     try:
+        from .common.atomic import check_result_directory
         from .components import decompose, write_components
         from .config import load_config
 
         config = load_config(config_path).with_solver(seed=seed)
         if out is not None:
             config = config.with_output(out)
+        check_result_directory(config.output_dir, config.output_origin)
         result = decompose(config, sample_paths=sample_paths)
-        directory = write_components(result, config.output_dir)
+        directory = write_components(result, config.output_dir, config.output_origin)
         if as_json:
             click.echo(json.dumps(result.as_dict(), indent=2))
         elif not quiet:
@@ -317,7 +321,7 @@ def sweep(
         import contextlib
         import signal
 
-        from .sweep import dask_executor, export_configs, load_sweep, run_sweep
+        from .sweep import check_outputs, dask_executor, export_configs, load_sweep, run_sweep
 
         def _terminated(signum: int, frame: Any) -> None:
             raise KeyboardInterrupt
@@ -325,6 +329,8 @@ def sweep(
         signal.signal(signal.SIGTERM, _terminated)  # a killed sweep stops its workers and keeps what is done
 
         plan = load_sweep(sweep_path, output_dir=out)
+        if not dry_run and export_dir is None:
+            check_outputs(plan)
         states = [point.state() for point in plan.points]
         done = states.count("done")
         if dry_run:
@@ -392,14 +398,16 @@ def sweep(
 @click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), help="Write to a file (default stdout).")
 def table(results: tuple[str, ...], fmt: str, out: Path | None) -> None:
     try:
-        from .table import collect, render
+        from .common.atomic import check_result_file
+        from .table import collect, is_table_file, render, write_table
 
+        if out is not None:
+            check_result_file(out, "--out", is_table_file)
         text = render(collect(list(results)), fmt)
         if out is None:
             click.echo(text, nl=False)
         else:
-            out.parent.mkdir(parents=True, exist_ok=True)
-            out.write_text(text, encoding="utf-8")
+            write_table(text, out)
             click.echo(f"wrote {out}", err=True)
     except SystemExit:
         raise
@@ -423,6 +431,7 @@ def plot(kind: str, results: tuple[str, ...], out: Path, x: str, where: tuple[st
         from . import plots
         from .table import ResultsError, collect
 
+        plots.check_out(out)
         if kind == "counts":
             path = plots.counts_figure(plots.filter_rows(collect(list(results)), list(where)), x, out, title)
         else:

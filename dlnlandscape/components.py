@@ -57,7 +57,6 @@ of Y Xᵀ (X Xᵀ)⁻¹ X Yᵀ (scaled as Problem.loss is); every component is m
 from __future__ import annotations
 
 import json
-import os
 import time
 from dataclasses import dataclass, field, replace
 from itertools import combinations
@@ -66,6 +65,7 @@ from typing import Any
 
 import numpy as np
 
+from .common.atomic import result_directory
 from .config import Config
 from .engines.native.tracker import REACHED_END, Tracker, TrackerOptions, solve
 from .engines.native.unique_points import SAME_POINT_TOL, match_points, unique_points
@@ -866,25 +866,20 @@ def decompose_points(
     )
 
 
-def write_components(result: Decomposition, directory: Path) -> Path:
-    """The initial solve's usual outputs (report.write_outputs) plus components.json and
-    components.md, each written to a temporary name and renamed."""
-    from .report import write_outputs
+def write_components(result: Decomposition, directory: Path, origin: str = "") -> Path:
+    """The initial solve's usual outputs plus components.json and components.md, all put in
+    place together (`common.atomic.result_directory`)."""
+    from .report import write_result_files
 
     directory = Path(directory)
-    if result.run is not None:
-        write_outputs(result.run, directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    texts = {
-        "components.json": json.dumps(result.as_dict(), indent=2) + "\n",
-        "components.md": f"# Components of the critical set: {result.name}\n\n```\n"
-        + "\n".join(result.lines())
-        + "\n```\n",
-    }
-    for name, text in texts.items():
-        tmp = directory / f".{name}.tmp"
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, directory / name)
+    with result_directory(directory, origin, kind="components") as tmp:
+        if result.run is not None:
+            write_result_files(result.run, tmp)
+        (tmp / "components.json").write_text(json.dumps(result.as_dict(), indent=2) + "\n", encoding="utf-8")
+        (tmp / "components.md").write_text(
+            f"# Components of the critical set: {result.name}\n\n```\n" + "\n".join(result.lines()) + "\n```\n",
+            encoding="utf-8",
+        )
     return directory
 
 

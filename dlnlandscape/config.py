@@ -132,6 +132,7 @@ class Config:
     output_dir: Path
     raw: dict[str, Any] = field(repr=False, default_factory=dict)
     instances: int = 1  # data.instances: random instances of the architecture solved together
+    output_origin: str = ""  # where output_dir came from ("--out", "output.dir of <file>"), for errors
 
     @property
     def depth(self) -> int:
@@ -164,12 +165,18 @@ class Config:
         if document["regularization"].get("seed") is not None:
             document["regularization"]["seed"] = int(document["regularization"]["seed"]) + i
         document["solver"] = dict(self.solver)
-        return replace(parse_config(document, source=self.source), name=self.name, output_dir=self.output_dir)
+        return replace(
+            parse_config(document, source=self.source),
+            name=self.name,
+            output_dir=self.output_dir,
+            output_origin=self.output_origin,
+        )
 
-    def with_output(self, directory: Path) -> Config:
+    def with_output(self, directory: Path, origin: str = "--out") -> Config:
+        """A copy writing to `directory`; `origin` names the flag or field it came from in errors."""
         raw = copy.deepcopy(self.raw)
         raw["output"]["dir"] = str(directory)
-        return replace(self, output_dir=Path(directory), raw=raw)
+        return replace(self, output_dir=Path(directory), raw=raw, output_origin=origin)
 
 
 def _plain(value: Any) -> Any:
@@ -284,6 +291,7 @@ def parse_config(
         output_dir=Path(out),
         raw=raw,
         instances=int(instances),
+        output_origin=f"output.dir of {source}",
     )
 
 

@@ -42,3 +42,10 @@ class VerificationMismatch(DLNError):
     """`--strict` was given and the exact cross-check disagreed with the numerical count."""
 
     exit_code = EXIT_MISMATCH
+
+
+class OutputPathError(DLNError):
+    """An output path holds something the tool did not write (or cannot be written): refused
+    before anything is moved or written."""
+
+    exit_code = EXIT_USAGE

@@ -23,11 +23,12 @@ from typing import Any
 from . import __version__
 from .analysis import CriticalPoints, analyse
 from .certify import certify_points
+from .common.atomic import result_directory
 from .config import Config
 from .engines.base import SolveResult
 from .errors import ConfigError
 from .problem import Problem
-from .report import COLUMNS, atomic_directory, critical_points_rows, write_csv
+from .report import COLUMNS, critical_points_rows, write_csv
 
 
 @dataclass
@@ -132,10 +133,10 @@ def _histogram(values: list[Any]) -> dict[str, int]:
     return {str(k): counts[k] for k in sorted(counts, key=lambda v: (v is None, v))}
 
 
-def write_instances_outputs(run: InstancesRun, directory: Path) -> Path:
+def write_instances_outputs(run: InstancesRun, directory: Path, origin: str = "") -> Path:
     """critical_points.csv (one table, `instance` column first), instances.csv (one row per
     instance), summary.json and report.md — atomically, like a single solve."""
-    with atomic_directory(directory) as tmp:
+    with result_directory(directory, origin, kind="instances") as tmp:
         names = run.problems[0].variable_names
         fields = ["instance", *COLUMNS] + [f"{n}{suffix}" for n in names for suffix in ("", "_imag")]
         rows = [

@@ -16,6 +16,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+from .common.atomic import check_result_file, result_file, starts_with
 from .errors import BackendUnavailable
 from .table import ResultsError
 
@@ -45,10 +46,25 @@ def _check_out(out: Path) -> None:
         raise ResultsError(f"{out}: the figure format follows the extension; use .png or .svg")
 
 
-def _save(fig: Any, out: Path) -> Path:
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=150, bbox_inches="tight")
-    _pyplot().close(fig)
+SIGNATURE = "dlnlandscape (dln plot)"
+is_figure_file = starts_with(SIGNATURE.encode())
+
+
+def check_out(out: Path, origin: str = "--out") -> None:
+    """Refuse, before any work, a figure path holding a file the tool did not write."""
+    _check_out(out)
+    check_result_file(out, origin, is_figure_file)
+
+
+def _save(fig: Any, out: Path, origin: str = "--out") -> Path:
+    """Save atomically with the tool's signature in the file's metadata (PNG Software, SVG
+    Creator), so a later `dln plot` may replace it and nothing else is ever overwritten."""
+    metadata = {"Software": SIGNATURE} if out.suffix.lower() == ".png" else {"Creator": SIGNATURE}
+    try:
+        with result_file(out, origin, recognise=is_figure_file) as tmp:
+            fig.savefig(tmp, dpi=150, bbox_inches="tight", format=out.suffix.lower()[1:], metadata=metadata)
+    finally:
+        _pyplot().close(fig)
     return out
 
 

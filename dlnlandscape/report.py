@@ -1,25 +1,21 @@
 """Outputs: critical_points.csv, solutions.npz, summary.json, report.md — and the terminal view.
 
-Files are written into a temporary directory beside the target and renamed at the end, so an
-interrupted run never leaves a half-written result that a script could mistake for a real one.
+Files are written into a temporary directory and put in place at the end (`common.atomic`), so an
+interrupted run never leaves a half-written result, and nothing of the user's is ever replaced.
 """
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
 import json
-import os
-import shutil
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from .analysis import CriticalPoints
+from .common.atomic import result_directory
 from .problem import Problem
 
 COLUMNS = (
@@ -99,30 +95,36 @@ def critical_points_rows(problem: Problem, points: CriticalPoints) -> list[dict[
     return rows
 
 
-def write_outputs(run: Any, directory: Path) -> Path:
-    """Write all result files atomically into `directory` (replacing an older result)."""
-    with atomic_directory(directory) as tmp:
-        rows = critical_points_rows(run.problem, run.points)
-        fields = list(COLUMNS) + [f"{name}{suffix}" for name in run.problem.variable_names for suffix in ("", "_imag")]
-        write_csv(tmp / "critical_points.csv", fields, rows)
-        order = _order(run.points)
-        np.savez_compressed(
-            tmp / "solutions.npz",
-            solutions=run.points.solutions[order],
-            is_real=run.points.is_real[order],
-            loss=run.points.loss[order],
-            hessian_index=run.points.hessian_index[order],
-            eigenvalues=run.points.eigenvalues[order],
-            variables=np.array(run.problem.variable_names),
-            path_endpoints=run.result.paths.solutions,
-            path_return_codes=run.result.paths.return_code,
-            X=run.config.X,
-            Y=run.config.Y,
-            **{f"Lambda_{i + 1}": lam for i, lam in enumerate(run.config.Lambda)},
-        )
-        (tmp / "summary.json").write_text(json.dumps(run.summary, indent=2) + "\n", encoding="utf-8")
-        (tmp / "report.md").write_text(markdown_report(run.summary, rows), encoding="utf-8")
+def write_outputs(run: Any, directory: Path, origin: str = "") -> Path:
+    """Write all result files of a solve into `directory` through `common.atomic.result_directory`
+    (an earlier result of the tool's own is replaced; anything of the user's is refused)."""
+    with result_directory(directory, origin, kind="solve") as tmp:
+        write_result_files(run, tmp)
     return Path(directory)
+
+
+def write_result_files(run: Any, tmp: Path) -> None:
+    """critical_points.csv, solutions.npz, summary.json and report.md of one solve into `tmp`."""
+    rows = critical_points_rows(run.problem, run.points)
+    fields = list(COLUMNS) + [f"{name}{suffix}" for name in run.problem.variable_names for suffix in ("", "_imag")]
+    write_csv(tmp / "critical_points.csv", fields, rows)
+    order = _order(run.points)
+    np.savez_compressed(
+        tmp / "solutions.npz",
+        solutions=run.points.solutions[order],
+        is_real=run.points.is_real[order],
+        loss=run.points.loss[order],
+        hessian_index=run.points.hessian_index[order],
+        eigenvalues=run.points.eigenvalues[order],
+        variables=np.array(run.problem.variable_names),
+        path_endpoints=run.result.paths.solutions,
+        path_return_codes=run.result.paths.return_code,
+        X=run.config.X,
+        Y=run.config.Y,
+        **{f"Lambda_{i + 1}": lam for i, lam in enumerate(run.config.Lambda)},
+    )
+    (tmp / "summary.json").write_text(json.dumps(run.summary, indent=2) + "\n", encoding="utf-8")
+    (tmp / "report.md").write_text(markdown_report(run.summary, rows), encoding="utf-8")
 
 
 def write_csv(path: Path, fields: list[str], rows: list[dict[str, Any]]) -> None:
@@ -130,29 +132,6 @@ def write_csv(path: Path, fields: list[str], rows: list[dict[str, Any]]) -> None
         writer = csv.DictWriter(handle, fieldnames=fields)
         writer.writeheader()
         writer.writerows(rows)
-
-
-@contextlib.contextmanager
-def atomic_directory(directory: Path) -> Iterator[Path]:
-    """A temporary directory beside `directory`, renamed onto it when the block succeeds, removed
-    when it fails — so a half-written result never sits where a script would read it."""
-    directory = Path(directory)
-    directory.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
-    try:
-        yield tmp
-        if directory.exists():
-            old = directory.with_name(f".{directory.name}.old")
-            if old.exists():
-                shutil.rmtree(old)
-            os.replace(directory, old)
-            os.replace(tmp, directory)
-            shutil.rmtree(old)
-        else:
-            os.replace(tmp, directory)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
 
 
 def summary_lines(summary: dict[str, Any]) -> list[tuple[str, str]]:

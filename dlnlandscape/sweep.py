@@ -31,9 +31,7 @@ import hashlib
 import itertools
 import json
 import multiprocessing
-import os
 import re
-import shutil
 import time
 import traceback
 from collections.abc import Callable, Iterable, Iterator
@@ -45,8 +43,19 @@ from typing import Any
 
 import yaml
 
+from .common.atomic import (
+    add_owned_file,
+    check_owned_root,
+    check_result_directory,
+    clean_partial_leftovers,
+    ensure_owned_root,
+    owned_files,
+    register,
+    replace_text,
+    result_directory,
+)
 from .config import SCHEMA, _Loader, _plain, parse_config
-from .errors import ConfigError
+from .errors import ConfigError, OutputPathError
 
 SWEEP_KEYS = ("name", "base", "base_config", "grid", "output", "jobs")
 # short labels for point names; other keys use their last component
@@ -63,6 +72,7 @@ LABELS = {
 SUMMARY = "summary.json"
 MAX_NAME = 100
 ERROR = "error.json"
+SWEEP_KIND = "sweep"
 
 Task = dict[str, Any]
 Runner = Callable[[Task], dict[str, Any]]
@@ -126,6 +136,7 @@ class Sweep:
     output_dir: Path
     jobs: int
     points: list[SweepPoint]
+    output_origin: str = ""  # "--out" or "output.dir of <file>": named in output-path errors
 
 
 @dataclass
@@ -198,8 +209,18 @@ def parse_sweep(
     if not isinstance(jobs, int) or isinstance(jobs, bool) or jobs < 1:
         raise ConfigError(source, "jobs", f"got {jobs!r}; must be an integer >= 1")
     out = _output_dir(document.get("output"), source, name, base_dir, output_dir)
+    origin = "--out" if output_dir is not None else f"output.dir of {source}"
     points = expand(base, grid, out, source=source, config_dir=config_dir)
-    return Sweep(name=name, source=source, base_dir=config_dir, grid=grid, output_dir=out, jobs=jobs, points=points)
+    return Sweep(
+        name=name,
+        source=source,
+        base_dir=config_dir,
+        grid=grid,
+        output_dir=out,
+        jobs=jobs,
+        points=points,
+        output_origin=origin,
+    )
 
 
 def _base(document: dict[str, Any], source: str, base_dir: Path) -> tuple[dict[str, Any], Path]:
@@ -346,7 +367,7 @@ def solve_point(task: Task) -> dict[str, Any]:
     began = time.perf_counter()
     directory = Path(task["directory"])
     try:
-        _clean_partial(directory)
+        clean_partial_leftovers(directory)
         from .config import parse_config as parse
         from .report import write_outputs
         from .run import solve
@@ -357,7 +378,7 @@ def solve_point(task: Task) -> dict[str, Any]:
         if task.get("backend"):
             config = config.with_solver(backend=task["backend"])
         run = solve(config)
-        write_outputs(run, directory)
+        write_outputs(run, directory, task.get("origin", ""))
         return {
             "name": task["name"],
             "status": "computed",
@@ -373,8 +394,9 @@ def solve_point(task: Task) -> dict[str, Any]:
 
 
 def record_failure(task: Task, message: str, trace: str, began: float) -> dict[str, Any]:
+    """``error.json`` for a point that raised.  An earlier result of the point stays beside it
+    (the next successful run replaces both); a directory of the user's is never written into."""
     directory = Path(task["directory"])
-    directory.mkdir(parents=True, exist_ok=True)
     record = {
         "name": task["name"],
         "status": "failed",
@@ -383,18 +405,14 @@ def record_failure(task: Task, message: str, trace: str, began: float) -> dict[s
         "parameters": task.get("parameters", {}),
         "seconds": round(time.perf_counter() - began, 3),
     }
-    (directory / ERROR).write_text(json.dumps(record, indent=2, default=str) + "\n", encoding="utf-8")
+    text = json.dumps(record, indent=2, default=str) + "\n"
+    with contextlib.suppress(OutputPathError):
+        if directory.is_dir() and owned_files(directory):
+            add_owned_file(directory, ERROR, text, task.get("origin", ""))
+        else:
+            with result_directory(directory, task.get("origin", ""), kind="failed") as tmp:
+                (tmp / ERROR).write_text(text, encoding="utf-8")
     return record
-
-
-def _clean_partial(directory: Path) -> None:
-    """Remove temporary directories a killed `write_outputs` left beside `directory`."""
-    parent = directory.parent
-    if not parent.is_dir():
-        return
-    for leftover in parent.glob(f".{directory.name}.*"):
-        if leftover.is_dir():
-            shutil.rmtree(leftover, ignore_errors=True)
 
 
 def tasks(sweep: Sweep, backend: str | None = None) -> list[Task]:
@@ -408,14 +426,33 @@ def tasks(sweep: Sweep, backend: str | None = None) -> list[Task]:
             "source": f"{sweep.source} (grid point {p.name})",
             "base_dir": str(sweep.base_dir),
             "backend": backend,
+            "origin": f"sweep point {p.name} under {sweep.output_origin}",
         }
         for p in sweep.points
     ]
 
 
+def check_outputs(sweep: Sweep) -> None:
+    """Refuse, before anything runs or is written, a sweep whose output directory or any of
+    whose point directories holds something the tool did not write (`OutputPathError`)."""
+    check_owned_root(sweep.output_dir, sweep.output_origin, SWEEP_KIND, legacy=_legacy_root)
+    for point in sweep.points:
+        check_result_directory(point.directory, f"sweep point {point.name} under {sweep.output_origin}")
+
+
+def _legacy_root(directory: Path) -> bool:
+    """A sweep directory an earlier version wrote (no marker): its manifest is there."""
+    try:
+        manifest = json.loads((directory / "sweep.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(manifest, dict) and {"name", "grid", "points"} <= manifest.keys()
+
+
 def write_manifest(sweep: Sweep) -> Path:
-    """``sweep.json`` in the output directory: the grid and every point's parameters."""
-    sweep.output_dir.mkdir(parents=True, exist_ok=True)
+    """``sweep.json`` in the output directory: the grid and every point's parameters.  The
+    directory is claimed for the sweep (a marker listing the manifest and the points)."""
+    ensure_owned_root(sweep.output_dir, sweep.output_origin, SWEEP_KIND, legacy=_legacy_root)
     manifest = {
         "name": sweep.name,
         "source": sweep.source,
@@ -423,9 +460,8 @@ def write_manifest(sweep: Sweep) -> Path:
         "points": [{"name": p.name, "directory": p.name, "parameters": p.parameters} for p in sweep.points],
     }
     path = sweep.output_dir / "sweep.json"
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(manifest, indent=2, default=float) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    replace_text(path, json.dumps(manifest, indent=2, default=float) + "\n")
+    register(sweep.output_dir, SWEEP_KIND, ["sweep.json", *(p.name for p in sweep.points)])
     return path
 
 
@@ -443,6 +479,7 @@ def run_sweep(
     began = time.perf_counter()
     jobs = jobs or sweep.jobs
     outcome = SweepOutcome()
+    check_outputs(sweep)
     write_manifest(sweep)
     todo = []
     for task, point in zip(tasks(sweep, backend), sweep.points, strict=True):
@@ -532,23 +569,23 @@ def _terminate(pool: ProcessPoolExecutor) -> None:
             process.terminate()
 
 
-def export_configs(sweep: Sweep, directory: str | Path) -> list[Path]:
+def export_configs(sweep: Sweep, directory: str | Path, origin: str = "--export-configs") -> list[Path]:
     """Write every point as a plain config file ``<directory>/<name>.yaml`` (output.dir set to
-    the point's directory), for a shell loop over ``dln solve`` or a cluster's job array."""
+    the point's directory), for a shell loop over ``dln solve`` or a cluster's job array.  The
+    folder is a result of its own: absent, empty or an earlier export, never the user's."""
     directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    written = []
-    for point in sweep.points:
-        document = _plain(copy.deepcopy(point.document))
-        data = document.get("data") or {}
-        if isinstance(data.get("file"), str) and not Path(data["file"]).is_absolute():
-            data["file"] = str((sweep.base_dir / data["file"]).resolve())
-        document["output"]["dir"] = str(Path(point.directory).resolve())
-        path = directory / f"{point.name}.yaml"
-        header = f"# point {point.name} of sweep {sweep.name} ({sweep.source}): {json.dumps(point.parameters)}\n"
-        path.write_text(header + yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
-        written.append(path)
-    return written
+    names = []
+    with result_directory(directory, origin, kind="configs") as tmp:
+        for point in sweep.points:
+            document = _plain(copy.deepcopy(point.document))
+            data = document.get("data") or {}
+            if isinstance(data.get("file"), str) and not Path(data["file"]).is_absolute():
+                data["file"] = str((sweep.base_dir / data["file"]).resolve())
+            document["output"]["dir"] = str(Path(point.directory).resolve())
+            header = f"# point {point.name} of sweep {sweep.name} ({sweep.source}): {json.dumps(point.parameters)}\n"
+            names.append(f"{point.name}.yaml")
+            (tmp / names[-1]).write_text(header + yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
+    return [directory / name for name in names]
 
 
 @contextlib.contextmanager

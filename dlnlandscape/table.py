@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from .common.atomic import result_file
 from .errors import EXIT_USAGE, DLNError
 
 SUMMARY = "summary.json"
@@ -226,6 +227,24 @@ def to_markdown(rows: list[dict[str, Any]], drop: tuple[str, ...] = MD_DROP) -> 
     for r in rows:
         lines.append("| " + " | ".join(_cell(r.get(c, _missing(r, c))) for c in cols) + " |")
     return "\n".join(lines) + "\n"
+
+
+def is_table_file(path: Path) -> bool:
+    """A file `dln table --out` wrote (its header row), which a new table may replace."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            first = handle.readline()
+    except (OSError, UnicodeDecodeError):
+        return False
+    return first.startswith(("name,widths,depth,", "| name | widths | depth |"))
+
+
+def write_table(text: str, out: Path, origin: str = "--out") -> Path:
+    """Write a rendered table to `out` atomically; an existing file is replaced only if it is a
+    table of ours (`is_table_file`), anything else is refused (`OutputPathError`)."""
+    with result_file(out, origin, recognise=is_table_file) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    return out
 
 
 def render(rows: list[dict[str, Any]], fmt: str) -> str:

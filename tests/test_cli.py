@@ -47,6 +47,7 @@ def test_solve_quickstart_round_trip(tmp_path: Path):
     assert summary["backend"]["engine"] == "native" and summary["seed"] == 42
     assert summary["checks"]["origin_found"] and summary["checks"]["real_parity_ok"]
     assert sorted(p.name for p in out.iterdir()) == [
+        ".dlnlandscape",
         "critical_points.csv",
         "report.md",
         "solutions.npz",

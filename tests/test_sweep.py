@@ -14,6 +14,7 @@ import yaml
 from click.testing import CliRunner
 
 from dlnlandscape.cli import main
+from dlnlandscape.common import atomic
 from dlnlandscape.errors import ConfigError
 from dlnlandscape.sweep import load_sweep, parse_sweep, point_name, run_sweep, solve_point, tasks
 from dlnlandscape.table import collect, row, to_csv, to_markdown
@@ -226,12 +227,13 @@ def test_real_sweep_resumes_after_a_kill(tiny_sweep: Path):
     # a killed run: one point's results missing, its half-written temp dir left behind
     victim = out / "w2-1-2_m2"
     os.rename(victim, tiny_sweep / "saved")
-    (out / ".w2-1-2_m2.partial").mkdir()
+    leftover = atomic._partial_directory(out, "w2-1-2_m2")
+    (out / ".w2-1-2_m2.old").mkdir()  # the user's own, to be left alone
     result = CliRunner().invoke(main, ["sweep", str(tiny_sweep / "tiny.yaml"), "--jobs", "2", "--json"])
     assert result.exit_code == 0, result.output
     outcome = json.loads(result.output[result.output.index("{") :])
     assert (outcome["computed"], outcome["skipped"], outcome["failed"]) == (1, 3, 0)
-    assert not (out / ".w2-1-2_m2.partial").exists()
+    assert not leftover.exists() and (out / ".w2-1-2_m2.old").is_dir()
     after = {n: (out / n / "summary.json").stat().st_mtime_ns for n in stamps}
     assert {n: t for n, t in after.items() if n != "w2-1-2_m2"} == {n: t for n, t in stamps.items() if n != "w2-1-2_m2"}
     redone = json.loads((victim / "summary.json").read_text())
