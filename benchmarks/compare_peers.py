@@ -29,8 +29,8 @@ sys.path.insert(0, str(HERE))
 
 from peers import peer_available, run_peer  # noqa: E402
 
-from dlnlandscape.config import load_config  # noqa: E402
-from dlnlandscape.sparse import gradient_system  # noqa: E402
+from dlnlandscape.model.config import load_config  # noqa: E402
+from dlnlandscape.model.sparse import gradient_system  # noqa: E402
 
 
 def native(config: Path, seed: int, threads: int = 1) -> dict:

@@ -38,8 +38,8 @@ from itertools import product
 
 import numpy as np
 
-from dlnlandscape.config import Config, parse_config
-from dlnlandscape.run import solve
+from dlnlandscape.model.config import Config, parse_config
+from dlnlandscape.pipeline import solve
 
 DEFAULT_ARCHITECTURES = "1-1-1,2-1-2,1-2-1,2-2-2,1-2-2,2-2-1,2-1-1,1-1-2,2-1-1-2,1-1-1-1,1-2-1-1"
 

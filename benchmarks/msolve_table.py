@@ -16,12 +16,12 @@ import argparse
 import time
 from pathlib import Path
 
-from dlnlandscape.bounds import bounds
-from dlnlandscape.config import parse_config
+from dlnlandscape.analysis.bounds import bounds
 from dlnlandscape.exact.msolve import MsolveTimeoutError, degree_mod_p, random_prime, real_solutions
-from dlnlandscape.problem import Problem
-from dlnlandscape.run import solve
-from dlnlandscape.sparse import gradient_system
+from dlnlandscape.model.config import parse_config
+from dlnlandscape.model.problem import Problem
+from dlnlandscape.model.sparse import gradient_system
+from dlnlandscape.pipeline import solve
 
 CASES = [((2, 2, 2), 3), ((1, 2, 2, 1), 1), ((1, 2, 2, 2), 1), ((2, 2, 2, 2), 1)]
 

@@ -99,7 +99,7 @@ import numpy as np
 if __package__ in (None, ""):  # run as a script: make the repository root importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from dlnlandscape.sparse import SparseSystem  # noqa: E402
+from dlnlandscape.model.sparse import SparseSystem  # noqa: E402
 
 PEERS = ("bertini2", "phcpack")
 DEFAULT_TIMEOUT = 600.0
@@ -743,8 +743,8 @@ def run_peer(name: str, system: SparseSystem, **kwargs: Any) -> Result:
 
 def bench_system(widths: Sequence[int], samples: int, *, seed: int = 0) -> SparseSystem:
     """The gradient system of a generalised-L2 benchmark architecture (float coefficients)."""
-    from dlnlandscape.config import parse_config
-    from dlnlandscape.sparse import gradient_system
+    from dlnlandscape.model.config import parse_config
+    from dlnlandscape.model.sparse import gradient_system
 
     config = parse_config(
         {

@@ -9,8 +9,8 @@ from __future__ import annotations
 import argparse
 import time
 
-from dlnlandscape.config import parse_config
-from dlnlandscape.run import solve
+from dlnlandscape.model.config import parse_config
+from dlnlandscape.pipeline import solve
 
 CASES = [((1, 1, 1), 1), ((2, 1, 2), 2), ((2, 2, 2), 1), ((2, 2, 2), 3), ((1, 2, 2, 1), 1)]
 

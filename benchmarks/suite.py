@@ -61,11 +61,11 @@ sys.path[:0] = [str(HERE), str(ROOT)]
 from peers import peer_available, peer_version, run_capped, run_peer  # noqa: E402
 
 from dlnlandscape import __version__  # noqa: E402
-from dlnlandscape.config import parse_config  # noqa: E402
 from dlnlandscape.engines.native.start_systems import multihomogeneous_bezout  # noqa: E402
 from dlnlandscape.exact.msolve import MsolveError, degree_mod_p, find_msolve, msolve_version, random_prime  # noqa: E402
-from dlnlandscape.problem import Problem  # noqa: E402
-from dlnlandscape.sparse import gradient_system  # noqa: E402
+from dlnlandscape.model.config import parse_config  # noqa: E402
+from dlnlandscape.model.problem import Problem  # noqa: E402
+from dlnlandscape.model.sparse import gradient_system  # noqa: E402
 
 DEFAULT_CASES = "2,2,2:3 1,2,2,1:1 2,2,2,2:1 1,2,2,2:1 3,2,3:3 1,3,3,1:1 3,3,3:3 2,2,2:1x100"
 MONODROMY, MULTIHOM = "native monodromy", "native multihomogeneous"

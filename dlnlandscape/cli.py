@@ -113,9 +113,9 @@ def solve(
 ) -> None:
     try:
         from .common.atomic import check_result_directory
-        from .config import load_config
-        from .report import print_summary, write_outputs
-        from .run import solve as run_solve
+        from .model.config import load_config
+        from .pipeline import solve as run_solve
+        from .reports.files import print_summary, write_outputs
 
         config = load_config(config_path).with_solver(backend=backend, seed=seed, verify=verify)
         if out is not None:
@@ -149,7 +149,7 @@ def solve(
 
 def _solve_instances(config: Any, progress: Any, as_json: bool, quiet: bool) -> None:
     """`dln solve` for a config with data.instances > 1: one table over all instances."""
-    from .instances import solve_instances, summary_lines, write_instances_outputs
+    from .batches.instances import solve_instances, summary_lines, write_instances_outputs
 
     run = solve_instances(config, progress=progress)
     directory = write_instances_outputs(run, config.output_dir, config.output_origin)
@@ -174,10 +174,10 @@ def _solve_instances(config: Any, progress: Any, as_json: bool, quiet: bool) -> 
 @click.option("--json", "as_json", is_flag=True, help="Print the facts as JSON.")
 def check(config_path: Path, as_json: bool) -> None:
     try:
-        from .bkk import describe
-        from .bounds import bounds
-        from .config import load_config
-        from .problem import Problem
+        from .analysis.bkk import describe
+        from .analysis.bounds import bounds
+        from .model.config import load_config
+        from .model.problem import Problem
 
         config = load_config(config_path)
         problem = Problem.from_config(config)
@@ -222,7 +222,7 @@ def _engines() -> dict[str, str]:
     """Which engines are usable here, with where they were found."""
     states = {"native": "available (built in)"}
     try:
-        from .julia_runtime import julia_available
+        from .engines.julia.runtime import julia_available
 
         found, why = julia_available()
         states["julia"] = ("available: " if found else "not available: ") + why
@@ -265,8 +265,8 @@ def components(
 ) -> None:
     try:
         from .common.atomic import check_result_directory
-        from .components import decompose, write_components
-        from .config import load_config
+        from .decomposition.decompose import decompose, write_components
+        from .model.config import load_config
 
         config = load_config(config_path).with_solver(seed=seed)
         if out is not None:
@@ -321,7 +321,7 @@ def sweep(
         import contextlib
         import signal
 
-        from .sweep import check_outputs, dask_executor, export_configs, load_sweep, run_sweep
+        from .batches.sweep import check_outputs, dask_executor, export_configs, load_sweep, run_sweep
 
         def _terminated(signum: int, frame: Any) -> None:
             raise KeyboardInterrupt
@@ -399,7 +399,7 @@ def sweep(
 def table(results: tuple[str, ...], fmt: str, out: Path | None) -> None:
     try:
         from .common.atomic import check_result_file
-        from .table import collect, is_table_file, render, write_table
+        from .reports.tables import collect, is_table_file, render, write_table
 
         if out is not None:
             check_result_file(out, "--out", is_table_file)
@@ -428,8 +428,8 @@ def table(results: tuple[str, ...], fmt: str, out: Path | None) -> None:
 @click.option("--title", help="Figure title.")
 def plot(kind: str, results: tuple[str, ...], out: Path, x: str, where: tuple[str, ...], title: str | None) -> None:
     try:
-        from . import plots
-        from .table import ResultsError, collect
+        from .reports import plots
+        from .reports.tables import ResultsError, collect
 
         plots.check_out(out)
         if kind == "counts":

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from dlnlandscape.config import Config, parse_config
+from dlnlandscape.model.config import Config, parse_config
 
 
 def make_config(widths: list[int], samples: int = 1, seed: int = 0, **sections: Any) -> Config:

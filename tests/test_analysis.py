@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from dlnlandscape.analysis import classify
-from dlnlandscape.engines.native.unique_points import unique_points
-from dlnlandscape.problem import Problem
+from dlnlandscape.analysis.classify import classify
+from dlnlandscape.common.points import unique_points
+from dlnlandscape.model.problem import Problem
 
 
 def test_unique_points_merges_near_duplicates():

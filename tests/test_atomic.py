@@ -172,7 +172,7 @@ def test_new_directory_gets_the_umask_permissions(tmp_path: Path):
 
 
 def test_a_crash_while_writing_keeps_the_earlier_result(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    from dlnlandscape import report
+    from dlnlandscape.reports import files as report
 
     config = _config(tmp_path)
     out = tmp_path / "res"
@@ -282,7 +282,7 @@ def test_sweep_point_directory_of_the_user_is_refused_before_anything_runs(tmp_p
 
 
 def test_sweep_point_crash_keeps_finished_points_and_resumes(tmp_path: Path):
-    from dlnlandscape.sweep import load_sweep, run_sweep, solve_point
+    from dlnlandscape.batches.sweep import load_sweep, run_sweep, solve_point
 
     root = tmp_path / "out"
     plan = load_sweep(_tiny_sweep(tmp_path, root))

@@ -8,7 +8,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from dlnlandscape.bkk import (
+from dlnlandscape.analysis.bkk import (
     MixedVolumeLimit,
     bkk_bound,
     describe,
@@ -17,10 +17,10 @@ from dlnlandscape.bkk import (
     supports_of,
     vertices,
 )
-from dlnlandscape.bounds import bounds
+from dlnlandscape.analysis.bounds import bounds
 from dlnlandscape.engines.native.start_systems import multihomogeneous_bezout
-from dlnlandscape.problem import Problem
-from dlnlandscape.sparse import SparsePolynomial, SparseSystem, gradient_system
+from dlnlandscape.model.problem import Problem
+from dlnlandscape.model.sparse import SparsePolynomial, SparseSystem, gradient_system
 
 from .conftest import make_config
 
@@ -229,7 +229,7 @@ def test_bounds_dict_carries_bkk_and_limits_report_a_reason() -> None:
 
 
 def test_two_two_two_quickstart_counts_within_bkk() -> None:
-    from dlnlandscape.run import solve
+    from dlnlandscape.pipeline import solve
 
     out = bkk_bound((2, 2, 2))
     assert (out["affine"], out["torus"]) == (1089, 1024)

@@ -8,13 +8,13 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from dlnlandscape import certify as certify_module
-from dlnlandscape.certify import auto_certify, certify, certify_points, overlapping_pairs
-from dlnlandscape.config import parse_config
+from dlnlandscape.analysis import certify as certify_module
+from dlnlandscape.analysis.certify import auto_certify, certify, certify_points, overlapping_pairs
 from dlnlandscape.errors import ConfigError
-from dlnlandscape.report import critical_points_rows, summary_lines
-from dlnlandscape.run import solve
-from dlnlandscape.sparse import SparsePolynomial, SparseSystem, gradient_system
+from dlnlandscape.model.config import parse_config
+from dlnlandscape.model.sparse import SparsePolynomial, SparseSystem, gradient_system
+from dlnlandscape.pipeline import solve
+from dlnlandscape.reports.files import critical_points_rows, summary_lines
 
 from .conftest import make_config
 from .test_native import closed_form_111

@@ -13,7 +13,7 @@ import yaml
 from click.testing import CliRunner
 
 from dlnlandscape.cli import main
-from dlnlandscape.components import (
+from dlnlandscape.decomposition.decompose import (
     ComponentOptions,
     Decomposition,
     closed_form_values,
@@ -22,7 +22,7 @@ from dlnlandscape.components import (
     trace_test,
 )
 from dlnlandscape.errors import ConfigError
-from dlnlandscape.problem import Problem
+from dlnlandscape.model.problem import Problem
 
 from .conftest import make_config
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dlnlandscape.config import load_config, parse_config, to_fraction
 from dlnlandscape.errors import ConfigError
+from dlnlandscape.model.config import load_config, parse_config, to_fraction
 
 
 def write(tmp_path: Path, text: str, name: str = "c.yaml") -> Path:

@@ -19,10 +19,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dlnlandscape import julia_runtime
-from dlnlandscape.config import parse_config
 from dlnlandscape.engines.base import PathResults, ReturnCode
-from dlnlandscape.engines.julia import (
+from dlnlandscape.engines.julia import runtime as julia_runtime
+from dlnlandscape.engines.julia.engine import (
     JuliaEngine,
     ensure_origin,
     hc_summary,
@@ -31,8 +30,9 @@ from dlnlandscape.engines.julia import (
     sparse_export,
 )
 from dlnlandscape.errors import ConfigError
-from dlnlandscape.problem import Problem
-from dlnlandscape.sparse import build_gradient_system, gradient_system
+from dlnlandscape.model.config import parse_config
+from dlnlandscape.model.problem import Problem
+from dlnlandscape.model.sparse import build_gradient_system, gradient_system
 
 ROOT = Path(__file__).resolve().parents[1]
 JULIA_FILE = ROOT / "julia" / "DLNLandscape.jl"
@@ -329,8 +329,8 @@ def env_without_julia(tmp_path: Path) -> dict[str, str]:
 
 def test_import_dlnlandscape_does_not_import_juliacall(tmp_path):
     code = (
-        "import sys, dlnlandscape, dlnlandscape.engines, dlnlandscape.engines.julia\n"
-        "import dlnlandscape.julia_runtime\n"
+        "import sys, dlnlandscape, dlnlandscape.engines.select, dlnlandscape.engines.julia.engine\n"
+        "import dlnlandscape.engines.julia.runtime\n"
         "print('juliacall' in sys.modules, 'juliapkg' in sys.modules)"
     )
     out = subprocess.run(
@@ -346,11 +346,11 @@ def test_import_dlnlandscape_does_not_import_juliacall(tmp_path):
 
 UNAVAILABLE_SCRIPT = """
 import json, sys, time
-from dlnlandscape.config import parse_config
-from dlnlandscape.engines.julia import JuliaEngine
+from dlnlandscape.model.config import parse_config
+from dlnlandscape.engines.julia.engine import JuliaEngine
 from dlnlandscape.errors import BackendUnavailable
-from dlnlandscape.julia_runtime import detect
-from dlnlandscape.problem import Problem
+from dlnlandscape.engines.julia.runtime import detect
+from dlnlandscape.model.problem import Problem
 config = parse_config({"architecture": {"widths": [1, 1, 1]}, "data": {"samples": 1}})
 clock = time.perf_counter()
 status = detect()
@@ -473,7 +473,7 @@ def test_julia_finds_the_five_critical_points_of_111(start):
 @pytest.mark.julia
 def test_julia_and_native_agree_on_222_with_one_sample():
     julia_ready()
-    from dlnlandscape.engines.native import NativeEngine
+    from dlnlandscape.engines.native.engine import NativeEngine
 
     config = make_config((2, 2, 2), 1)
     problem = Problem.from_config(config)

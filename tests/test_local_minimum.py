@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dlnlandscape.config import load_config
-from dlnlandscape.run import Run, solve
+from dlnlandscape.model.config import load_config
+from dlnlandscape.pipeline import Run, solve
 
 CONFIG = Path(__file__).resolve().parents[1] / "configs" / "local-minimum.yaml"
 # the seeded draws of the config, rounded to 3 decimals (pinned: the showcase must not drift)

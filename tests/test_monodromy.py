@@ -14,9 +14,9 @@ from dlnlandscape.engines.native.monodromy import (
 )
 from dlnlandscape.engines.native.tracker import TrackerOptions
 from dlnlandscape.errors import ConfigError
-from dlnlandscape.problem import Problem
-from dlnlandscape.run import solve
-from dlnlandscape.sparse import parametric_gradient_system
+from dlnlandscape.model.problem import Problem
+from dlnlandscape.model.sparse import parametric_gradient_system
+from dlnlandscape.pipeline import solve
 
 from .conftest import make_config
 
@@ -121,7 +121,7 @@ def test_monodromy_finds_all_225_and_agrees_with_the_multihomogeneous_solve():
     assert info["base_solutions"] == 225 and info["patterns"] == 4
     assert mono.summary["paths"]["failed"] == 0
     # the same points, one to one
-    from dlnlandscape.engines.native.unique_points import match_points
+    from dlnlandscape.common.points import match_points
 
     match = match_points(mono.points.solutions, multi.points.solutions, 1e-6)
     assert (match >= 0).all() and np.unique(match).size == 225

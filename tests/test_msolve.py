@@ -17,14 +17,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dlnlandscape.config import parse_config
 from dlnlandscape.engines.base import ReturnCode
 from dlnlandscape.engines.exact import ExactEngine
 from dlnlandscape.errors import BackendUnavailable
 from dlnlandscape.exact import msolve as ms
 from dlnlandscape.exact.verify import match_points_to_boxes, verify
-from dlnlandscape.problem import Problem
-from dlnlandscape.sparse import SparsePolynomial, SparseSystem, gradient_system
+from dlnlandscape.model.config import parse_config
+from dlnlandscape.model.problem import Problem
+from dlnlandscape.model.sparse import SparsePolynomial, SparseSystem, gradient_system
 
 
 def _have_msolve() -> bool:

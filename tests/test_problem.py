@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dlnlandscape.problem import Problem
-from dlnlandscape.sparse import build_gradient_system, gradient_system
+from dlnlandscape.model.problem import Problem
+from dlnlandscape.model.sparse import build_gradient_system, gradient_system
 
 from .conftest import make_config
 

@@ -13,11 +13,11 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
+from dlnlandscape.batches.sweep import load_sweep, parse_sweep, point_name, run_sweep, solve_point, tasks
 from dlnlandscape.cli import main
 from dlnlandscape.common import atomic
 from dlnlandscape.errors import ConfigError
-from dlnlandscape.sweep import load_sweep, parse_sweep, point_name, run_sweep, solve_point, tasks
-from dlnlandscape.table import collect, row, to_csv, to_markdown
+from dlnlandscape.reports.tables import collect, row, to_csv, to_markdown
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -347,7 +347,7 @@ def test_shipped_sweeps_expand():
 
 
 def test_export_configs_for_a_shell_loop(tmp_path: Path):
-    from dlnlandscape.config import load_config
+    from dlnlandscape.model.config import load_config
 
     sweep_file = _write(tmp_path / "tiny.yaml", {**TINY, "output": {"dir": str(tmp_path / "out")}})
     result = CliRunner().invoke(main, ["sweep", str(sweep_file), "--export-configs", str(tmp_path / "cfg")])
@@ -370,7 +370,7 @@ def test_any_executor_runs_the_points(tmp_path: Path):
 
 def test_dask_executor(tmp_path: Path):
     pytest.importorskip("distributed")
-    from dlnlandscape.sweep import dask_executor
+    from dlnlandscape.batches.sweep import dask_executor
 
     sweep = parse_sweep(TINY, source="tiny", output_dir=tmp_path)
     fake_runner(tasks(sweep)[0])

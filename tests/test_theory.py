@@ -7,11 +7,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dlnlandscape import theory
-from dlnlandscape.analysis import classify, eigen_signature, product_ranks
-from dlnlandscape.problem import Problem
-from dlnlandscape.report import COLUMNS, _theory_lines, markdown_report, summary_lines, write_outputs
-from dlnlandscape.run import solve
+from dlnlandscape.analysis import theory
+from dlnlandscape.analysis.classify import classify, eigen_signature, product_ranks
+from dlnlandscape.model.problem import Problem
+from dlnlandscape.pipeline import solve
+from dlnlandscape.reports.files import COLUMNS, _theory_lines, markdown_report, summary_lines, write_outputs
 
 from .conftest import make_config
 
@@ -303,7 +303,7 @@ def test_saddle_types_on_hand_made_spectra():
 
 
 def test_markdown_report_shows_theory_columns_when_they_apply(monkeypatch):
-    import dlnlandscape.report as report
+    import dlnlandscape.reports.files as report
 
     p, M, U = _plain((2, 1, 2), seed=1)
     cp = _classify(p, [[U[:, :1].T @ M, U[:, :1]]])

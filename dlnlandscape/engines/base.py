@@ -14,8 +14,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from ..config import Config
-from ..problem import Problem
+from ..model.config import Config
+from ..model.problem import Problem
 
 
 class ReturnCode(enum.IntEnum):

@@ -15,11 +15,11 @@ from typing import Any
 
 import numpy as np
 
-from ..config import Config
 from ..exact.msolve import PositiveDimensionalError, find_msolve, msolve_version, real_solutions
 from ..exact.verify import consensus_degree
-from ..problem import Problem
-from ..sparse import gradient_system
+from ..model.config import Config
+from ..model.problem import Problem
+from ..model.sparse import gradient_system
 from .base import PathResults, ReturnCode, SolveResult
 
 SINGULAR_CONDITION = 1e12  # Hessian condition number above which a real point is reported SINGULAR

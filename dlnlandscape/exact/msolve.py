@@ -44,7 +44,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import BackendUnavailable, DLNError
-from ..sparse import SparseSystem
+from ..model.sparse import SparseSystem
 
 ENV_VAR = "DLN_MSOLVE"
 INSTALL_HINT = (

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from ..sparse import SparseSystem
+from ..model.sparse import SparseSystem
 from .msolve import (
     DEFAULT_TIMEOUT,
     MsolveError,

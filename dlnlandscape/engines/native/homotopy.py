@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...problem import Problem
+from ...model.problem import Problem
 from .start_systems import LinearProductStart
 
 

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from ...sparse import build_gradient_system
+from ...model.sparse import build_gradient_system
 from .homotopy import ProjectiveHomotopy
 
 try:  # numba is a dependency; the guard keeps the NumPy reference path usable without it

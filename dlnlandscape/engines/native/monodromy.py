@@ -37,11 +37,11 @@ from typing import Any
 
 import numpy as np
 
-from ...problem import Problem
-from ...sparse import ParametricSystem, parametric_gradient_system
+from ...common.points import SAME_POINT_TOL, match_points, unique_points
+from ...model.problem import Problem
+from ...model.sparse import ParametricSystem, parametric_gradient_system
 from ..base import PathResults, ReturnCode
 from .tracker import REACHED_END, Tracker, TrackerOptions, make_steps, solve
-from .unique_points import SAME_POINT_TOL, match_points, unique_points
 
 ARC_END = 1j * np.pi  # s at the far end of an arc (t = −1)
 NEWTON_ACCURACY = 1e-10  # relative Newton step below which an arc's endpoint is a solution

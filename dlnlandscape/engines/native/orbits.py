@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...problem import Problem
+from ...common.points import SAME_POINT_TOL as DUPLICATE_TOL
+from ...common.points import match_points, unique_points
+from ...model.problem import Problem
 from ..base import PathResults, ReturnCode
-from .unique_points import SAME_POINT_TOL as DUPLICATE_TOL
-from .unique_points import match_points, unique_points
 
 
 def complete_orbits(problem: Problem, results: PathResults, refine, accuracy_limit: float) -> PathResults:

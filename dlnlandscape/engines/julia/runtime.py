@@ -28,7 +28,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import BackendUnavailable
+from ...errors import BackendUnavailable
 
 MIN_JULIA = (1, 10)  # HomotopyContinuation.jl 2.x needs Julia 1.10
 DETECT_TIMEOUT = 30.0  # seconds for each probe of `detect`
@@ -89,8 +89,8 @@ class JuliaStatus:
 
 def julia_module_path() -> Path:
     """The bundled Julia module: package data in a wheel, top-level `julia/` in a checkout."""
-    here = Path(__file__).resolve().parent
-    for candidate in (here / "julia" / MODULE_FILE, here.parent / "julia" / MODULE_FILE):
+    package = Path(__file__).resolve().parents[2]  # dlnlandscape/, whose julia/ is the shipped copy
+    for candidate in (package / "julia" / MODULE_FILE, package.parent / "julia" / MODULE_FILE):
         if candidate.is_file():
             return candidate
     raise BackendUnavailable(

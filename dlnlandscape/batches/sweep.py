@@ -43,7 +43,7 @@ from typing import Any
 
 import yaml
 
-from .common.atomic import (
+from ..common.atomic import (
     add_owned_file,
     check_owned_root,
     check_result_directory,
@@ -54,8 +54,8 @@ from .common.atomic import (
     replace_text,
     result_directory,
 )
-from .config import SCHEMA, _Loader, _plain, parse_config
-from .errors import ConfigError, OutputPathError
+from ..errors import ConfigError, OutputPathError
+from ..model.config import SCHEMA, _Loader, _plain, parse_config
 
 SWEEP_KEYS = ("name", "base", "base_config", "grid", "output", "jobs")
 # short labels for point names; other keys use their last component
@@ -368,9 +368,9 @@ def solve_point(task: Task) -> dict[str, Any]:
     directory = Path(task["directory"])
     try:
         clean_partial_leftovers(directory)
-        from .config import parse_config as parse
-        from .report import write_outputs
-        from .run import solve
+        from ..model.config import parse_config as parse
+        from ..pipeline import solve
+        from ..reports.files import write_outputs
 
         config = parse(
             task["document"], source=task["source"], base_dir=Path(task["base_dir"]), default_name=task["name"]
@@ -595,7 +595,7 @@ def dask_executor(address: str | None) -> Iterator[Executor]:
     try:
         from distributed import Client  # type: ignore[import-not-found]
     except ImportError:
-        from .errors import BackendUnavailable
+        from ..errors import BackendUnavailable
 
         raise BackendUnavailable("the dask executor needs Dask distributed: pip install 'dask[distributed]'") from None
     client = Client(address) if address else Client(processes=True)

@@ -64,10 +64,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .problem import Problem
+from ..model.problem import Problem
 
 if TYPE_CHECKING:
-    from .analysis import CriticalPoints
+    from .classify import CriticalPoints
 
 THEORY_TOL = 1e-6  # ‖·‖_F ≤ THEORY_TOL · scale means zero (gradients, projections, M_ij)
 SUBSET_TOL = 1e-4  # ‖Π u_l‖² must be within this of 0 or 1 to decide membership of S

@@ -14,9 +14,9 @@ from typing import Any
 
 import numpy as np
 
-from .analysis import CriticalPoints
-from .common.atomic import result_directory
-from .problem import Problem
+from ..analysis.classify import CriticalPoints
+from ..common.atomic import result_directory
+from ..model.problem import Problem
 
 COLUMNS = (
     "id",
@@ -136,7 +136,7 @@ def write_csv(path: Path, fields: list[str], rows: list[dict[str, Any]]) -> None
 
 def summary_lines(summary: dict[str, Any]) -> list[tuple[str, str]]:
     """The few numbers a reader wants first, as (label, value) pairs."""
-    from .bkk import describe
+    from ..analysis.bkk import describe
 
     paths = summary["paths"]
     bounds = summary["bounds"]

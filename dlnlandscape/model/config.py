@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import yaml
 
-from .errors import ConfigError
+from ..errors import ConfigError
 
 REGULARIZATION_KINDS = ("none", "l2", "generalized")
 CONVENTIONS = ("squared", "linear")

@@ -20,15 +20,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import __version__
-from .analysis import CriticalPoints, analyse
-from .certify import certify_points
-from .common.atomic import result_directory
-from .config import Config
-from .engines.base import SolveResult
-from .errors import ConfigError
-from .problem import Problem
-from .report import COLUMNS, critical_points_rows, write_csv
+from .. import __version__
+from ..analysis.certify import certify_points
+from ..analysis.classify import CriticalPoints, analyse
+from ..common.atomic import result_directory
+from ..engines.base import SolveResult
+from ..errors import ConfigError
+from ..model.config import Config
+from ..model.problem import Problem
+from ..reports.files import COLUMNS, critical_points_rows, write_csv
 
 
 @dataclass
@@ -44,8 +44,8 @@ class InstancesRun:
 
 def solve_instances(config: Config, progress: Any = None) -> InstancesRun:
     """Solve every instance of `config` (see the module docstring)."""
-    from .engines.native import NativeEngine
-    from .run import summarize
+    from ..engines.native.engine import NativeEngine
+    from ..pipeline import summarize
 
     if config.solver["backend"] not in ("auto", "native"):
         raise ConfigError(

@@ -10,8 +10,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from .common.atomic import result_file
-from .errors import EXIT_USAGE, DLNError
+from ..common.atomic import result_file
+from ..errors import EXIT_USAGE, DLNError
 
 SUMMARY = "summary.json"
 

@@ -47,8 +47,8 @@ from typing import Any
 
 import numpy as np
 
-from .common.atomic import write_cache_json
-from .sparse import SparseSystem, build_gradient_system
+from ..common.atomic import write_cache_json
+from ..model.sparse import SparseSystem, build_gradient_system
 
 try:  # numba is a dependency; the guard keeps the module importable without it
     import numba as nb

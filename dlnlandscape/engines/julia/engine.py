@@ -21,12 +21,12 @@ from typing import Any
 
 import numpy as np
 
-from .. import julia_runtime
-from ..config import Config
-from ..errors import ConfigError, DLNError
-from ..problem import Problem
-from ..sparse import SparseSystem, build_gradient_system
-from .base import PathResults, ReturnCode, SolveResult
+from ...errors import ConfigError, DLNError
+from ...model.config import Config
+from ...model.problem import Problem
+from ...model.sparse import SparseSystem, build_gradient_system
+from ..base import PathResults, ReturnCode, SolveResult
+from . import runtime as julia_runtime
 
 # solver.start → the start the Julia module runs (auto means polyhedral on julia)
 STARTS = {

@@ -16,9 +16,9 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from .common.atomic import check_result_file, result_file, starts_with
-from .errors import BackendUnavailable
-from .table import ResultsError
+from ..common.atomic import check_result_file, result_file, starts_with
+from ..errors import BackendUnavailable
+from .tables import ResultsError
 
 FORMATS = (".png", ".svg")
 CLASS_COLORS = {
@@ -77,7 +77,7 @@ def _number(value: Any) -> float | None:
 
 def filter_rows(rows: list[dict[str, Any]], where: list[str]) -> list[dict[str, Any]]:
     """Keep rows matching every ``column=value`` condition (compared as text)."""
-    from .table import _cell
+    from .tables import _cell
 
     out = rows
     for condition in where:

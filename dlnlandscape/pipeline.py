@@ -14,14 +14,14 @@ from typing import Any
 import numpy as np
 
 from . import __version__
-from .analysis import CriticalPoints, analyse, verdict
-from .bounds import bounds
-from .certify import certify_points
-from .config import Config
-from .engines import select_engine
+from .analysis.bounds import bounds
+from .analysis.certify import certify_points
+from .analysis.classify import CriticalPoints, analyse, verdict
+from .analysis.theory import theory_summary
 from .engines.base import SolveResult
-from .problem import Problem
-from .theory import theory_summary
+from .engines.select import select_engine
+from .model.config import Config
+from .model.problem import Problem
 
 
 @dataclass
@@ -70,7 +70,7 @@ def verification(config: Config, points: CriticalPoints, method: str) -> dict[st
     """msolve's exact answer beside the numerical one; a failure keeps the numerical results."""
     from .exact.msolve import MsolveError, PositiveDimensionalError
     from .exact.verify import verify
-    from .sparse import gradient_system
+    from .model.sparse import gradient_system
 
     try:
         return verify(

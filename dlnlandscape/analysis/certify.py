@@ -53,9 +53,9 @@ from typing import Any
 
 import numpy as np
 
-from .analysis import CriticalPoints
-from .config import Config
-from .sparse import SparseSystem, gradient_system
+from ..model.config import Config
+from ..model.sparse import SparseSystem, gradient_system
+from .classify import CriticalPoints
 
 PRECISION = 128  # bits of the balls; Python overhead, not precision, dominates the cost
 ACCURACY_TOL = 1e-8  # relative distance from the reported point to the proven zero

@@ -65,12 +65,12 @@ from typing import Any
 
 import numpy as np
 
-from .common.atomic import result_directory
-from .config import Config
-from .engines.native.tracker import REACHED_END, Tracker, TrackerOptions, solve
-from .engines.native.unique_points import SAME_POINT_TOL, match_points, unique_points
-from .errors import ConfigError
-from .problem import Problem
+from ..common.atomic import result_directory
+from ..common.points import SAME_POINT_TOL, match_points, unique_points
+from ..engines.native.tracker import REACHED_END, Tracker, TrackerOptions, solve
+from ..errors import ConfigError
+from ..model.config import Config
+from ..model.problem import Problem
 
 RANK_TOL = 1e-8  # singular values ≤ RANK_TOL · max(1, σ_max) count as zero (as in analysis.py)
 CLOSED_FORM_TOL = 1e-8  # relative agreement of a component's loss with a closed-form value
@@ -681,8 +681,8 @@ class SampledStarts:
         self.paths = paths
 
     def solve(self, problem: Problem, config: Config, progress: Any = None) -> Any:
-        from .engines.base import SolveResult
-        from .engines.native import NativeEngine, build_homotopy
+        from ..engines.base import SolveResult
+        from ..engines.native.engine import NativeEngine, build_homotopy
 
         began = time.perf_counter()
         seed = int(config.solver["seed"])
@@ -711,7 +711,7 @@ def decompose(
 ) -> Decomposition:
     """Solve the config's gradient system, then decompose the critical set the endpoints lie on.
     `sample_paths`: track only that many randomly chosen start paths (SampledStarts)."""
-    from .run import solve as run_solve
+    from ..pipeline import solve as run_solve
 
     if config.regularization == "generalized":
         raise ConfigError(
@@ -869,7 +869,7 @@ def decompose_points(
 def write_components(result: Decomposition, directory: Path, origin: str = "") -> Path:
     """The initial solve's usual outputs plus components.json and components.md, all put in
     place together (`common.atomic.result_directory`)."""
-    from .report import write_result_files
+    from ..reports.files import write_result_files
 
     directory = Path(directory)
     with result_directory(directory, origin, kind="components") as tmp:

@@ -13,9 +13,9 @@ from typing import Any
 
 import numpy as np
 
-from .engines.base import PathResults
-from .engines.native.unique_points import SAME_POINT_TOL, match_points, unique_points
-from .problem import Problem
+from ..common.points import SAME_POINT_TOL, match_points, unique_points
+from ..engines.base import PathResults
+from ..model.problem import Problem
 from .theory import point_columns
 
 DISTINCT_TOL = SAME_POINT_TOL  # relative max-norm distance under which two endpoints are one solution

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..engines.native.start_systems import multihomogeneous_bezout
+from ..model.problem import Problem
 from .bkk import bkk_bound
-from .engines.native.start_systems import multihomogeneous_bezout
-from .problem import Problem
 
 
 def bounds(problem: Problem, samples: int) -> dict[str, Any]:
