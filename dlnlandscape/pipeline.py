@@ -40,7 +40,7 @@ def solve(config: Config, progress: Any = None, engine: Any = None) -> Run:
     `solver.verify`, cross-check the counts with msolve."""
     began = time.perf_counter()
     problem = Problem.from_config(config)
-    method = config.solver["verify"]
+    method = config.solver.verify
     if method != "none":
         from .exact.msolve import find_msolve
 
@@ -79,9 +79,9 @@ def verification(config: Config, points: CriticalPoints, method: str) -> dict[st
             np.where(points.singular, points.multiplicity, 1),  # nonsingular: 1 even after path jumps
             points.is_real,
             method,
-            config.solver["verify_timeout"],
-            config.solver["seed"],
-            threads=config.solver["threads"],
+            config.solver.verify_timeout,
+            config.solver.seed,
+            threads=config.solver.threads,
         )
     except (MsolveError, PositiveDimensionalError) as error:
         return {"method": method, "status": "error", "agrees": None, "message": str(error)}

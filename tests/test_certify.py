@@ -148,9 +148,9 @@ def test_overlapping_pairs_margin():
 
 
 def test_solver_certify_values_and_auto(monkeypatch, quickstart):
-    assert make_config([1, 1, 1]).solver["certify"] == "auto"
+    assert make_config([1, 1, 1]).solver.certify == "auto"
     for value in (True, False, "auto"):
-        assert make_config([1, 1, 1], solver={"certify": value}).solver["certify"] == value
+        assert make_config([1, 1, 1], solver={"certify": value}).solver.certify == value
     for bad in ("yes", 1, None):
         with pytest.raises(ConfigError, match="solver.certify"):
             make_config([1, 1, 1], solver={"certify": bad})

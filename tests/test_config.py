@@ -30,7 +30,7 @@ def test_defaults_and_seeded_data(tmp_path: Path) -> None:
     for got, want in zip(cfg.Lambda, expected):
         np.testing.assert_array_equal(got, want)
     np.testing.assert_array_equal(cfg.penalty[0], expected[0] ** 2)
-    assert cfg.solver["seed"] == 42 and cfg.solver["backend"] == "auto"
+    assert cfg.solver.seed == 42 and cfg.solver.backend == "auto"
     assert str(cfg.output_dir) == "results/c"
 
 

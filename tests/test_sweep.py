@@ -354,7 +354,7 @@ def test_export_configs_for_a_shell_loop(tmp_path: Path):
     assert result.exit_code == 0 and "wrote 4 configs" in result.output
     config = load_config(tmp_path / "cfg" / "w2-1-2_m2.yaml")
     assert config.widths == (2, 1, 2) and config.samples == 2 and config.name == "w2-1-2_m2"
-    assert config.output_dir == (tmp_path / "out" / "w2-1-2_m2").resolve() and config.solver["backend"] == "native"
+    assert config.output_dir == (tmp_path / "out" / "w2-1-2_m2").resolve() and config.solver.backend == "native"
     result = CliRunner().invoke(main, ["sweep", str(sweep_file), "--dry-run"])
     assert result.exit_code == 0 and result.output.strip().splitlines()[-1] == "4 points: 0 done, 4 to run"
 

@@ -123,7 +123,7 @@ def auto_certify(points: int, unknowns: int) -> bool:
 def certify_points(config: Config, points: CriticalPoints) -> dict[str, Any]:
     """`solver.certify` for one run: certify the nonsingular points of the exact system, store the
     per-point flag on `points.certified`, and return the summary.json keys ({} when off)."""
-    mode = config.solver["certify"]
+    mode = config.solver.certify
     n = points.solutions.shape[1]
     candidates = int(np.sum(~points.singular))
     if mode is False:

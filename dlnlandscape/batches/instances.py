@@ -47,13 +47,13 @@ def solve_instances(config: Config, progress: Any = None) -> InstancesRun:
     from ..engines.native.engine import NativeEngine
     from ..pipeline import summarize
 
-    if config.solver["backend"] not in ("auto", "native"):
+    if config.solver.backend not in ("auto", "native"):
         raise ConfigError(
             config.source, "solver.backend", "data.instances runs on the native engine; use auto or native"
         )
-    if config.solver["start"] not in ("auto", "monodromy"):
+    if config.solver.start not in ("auto", "monodromy"):
         raise ConfigError(config.source, "solver.start", "data.instances uses monodromy; use auto or monodromy")
-    if config.solver["verify"] != "none":
+    if config.solver.verify != "none":
         raise ConfigError(config.source, "solver.verify", "not available with data.instances; verify an instance alone")
     began = time.perf_counter()
     configs = [config.instance(i) for i in range(config.instances)]

@@ -685,7 +685,7 @@ class SampledStarts:
         from ..engines.native.engine import NativeEngine, build_homotopy
 
         began = time.perf_counter()
-        seed = int(config.solver["seed"])
+        seed = int(config.solver.seed)
         rng = np.random.default_rng(seed)
         homotopy = build_homotopy(problem, "multihomogeneous", rng)
         y0 = homotopy.start_solutions()
@@ -720,7 +720,7 @@ def decompose(
             "generalized Λ leaves only isolated critical points (no positive-dimensional components); "
             "use dln solve, or kind: none / l2",
         )
-    if config.solver["backend"] == "exact":
+    if config.solver.backend == "exact":
         raise ConfigError(
             config.source, "solver.backend", "exact (msolve) needs isolated solutions; use native or auto"
         )
@@ -734,7 +734,7 @@ def decompose(
         run.points.solutions,
         run.points.singular,
         options,
-        seed=int(config.solver["seed"]) if seed is None else seed,
+        seed=int(config.solver.seed) if seed is None else seed,
         name=config.name,
         regularization=config.regularization,
     )

@@ -51,9 +51,9 @@ class ExactEngine:
         """
         location = find_msolve()
         start = time.perf_counter()
-        timeout = float(self.timeout if self.timeout is not None else config.solver.get("verify_timeout", 600.0))
-        threads = int(self.threads if self.threads is not None else config.solver.get("threads", 1))
-        seed = int(config.solver.get("seed", 0))
+        timeout = float(self.timeout if self.timeout is not None else config.solver.verify_timeout)
+        threads = int(self.threads if self.threads is not None else config.solver.threads)
+        seed = int(config.solver.seed)
         system = gradient_system(config, exact=True)
         if tuple(system.variables) != tuple(problem.variable_names):
             raise ValueError("the exact system and the problem order their variables differently")

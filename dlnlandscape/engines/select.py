@@ -14,7 +14,7 @@ from ..model.config import Config
 
 def select_engine(config: Config) -> tuple[Any, str]:
     """The engine for `solver.backend`, and the reason it was chosen."""
-    backend = config.solver["backend"]
+    backend = config.solver.backend
     if backend == "native":
         from .native.engine import NativeEngine
 

@@ -8,7 +8,6 @@ turn `0.1` into 1/10 rather than into the binary float nearest to it.
 from __future__ import annotations
 
 import copy
-import os
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
@@ -18,13 +17,12 @@ import numpy as np
 import yaml
 
 from ..errors import ConfigError
+from .options import DEFAULTS as SOLVER_DEFAULTS
+from .options import SolverOptions, parse_solver_options
 
 REGULARIZATION_KINDS = ("none", "l2", "generalized")
 CONVENTIONS = ("squared", "linear")
 NORMALIZATIONS = ("sum", "mean")
-BACKENDS = ("auto", "native", "julia", "exact")
-STARTS = ("auto", "total_degree", "multihomogeneous", "polyhedral", "monodromy")
-VERIFY_METHODS = ("none", "degree", "real")
 
 SCHEMA: dict[str, dict[str, Any]] = {
     "architecture": {"widths": None, "residual": False},
@@ -48,17 +46,7 @@ SCHEMA: dict[str, dict[str, Any]] = {
         "convention": "squared",
         "decimals": None,
     },
-    "solver": {
-        "backend": "auto",
-        "start": "auto",
-        "seed": 42,
-        "threads": "auto",
-        "certify": "auto",
-        "verify": "none",
-        "verify_timeout": 600.0,
-        "loops_without_progress": 5,
-        "trusted_count": None,
-    },
+    "solver": dict(SOLVER_DEFAULTS),
     "output": {"dir": None},
 }
 TOP_LEVEL = ("name", *SCHEMA)
@@ -128,7 +116,7 @@ class Config:
     Lambda: tuple[np.ndarray, ...]
     penalty: tuple[np.ndarray, ...]
     penalty_exact: tuple[np.ndarray, ...]
-    solver: dict[str, Any]
+    solver: SolverOptions
     output_dir: Path
     raw: dict[str, Any] = field(repr=False, default_factory=dict)
     instances: int = 1  # data.instances: random instances of the architecture solved together
@@ -150,10 +138,11 @@ class Config:
         return _plain(out)
 
     def with_solver(self, **overrides: Any) -> Config:
-        """A copy with solver keys replaced (CLI flags such as --seed and --backend)."""
-        solver = {**self.solver, **{k: v for k, v in overrides.items() if v is not None}}
+        """A copy with solver keys replaced (CLI flags such as --seed and --backend; None keeps
+        the config's value), validated like the config's own."""
+        solver = self.solver.with_overrides(**overrides)
         raw = copy.deepcopy(self.raw)
-        raw["solver"] = dict(solver)
+        raw["solver"] = solver.as_dict()
         return replace(self, solver=solver, raw=raw)
 
     def instance(self, i: int) -> Config:
@@ -164,7 +153,7 @@ class Config:
         document["data"]["seed"] = int(document["data"]["seed"]) + i
         if document["regularization"].get("seed") is not None:
             document["regularization"]["seed"] = int(document["regularization"]["seed"]) + i
-        document["solver"] = dict(self.solver)
+        document["solver"] = self.solver.as_dict()
         return replace(
             parse_config(document, source=self.source),
             name=self.name,
@@ -263,14 +252,14 @@ def parse_config(
         )
     normalization = _choice(raw["data"]["normalization"], NORMALIZATIONS, source, "data.normalization")
     kind, convention, Lambda, penalty, penalty_exact = _regularization(raw["regularization"], widths, source)
-    solver = _solver(raw["solver"], source)
+    solver = parse_solver_options(raw["solver"], source)
     out = raw["output"]["dir"]
     if out is None:
         out = f"results/{name}"
     if not isinstance(out, str) or not out:
         raise ConfigError(source, "output.dir", "must be a directory path (a string)")
     raw["output"]["dir"] = out
-    raw["solver"] = solver
+    raw["solver"] = solver.as_dict()
     return Config(
         name=name,
         source=source,
@@ -499,27 +488,3 @@ def _regularization(
     return kind, convention, Lambda, Lambda, Lambda_exact
 
 
-def _solver(solver: dict[str, Any], source: str) -> dict[str, Any]:
-    out = dict(solver)
-    out["backend"] = _choice(solver["backend"], BACKENDS, source, "solver.backend")
-    out["start"] = _choice(solver["start"], STARTS, source, "solver.start")
-    out["verify"] = _choice(solver["verify"], VERIFY_METHODS, source, "solver.verify")
-    if not _is_int(solver["seed"]) or solver["seed"] < 0:
-        raise ConfigError(source, "solver.seed", f"got {solver['seed']!r}; must be an integer >= 0")
-    if solver["threads"] == "auto":  # every core; results do not depend on the thread count
-        out["threads"] = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    elif not _is_int(solver["threads"]) or solver["threads"] < 1:
-        raise ConfigError(source, "solver.threads", f"got {solver['threads']!r}; must be auto or an integer >= 1")
-    loops = solver["loops_without_progress"]
-    if not _is_int(loops) or loops < 1:
-        raise ConfigError(source, "solver.loops_without_progress", f"got {loops!r}; must be an integer >= 1")
-    trusted = solver["trusted_count"]
-    if not (trusted is None or trusted == "msolve" or (_is_int(trusted) and trusted >= 1)):
-        raise ConfigError(
-            source, "solver.trusted_count", f"got {trusted!r}; give an integer >= 1, msolve, or leave it out"
-        )
-    if not (isinstance(solver["certify"], bool) or solver["certify"] == "auto"):
-        raise ConfigError(source, "solver.certify", f"got {solver['certify']!r}; choose auto, true or false")
-    out["certify"] = solver["certify"]
-    out["verify_timeout"] = _positive(solver["verify_timeout"], source, "solver.verify_timeout")
-    return out

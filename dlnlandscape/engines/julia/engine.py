@@ -138,7 +138,7 @@ def sparse_export(system: SparseSystem) -> dict[str, np.ndarray]:
 def resolve_start(config: Config, system: str = "structured") -> str:
     """The start system for solver.start; a choice this engine does not implement is an error,
     never silently replaced."""
-    requested = config.solver["start"]
+    requested = config.solver.start
     start = STARTS.get(requested)
     if start is None or (system == "sparse" and start == "monodromy"):
         choices = [s for s in STARTS if system == "structured" or s != "monodromy"]
@@ -182,7 +182,7 @@ class JuliaEngine:
         """Many instances of one structure through one cached generic solve."""
         start = resolve_start(config, self.system)
         solver = config.solver
-        seed, threads, certify = int(solver["seed"]), int(solver["threads"]), solver["certify"] is True
+        seed, threads, certify = solver.seed, solver.threads, solver.certify is True
         first = problems[0]
         structure = (first.widths, first.residual, first.scale, first.X.shape)
         if any((p.widths, p.residual, p.scale, p.X.shape) != structure for p in problems):

@@ -117,7 +117,7 @@ class NativeEngine:
             return self._solve(problem, config, progress)
 
     def _solve(self, problem: Problem, config: Config, progress: Any = None) -> SolveResult:
-        start = config.solver["start"]
+        start = config.solver.start
         if start not in SUPPORTED_STARTS:
             raise ConfigError(
                 config.source,
@@ -125,8 +125,8 @@ class NativeEngine:
                 f"{start!r} is not implemented by the native engine; use monodromy, multihomogeneous or "
                 "total_degree (or backend: julia for polyhedral)",
             )
-        seed = int(config.solver["seed"])
-        threads = _set_threads(int(config.solver["threads"]))
+        seed = int(config.solver.seed)
+        threads = _set_threads(int(config.solver.threads))
         began = time.perf_counter()
         rng = np.random.default_rng(seed)
         start = resolve_start(config, problem)
@@ -188,7 +188,7 @@ class NativeEngine:
             problem,
             rng,
             self.options,
-            MonodromyOptions(loops_without_progress=int(config.solver["loops_without_progress"])),
+            MonodromyOptions(loops_without_progress=int(config.solver.loops_without_progress)),
             trusted_count=trusted,
             kernel=self.kernel,
             refine=refine,
@@ -222,9 +222,9 @@ class NativeEngine:
             raise ConfigError(
                 config.source, "data.instances", "instances need regularization.kind: generalized (a generic family)"
             )
-        seed = int(config.solver["seed"])
+        seed = int(config.solver.seed)
         with threadpool_limits(limits=1, user_api="blas"):
-            threads = _set_threads(int(config.solver["threads"]))
+            threads = _set_threads(int(config.solver.threads))
             began = time.perf_counter()
             rng = np.random.default_rng(seed)
             return self._solve_monodromy(problems[0], config, rng, seed, threads, began, progress, problems)
@@ -357,7 +357,7 @@ def resolve_start(config: Config, problem: Problem) -> str:
     Monodromy needs a generic family: generalised regularisation (Λ = 0 or scalar L2 leave
     positive-dimensional critical sets, where the linear-product homotopies still end on them).
     """
-    start = config.solver["start"]
+    start = config.solver.start
     generic = config.regularization == "generalized"
     if start == "monodromy" and not generic:
         raise ConfigError(
@@ -373,7 +373,7 @@ def resolve_start(config: Config, problem: Problem) -> str:
 
 def trusted_count(config: Config) -> tuple[int | None, str | None]:
     """solver.trusted_count: a given integer, or msolve's exact degree computed now."""
-    value = config.solver["trusted_count"]
+    value = config.solver.trusted_count
     if value is None:
         return None, None
     if value != "msolve":
@@ -383,9 +383,9 @@ def trusted_count(config: Config) -> tuple[int | None, str | None]:
 
     degree, primes, _, _ = consensus_degree(
         gradient_system(config, exact=True),
-        seed=int(config.solver["seed"]),
-        deadline=time.perf_counter() + float(config.solver["verify_timeout"]),
-        threads=int(config.solver["threads"]),
+        seed=int(config.solver.seed),
+        deadline=time.perf_counter() + float(config.solver.verify_timeout),
+        threads=int(config.solver.threads),
         min_primes=2,
     )
     return degree, f"msolve degree (primes {', '.join(map(str, primes))})"

@@ -1,0 +1,114 @@
+"""The solver options as one frozen, validated record: what an engine and the pipeline may ask.
+
+Parsed once from the `solver:` block of a config (`model.config`), then passed down; no module
+reads solver options by string key.  The choices are `Literal` types, so a typo in code is a
+type error and a typo in a config is a one-line `ConfigError` naming the field.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass, replace
+from typing import Any, Literal, get_args
+
+from ..errors import ConfigError
+
+Backend = Literal["auto", "native", "julia", "exact"]
+Start = Literal["auto", "total_degree", "multihomogeneous", "polyhedral", "monodromy"]
+VerifyMethod = Literal["none", "degree", "real"]
+CertifyMode = Literal["auto", True, False]
+
+BACKENDS: tuple[str, ...] = get_args(Backend)
+STARTS: tuple[str, ...] = get_args(Start)
+VERIFY_METHODS: tuple[str, ...] = get_args(VerifyMethod)
+
+DEFAULTS: dict[str, Any] = {
+    "backend": "auto",
+    "start": "auto",
+    "seed": 42,
+    "threads": "auto",
+    "certify": "auto",
+    "verify": "none",
+    "verify_timeout": 600.0,
+    "loops_without_progress": 5,
+    "trusted_count": None,
+}
+
+
+@dataclass(frozen=True)
+class SolverOptions:
+    """Validated `solver:` keys (see the README's config reference for what each does)."""
+
+    backend: Backend = "auto"
+    start: Start = "auto"
+    seed: int = 42
+    threads: int = 1  # `auto` is resolved to the cores available when parsed
+    certify: CertifyMode = "auto"
+    verify: VerifyMethod = "none"
+    verify_timeout: float = 600.0
+    loops_without_progress: int = 5
+    trusted_count: int | Literal["msolve"] | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """The options as plain data (summary.json's `config.solver`)."""
+        return asdict(self)
+
+    def with_overrides(self, **overrides: Any) -> SolverOptions:
+        """A copy with the given keys replaced (CLI flags); None means "keep", and the new values
+        are validated like the config's."""
+        given = {k: v for k, v in overrides.items() if v is not None}
+        if not given:
+            return self
+        return parse_solver_options({**self.as_dict(), **given}, "command line")
+
+    def replace(self, **changes: Any) -> SolverOptions:
+        return replace(self, **changes)
+
+
+def available_cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _choice(value: Any, choices: tuple[str, ...], source: str, field: str) -> str:
+    if value not in choices:
+        raise ConfigError(source, field, f"got {value!r}; choose one of {', '.join(choices)}")
+    return value
+
+
+def parse_solver_options(solver: dict[str, Any], source: str) -> SolverOptions:
+    """Validate a `solver:` block (defaults already filled in) into `SolverOptions`."""
+    if not _is_int(solver["seed"]) or solver["seed"] < 0:
+        raise ConfigError(source, "solver.seed", f"got {solver['seed']!r}; must be an integer >= 0")
+    threads = solver["threads"]
+    if threads == "auto":  # every core; results do not depend on the thread count
+        threads = available_cores()
+    elif not _is_int(threads) or threads < 1:
+        raise ConfigError(source, "solver.threads", f"got {threads!r}; must be auto or an integer >= 1")
+    loops = solver["loops_without_progress"]
+    if not _is_int(loops) or loops < 1:
+        raise ConfigError(source, "solver.loops_without_progress", f"got {loops!r}; must be an integer >= 1")
+    trusted = solver["trusted_count"]
+    if not (trusted is None or trusted == "msolve" or (_is_int(trusted) and trusted >= 1)):
+        raise ConfigError(
+            source, "solver.trusted_count", f"got {trusted!r}; give an integer >= 1, msolve, or leave it out"
+        )
+    if not (isinstance(solver["certify"], bool) or solver["certify"] == "auto"):
+        raise ConfigError(source, "solver.certify", f"got {solver['certify']!r}; choose auto, true or false")
+    timeout = solver["verify_timeout"]
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
+        raise ConfigError(source, "solver.verify_timeout", f"got {timeout!r}; must be a number > 0")
+    return SolverOptions(
+        backend=_choice(solver["backend"], BACKENDS, source, "solver.backend"),  # type: ignore[arg-type]
+        start=_choice(solver["start"], STARTS, source, "solver.start"),  # type: ignore[arg-type]
+        seed=int(solver["seed"]),
+        threads=int(threads),
+        certify=solver["certify"],
+        verify=_choice(solver["verify"], VERIFY_METHODS, source, "solver.verify"),  # type: ignore[arg-type]
+        verify_timeout=float(timeout),
+        loops_without_progress=int(loops),
+        trusted_count=trusted,
+    )
