@@ -1,4 +1,4 @@
-"""The `dln` command line: a small click group over run.py and report.py.
+"""The `dln` command line: a thin click layer over the Python API (api.py) and the reports.
 
 Exit codes: 0 success; 1 anything unexpected; 2 bad config or usage; 3 backend unavailable;
 4 verification mismatch with --strict.  Every error is one line on stderr, never a traceback
@@ -7,10 +7,11 @@ Exit codes: 0 success; 1 anything unexpected; 2 bad config or usage; 3 backend u
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
-import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,48 +26,18 @@ EXIT_CODES_HELP = (
 )
 
 
-class Progress:
-    """Progress bar on stderr, shown only on a terminal and only once a solve runs > 2 s."""
-
-    def __init__(self, enabled: bool) -> None:
-        self.enabled = enabled and sys.stderr.isatty()
-        self.total = 0
-        self.done = 0
-        self.began = 0.0
-        self._bar: Any = None
-        self._task: Any = None
-
-    def start(self, total: int) -> None:
-        self.total = total
-        self.done = 0
-        self.began = time.monotonic()
-
-    def advance(self, count: int) -> None:
-        self.done += count
-        if not self.enabled:
-            return
-        if self._bar is None and time.monotonic() - self.began > 2.0:
-            from rich.console import Console
-            from rich.progress import BarColumn, MofNCompleteColumn, TimeElapsedColumn
-            from rich.progress import Progress as Bar
-
-            self._bar = Bar(
-                "[progress.description]{task.description}",
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeElapsedColumn(),
-                console=Console(stderr=True),
-                transient=True,
-            )
-            self._bar.start()
-            self._task = self._bar.add_task("tracking paths", total=self.total, completed=self.done)
-        if self._bar is not None:
-            self._bar.update(self._task, completed=self.done)
-
-    def finish(self) -> None:
-        if self._bar is not None:
-            self._bar.stop()
-            self._bar = None
+@contextlib.contextmanager
+def _errors(interrupted: str = "dln: interrupted") -> Iterator[None]:
+    """Every command's failure is one line and the documented exit code (130 on Ctrl-C)."""
+    try:
+        yield
+    except SystemExit:
+        raise
+    except KeyboardInterrupt:
+        click.echo(interrupted, err=True)
+        sys.exit(130)
+    except BaseException as error:  # noqa: BLE001 - one line, right exit code
+        _fail(error)
 
 
 def _fail(error: BaseException) -> None:
@@ -111,60 +82,24 @@ def solve(
     as_json: bool,
     quiet: bool,
 ) -> None:
-    try:
+    with _errors("dln: interrupted; nothing was written"):
+        from . import api
         from .common.atomic import check_result_directory
-        from .model.config import load_config
-        from .pipeline import solve as run_solve
-        from .reports.files import print_summary, write_outputs
+        from .reports.terminal import Progress, print_result
 
-        config = load_config(config_path).with_solver(backend=backend, seed=seed, verify=verify)
+        config = api.as_config(config_path, backend=backend, seed=seed, verify=verify)
         if out is not None:
             config = config.with_output(out)
         check_result_directory(config.output_dir, config.output_origin)  # before a long solve, not after
-        progress = Progress(enabled=not quiet and not as_json)
-        if config.instances > 1:
-            _solve_instances(config, progress, as_json, quiet)
-            return
-        run = run_solve(config, progress=progress)
-        directory = write_outputs(run, config.output_dir, config.output_origin)
+        result = api.solve(config, progress=Progress(enabled=not quiet and not as_json))
+        directory = result.save(config.output_dir, origin=config.output_origin)
         if as_json:
-            click.echo(json.dumps(run.summary, indent=2))
+            click.echo(json.dumps(result.summary, indent=2))
         elif not quiet:
-            from rich.console import Console
-
-            console = Console()
-            print_summary(run.summary, console)
-            console.print(f"results in {directory}/ (critical_points.csv, solutions.npz, summary.json, report.md)")
-        check = run.summary.get("verification")
+            print_result(result.summary, directory)
+        check = result.summary.get("verification")
         if strict and check and check.get("status") == "mismatch":
             raise VerificationMismatch(f"verification mismatch (--strict): {check.get('message')}")
-    except SystemExit:
-        raise
-    except BaseException as error:  # noqa: BLE001 - one line, right exit code
-        if isinstance(error, KeyboardInterrupt):
-            click.echo("dln: interrupted; nothing was written", err=True)
-            sys.exit(130)
-        _fail(error)
-
-
-def _solve_instances(config: Any, progress: Any, as_json: bool, quiet: bool) -> None:
-    """`dln solve` for a config with data.instances > 1: one table over all instances."""
-    from .batches.instances import solve_instances, summary_lines, write_instances_outputs
-
-    run = solve_instances(config, progress=progress)
-    directory = write_instances_outputs(run, config.output_dir, config.output_origin)
-    if as_json:
-        click.echo(json.dumps(run.summary, indent=2))
-    elif not quiet:
-        from rich.console import Console
-        from rich.table import Table
-
-        table = Table(title=f"dln solve: {config.name}", show_header=False)
-        for label, value in summary_lines(run.summary):
-            table.add_row(label, value)
-        console = Console()
-        console.print(table)
-        console.print(f"results in {directory}/ (critical_points.csv, instances.csv, summary.json, report.md)")
 
 
 @main.command(
@@ -173,29 +108,11 @@ def _solve_instances(config: Any, progress: Any, as_json: bool, quiet: bool) -> 
 @click.argument("config_path", metavar="CONFIG", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print the facts as JSON.")
 def check(config_path: Path, as_json: bool) -> None:
-    try:
+    with _errors():
+        from . import api
         from .analysis.bkk import describe
-        from .analysis.bounds import bounds
-        from .model.config import load_config
-        from .model.problem import Problem
 
-        config = load_config(config_path)
-        problem = Problem.from_config(config)
-        facts = {
-            "name": config.name,
-            "widths": list(config.widths),
-            "samples": config.samples,
-            "regularization": config.regularization,
-            "residual": config.residual,
-            "unknowns": problem.n,
-            "equations": problem.n,
-            "degree": 2 * problem.depth - 1,
-            "multidegrees_per_layer": [
-                [int(v) for v in row] for row in {tuple(r) for r in problem.multidegrees.tolist()}
-            ],
-            "bounds": bounds(problem, config.samples),
-            "engines": _engines(),
-        }
+        facts = api.check(config_path).facts
         if as_json:
             click.echo(json.dumps(facts, indent=2))
             return
@@ -212,34 +129,6 @@ def check(config_path: Path, as_json: bool) -> None:
             click.echo(f"  one hidden layer, one sample: all {o['all']}, no zero coordinate {o['no_zero_coordinate']}")
         for name, state in facts["engines"].items():
             click.echo(f"  engine {name}: {state}")
-    except SystemExit:
-        raise
-    except BaseException as error:  # noqa: BLE001
-        _fail(error)
-
-
-def _engines() -> dict[str, str]:
-    """Which engines are usable here, with where they were found."""
-    states = {"native": "available (built in)"}
-    try:
-        from .engines.julia.runtime import julia_available
-
-        found, why = julia_available()
-        states["julia"] = ("available: " if found else "not available: ") + why
-    except Exception as error:  # noqa: BLE001
-        states["julia"] = f"not available: {error}"
-    try:
-        from .exact.msolve import msolve_info
-
-        info = msolve_info()
-        states["msolve"] = (
-            f"available: {info['path']} ({info['source']}, {info['version']})"
-            if info["available"]
-            else f"not available: {info['message']}"
-        )
-    except Exception as error:  # noqa: BLE001
-        states["msolve"] = f"not available: {error}"
-    return states
 
 
 @main.command(
@@ -263,29 +152,21 @@ def _engines() -> dict[str, str]:
 def components(
     config_path: Path, out: Path | None, seed: int | None, sample_paths: int | None, as_json: bool, quiet: bool
 ) -> None:
-    try:
+    with _errors("dln: interrupted"):
+        from . import api
         from .common.atomic import check_result_directory
-        from .decomposition.decompose import decompose, write_components
-        from .model.config import load_config
 
-        config = load_config(config_path).with_solver(seed=seed)
+        config = api.as_config(config_path, seed=seed)
         if out is not None:
             config = config.with_output(out)
         check_result_directory(config.output_dir, config.output_origin)
-        result = decompose(config, sample_paths=sample_paths)
-        directory = write_components(result, config.output_dir, config.output_origin)
+        result = api.components(config, sample_paths=sample_paths)
+        directory = result.save(config.output_dir, origin=config.output_origin)
         if as_json:
-            click.echo(json.dumps(result.as_dict(), indent=2))
+            click.echo(json.dumps(result.summary, indent=2))
         elif not quiet:
-            click.echo("\n".join(result.lines()))
+            click.echo(str(result))
             click.echo(f"results in {directory}/ (components.json, components.md and the solve's files)")
-    except SystemExit:
-        raise
-    except BaseException as error:  # noqa: BLE001
-        if isinstance(error, KeyboardInterrupt):
-            click.echo("dln: interrupted", err=True)
-            sys.exit(130)
-        _fail(error)
 
 
 @main.command(
@@ -317,7 +198,7 @@ def sweep(
     export_dir: Path | None,
     as_json: bool,
 ) -> None:
-    try:
+    with _errors("dln: interrupted; finished points are kept, rerun to resume"):
         import contextlib
         import signal
 
@@ -383,13 +264,6 @@ def sweep(
                 f"dln: error: {len(outcome.failed)} points failed (see error.json in their directories)", err=True
             )
             sys.exit(EXIT_OTHER)
-    except SystemExit:
-        raise
-    except BaseException as error:  # noqa: BLE001
-        if isinstance(error, KeyboardInterrupt):
-            click.echo("dln: interrupted; finished points are kept, rerun to resume", err=True)
-            sys.exit(130)
-        _fail(error)
 
 
 @main.command(help="Aggregate the summary.json files under RESULTS (directories, files or globs) into one table.")
@@ -397,7 +271,7 @@ def sweep(
 @click.option("--format", "fmt", type=click.Choice(["csv", "md"]), default="md", show_default=True)
 @click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), help="Write to a file (default stdout).")
 def table(results: tuple[str, ...], fmt: str, out: Path | None) -> None:
-    try:
+    with _errors():
         from .common.atomic import check_result_file
         from .reports.tables import collect, is_table_file, render, write_table
 
@@ -409,10 +283,6 @@ def table(results: tuple[str, ...], fmt: str, out: Path | None) -> None:
         else:
             write_table(text, out)
             click.echo(f"wrote {out}", err=True)
-    except SystemExit:
-        raise
-    except BaseException as error:  # noqa: BLE001
-        _fail(error)
 
 
 @main.command(
@@ -427,7 +297,7 @@ def table(results: tuple[str, ...], fmt: str, out: Path | None) -> None:
 @click.option("--where", multiple=True, help="counts: keep runs with column=value (repeatable), e.g. --where m=2.")
 @click.option("--title", help="Figure title.")
 def plot(kind: str, results: tuple[str, ...], out: Path, x: str, where: tuple[str, ...], title: str | None) -> None:
-    try:
+    with _errors():
         from .reports import plots
         from .reports.tables import ResultsError, collect
 
@@ -440,10 +310,6 @@ def plot(kind: str, results: tuple[str, ...], out: Path, x: str, where: tuple[st
             figure = plots.morse_figure if kind == "morse" else plots.loss_figure
             path = figure(Path(results[0]), out, title)
         click.echo(f"wrote {path}")
-    except SystemExit:
-        raise
-    except BaseException as error:  # noqa: BLE001
-        _fail(error)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -14,7 +14,8 @@ from dlnlandscape.errors import ConfigError
 from dlnlandscape.model.config import parse_config
 from dlnlandscape.model.sparse import SparsePolynomial, SparseSystem, gradient_system
 from dlnlandscape.pipeline import solve
-from dlnlandscape.reports.files import critical_points_rows, summary_lines
+from dlnlandscape.reports.points import critical_points_rows
+from dlnlandscape.reports.text import summary_lines
 
 from .conftest import make_config
 from .test_native import closed_form_111

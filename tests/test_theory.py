@@ -11,7 +11,9 @@ from dlnlandscape.analysis import theory
 from dlnlandscape.analysis.classify import classify, eigen_signature, product_ranks
 from dlnlandscape.model.problem import Problem
 from dlnlandscape.pipeline import solve
-from dlnlandscape.reports.files import COLUMNS, _theory_lines, markdown_report, summary_lines, write_outputs
+from dlnlandscape.reports.files import write_outputs
+from dlnlandscape.reports.points import COLUMNS
+from dlnlandscape.reports.text import markdown_report, summary_lines, theory_lines
 
 from .conftest import make_config
 
@@ -278,7 +280,7 @@ def test_rank_criterion_and_purity_need_an_unregularised_loss_and_invertible_xxt
     summary = theory.theory_summary(q, cp, "generalized")
     assert summary["pure_spurious"]["applies"] is False and "Λ ≠ 0" in summary["pure_spurious"]["reason"]
     assert summary["rank_criterion"]["applies"] is False
-    lines = dict(_theory_lines(summary))
+    lines = dict(theory_lines(summary))
     assert lines["pure / spurious"].startswith("n/a: ") and "rank criterion" not in lines
 
 
@@ -303,7 +305,7 @@ def test_saddle_types_on_hand_made_spectra():
 
 
 def test_markdown_report_shows_theory_columns_when_they_apply(monkeypatch):
-    import dlnlandscape.reports.files as report
+    import dlnlandscape.reports.text as report
 
     p, M, U = _plain((2, 1, 2), seed=1)
     cp = _classify(p, [[U[:, :1].T @ M, U[:, :1]]])

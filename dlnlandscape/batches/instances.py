@@ -13,22 +13,18 @@ Instance i uses data seed `data.seed + i` and regularisation seed `regularizatio
 
 from __future__ import annotations
 
-import json
 import time
 from collections import Counter
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from .. import __version__
 from ..analysis.certify import certify_points
 from ..analysis.classify import CriticalPoints, analyse
-from ..common.atomic import result_directory
 from ..engines.base import SolveResult
 from ..errors import ConfigError
 from ..model.config import Config
 from ..model.problem import Problem
-from ..reports.files import COLUMNS, critical_points_rows, write_csv
 
 
 @dataclass
@@ -133,56 +129,4 @@ def _histogram(values: list[Any]) -> dict[str, int]:
     return {str(k): counts[k] for k in sorted(counts, key=lambda v: (v is None, v))}
 
 
-def write_instances_outputs(run: InstancesRun, directory: Path, origin: str = "") -> Path:
-    """critical_points.csv (one table, `instance` column first), instances.csv (one row per
-    instance), summary.json and report.md — atomically, like a single solve."""
-    with result_directory(directory, origin, kind="instances") as tmp:
-        names = run.problems[0].variable_names
-        fields = ["instance", *COLUMNS] + [f"{n}{suffix}" for n in names for suffix in ("", "_imag")]
-        rows = [
-            {"instance": i, **row}
-            for i, (problem, points) in enumerate(zip(run.problems, run.points))
-            for row in critical_points_rows(problem, points)
-        ]
-        write_csv(tmp / "critical_points.csv", fields, rows)
-        per = [{k: v for k, v in r.items() if k != "saddles_by_index"} for r in run.summary["per_instance"]]
-        write_csv(tmp / "instances.csv", list(per[0]), per)
-        (tmp / "summary.json").write_text(json.dumps(run.summary, indent=2) + "\n", encoding="utf-8")
-        (tmp / "report.md").write_text(markdown(run.summary), encoding="utf-8")
-    return Path(directory)
-
-
-def markdown(summary: dict[str, Any]) -> str:
-    lines = [
-        f"# {summary['name']}: {summary['instances']} instances",
-        "",
-        f"Generic count (monodromy): {summary['generic_count']}; complete instances: "
-        f"{summary['complete_instances']} of {summary['instances']}; {summary['seconds']} s.",
-        "",
-        "| quantity | distribution over instances (value: instances) |",
-        "|---|---|",
-    ]
-    for key, hist in summary["distributions"].items():
-        lines.append(f"| {key} | {', '.join(f'{v}: {c}' for v, c in hist.items())} |")
-    for index, hist in summary["saddles_by_index"].items():
-        lines.append(f"| saddles of index {index} | {', '.join(f'{v}: {c}' for v, c in hist.items())} |")
-    if summary["warnings"]:
-        lines += ["", "## Warnings", "", *[f"- {w}" for w in summary["warnings"]]]
-    return "\n".join(lines) + "\n"
-
-
-def summary_lines(summary: dict[str, Any]) -> list[tuple[str, str]]:
-    """What the terminal shows for an instances run."""
-    dist = summary["distributions"]
-    return [
-        ("instances", f"{summary['instances']} (complete: {summary['complete_instances']})"),
-        ("generic count", str(summary["generic_count"])),
-        ("real critical points", ", ".join(f"{v} in {c}" for v, c in dist["real"].items())),
-        ("local minima", ", ".join(f"{v} in {c}" for v, c in dist["local_minima"].items())),
-        ("saddles", ", ".join(f"{v} in {c}" for v, c in dist["saddles"].items())),
-        ("seconds", f"{summary['seconds']} (solve {summary['solve_seconds']})"),
-        *[("warning", w) for w in summary["warnings"][:5]],
-    ]
-
-
-__all__ = ["InstancesRun", "solve_instances", "write_instances_outputs"]
+__all__ = ["InstancesRun", "solve_instances"]
