@@ -12,9 +12,7 @@ The Python API (see the README, "Python API"):
 Importing the package starts no engine: Julia, numba kernels and msolve load on first use.
 """
 
-__version__ = "0.1.0"
-
-from .api import (  # noqa: E402 - the version above is read by modules the API imports
+from .api import (
     CheckResult,
     ComponentsResult,
     InstancesResult,
@@ -23,8 +21,9 @@ from .api import (  # noqa: E402 - the version above is read by modules the API 
     components,
     solve,
 )
-from .errors import BackendUnavailable, ConfigError, DLNError, OutputPathError, VerificationMismatch  # noqa: E402
-from .model.config import Config, load_config, parse_config  # noqa: E402
+from .errors import BackendUnavailable, ConfigError, DLNError, OutputPathError, VerificationMismatch
+from .model.config import Config, load_config, parse_config
+from .version import __version__
 
 __all__ = [
     "BackendUnavailable",

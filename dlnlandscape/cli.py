@@ -17,8 +17,8 @@ from typing import Any
 
 import click
 
-from . import __version__
 from .errors import EXIT_OTHER, DLNError, VerificationMismatch
+from .version import __version__
 
 EXIT_CODES_HELP = (
     "Exit codes: 0 success; 1 unexpected error; 2 bad config or usage; "

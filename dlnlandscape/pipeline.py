@@ -13,7 +13,6 @@ from typing import Any
 
 import numpy as np
 
-from . import __version__
 from .analysis.bounds import bounds
 from .analysis.certify import certify_points
 from .analysis.classify import CriticalPoints, analyse, verdict
@@ -22,6 +21,7 @@ from .engines.base import SolveResult
 from .engines.select import select_engine
 from .model.config import Config
 from .model.problem import Problem
+from .version import __version__
 
 
 @dataclass

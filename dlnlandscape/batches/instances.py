@@ -18,13 +18,13 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from .. import __version__
 from ..analysis.certify import certify_points
 from ..analysis.classify import CriticalPoints, analyse
 from ..engines.base import SolveResult
 from ..errors import ConfigError
 from ..model.config import Config
 from ..model.problem import Problem
+from ..version import __version__
 
 
 @dataclass

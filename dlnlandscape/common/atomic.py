@@ -36,8 +36,8 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from .. import __version__
 from ..errors import OutputPathError
+from ..version import __version__
 
 MARKER = ".dlnlandscape"
 PARTIAL_MARKER = ".dlnlandscape-partial"
