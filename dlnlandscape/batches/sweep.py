@@ -55,7 +55,7 @@ from ..common.atomic import (
     result_directory,
 )
 from ..errors import ConfigError, OutputPathError
-from ..model.config import SCHEMA, _Loader, _plain, parse_config
+from ..model.config import SCHEMA, YamlLoader, parse_config, plain_data
 
 SWEEP_KEYS = ("name", "base", "base_config", "grid", "output", "jobs")
 # short labels for point names; other keys use their last component
@@ -178,7 +178,7 @@ def load_sweep(path: str | Path, output_dir: str | Path | None = None) -> Sweep:
 
 def _read_yaml(path: Path, source: str) -> Any:
     try:
-        return yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)  # noqa: S506 - SafeLoader subclass
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=YamlLoader)  # noqa: S506 - SafeLoader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "YAML"
@@ -577,7 +577,7 @@ def export_configs(sweep: Sweep, directory: str | Path, origin: str = "--export-
     names = []
     with result_directory(directory, origin, kind="configs") as tmp:
         for point in sweep.points:
-            document = _plain(copy.deepcopy(point.document))
+            document = plain_data(copy.deepcopy(point.document))
             data = document.get("data") or {}
             if isinstance(data.get("file"), str) and not Path(data["file"]).is_absolute():
                 data["file"] = str((sweep.base_dir / data["file"]).resolve())

@@ -66,7 +66,7 @@ class LiteralFloat(float):
         return (LiteralFloat, (self.text,))
 
 
-class _Loader(yaml.SafeLoader):
+class YamlLoader(yaml.SafeLoader):
     """Safe YAML loader whose floats keep their literal text."""
 
 
@@ -82,7 +82,7 @@ def _construct_float(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> float:
     return value
 
 
-_Loader.add_constructor("tag:yaml.org,2002:float", _construct_float)
+YamlLoader.add_constructor("tag:yaml.org,2002:float", _construct_float)
 
 
 def to_fraction(value: Any) -> Fraction:
@@ -135,7 +135,7 @@ class Config:
         out["data"]["Y"] = self.Y.tolist()
         out["regularization"]["Lambda"] = [lam.tolist() for lam in self.Lambda]
         out["output"]["dir"] = str(self.output_dir)
-        return _plain(out)
+        return plain_data(out)
 
     def with_solver(self, **overrides: Any) -> Config:
         """A copy with solver keys replaced (CLI flags such as --seed and --backend; None keeps
@@ -168,11 +168,12 @@ class Config:
         return replace(self, output_dir=Path(directory), raw=raw, output_origin=origin)
 
 
-def _plain(value: Any) -> Any:
+def plain_data(value: Any) -> Any:
+    """JSON/YAML-safe plain values: literal floats and NumPy scalars become Python floats."""
     if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
+        return {k: plain_data(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
+        return [plain_data(v) for v in value]
     if isinstance(value, LiteralFloat):
         return float(value)
     if isinstance(value, np.generic):
@@ -192,7 +193,7 @@ def load_config(path: str | Path) -> Config:
     if not text.strip():
         raise ConfigError(source, "", "the file is empty; start from configs/quickstart.yaml")
     try:
-        document = yaml.load(text, Loader=_Loader)  # noqa: S506 - SafeLoader subclass
+        document = yaml.load(text, Loader=YamlLoader)  # noqa: S506 - SafeLoader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "YAML"

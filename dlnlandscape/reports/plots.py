@@ -77,7 +77,7 @@ def _number(value: Any) -> float | None:
 
 def filter_rows(rows: list[dict[str, Any]], where: list[str]) -> list[dict[str, Any]]:
     """Keep rows matching every ``column=value`` condition (compared as text)."""
-    from .tables import _cell
+    from .tables import cell_text
 
     out = rows
     for condition in where:
@@ -86,7 +86,7 @@ def filter_rows(rows: list[dict[str, Any]], where: list[str]) -> list[dict[str, 
         key, value = condition.split("=", 1)
         if rows and key not in rows[0]:
             raise ResultsError(f"--where {condition}: no column {key!r}; columns: {', '.join(rows[0])}")
-        out = [r for r in out if _cell(r.get(key)) == value or _number(r.get(key)) == _number(value) is not None]
+        out = [r for r in out if cell_text(r.get(key)) == value or _number(r.get(key)) == _number(value) is not None]
     return out
 
 

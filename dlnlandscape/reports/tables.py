@@ -189,7 +189,8 @@ def columns(rows: list[dict[str, Any]]) -> list[str]:
     return [*BASE_COLUMNS, *(f"saddles_index_{k}" for k in indices), *TAIL_COLUMNS]
 
 
-def _cell(value: Any) -> str:
+def cell_text(value: Any) -> str:
+    """A table cell's text: empty for None, true/false, floats in %g."""
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -206,7 +207,7 @@ def to_csv(rows: list[dict[str, Any]]) -> str:
     writer.writerow(cols)
     for r in rows:
         # a saddle index absent from a run that has no degenerate points is 0 saddles there
-        writer.writerow([_cell(r.get(c, _missing(r, c))) for c in cols])
+        writer.writerow([cell_text(r.get(c, _missing(r, c))) for c in cols])
     return buffer.getvalue()
 
 
@@ -222,10 +223,10 @@ MD_DROP = ("d0", "dH", "hidden_width", "lambda", "low", "high", "seed", "dir", "
 def to_markdown(rows: list[dict[str, Any]], drop: tuple[str, ...] = MD_DROP) -> str:
     """A Markdown table; columns empty in every row (and the wordy ones in `drop`) are left out."""
     cols = [c for c in columns(rows) if c not in drop]
-    cols = [c for c in cols if any(_cell(r.get(c, _missing(r, c))) != "" for r in rows)]
+    cols = [c for c in cols if any(cell_text(r.get(c, _missing(r, c))) != "" for r in rows)]
     lines = ["| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
     for r in rows:
-        lines.append("| " + " | ".join(_cell(r.get(c, _missing(r, c))) for c in cols) + " |")
+        lines.append("| " + " | ".join(cell_text(r.get(c, _missing(r, c))) for c in cols) + " |")
     return "\n".join(lines) + "\n"
 
 
