@@ -43,7 +43,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -69,7 +69,12 @@ _FEASIBILITY_TOL = 1e-6  # dual value above this (heights < 2^20) means "no α":
 
 
 class MixedVolumeLimit(RuntimeError):
-    """The mixed-cell search passed its work or time limit (the message says which)."""
+    """The mixed-cell search passed its work limit (deterministic: the same on every run) or its
+    time limit (depends on the machine's load); `kind` says which."""
+
+    def __init__(self, kind: Literal["work", "time"], message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
 
 
 class _NonGenericLifting(RuntimeError):
@@ -480,7 +485,7 @@ class _MixedCells:
         offsets = np.cumsum([0] + [len(e) for e in edges])
         self.tests += int(offsets[-1])
         if self.max_tests is not None and self.tests > self.max_tests:
-            raise MixedVolumeLimit(f"work limit of {self.max_tests:,} edge tests reached")
+            raise MixedVolumeLimit("work", f"work limit of {self.max_tests:,} edge tests reached")
         codes, dead = _filter_all(
             G,
             h,
@@ -536,7 +541,7 @@ class _MixedCells:
             self._leaf(chosen)
             return
         if self.deadline is not None and time.monotonic() > self.deadline:
-            raise MixedVolumeLimit("time limit reached")
+            raise MixedVolumeLimit("time", "time limit reached")
         s = min(candidates, key=lambda t: len(candidates[t]))  # fail first
         rest = sorted((t for t in candidates if t != s), key=lambda t: len(candidates[t]))  # likeliest to empty first
         G, h, E, f, alpha0, N = region
@@ -627,21 +632,21 @@ def describe(bkk: dict[str, Any] | None) -> str:
 @lru_cache(maxsize=64)
 def _bkk_cached(
     widths: tuple[int, ...], residual: bool, max_tests: int, time_limit: float, max_unknowns: int
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], bool]:
+    """(the bounds dict, whether it holds for every later run: a number or a size/work limit —
+    not a time limit, which depends on the machine's load)."""
     supports = generic_supports(widths, residual)
     n = len(supports)
     if n > max_unknowns:
-        return {"status": "not computed", "reason": f"{n} unknowns > {max_unknowns} (size limit)"}
+        return {"status": "not computed", "reason": f"{n} unknowns > {max_unknowns} (size limit)"}, True
     start = time.monotonic()
     try:
         torus = mixed_volume(supports, max_tests=max_tests, time_limit=time_limit)
         left = max(time_limit - (time.monotonic() - start), 0.0)
         affine = mixed_volume(supports, origin=True, max_tests=max_tests, time_limit=left)
     except MixedVolumeLimit as error:
-        return {
-            "status": "not computed",
-            "reason": str(error) if "work" in str(error) else f"time limit {time_limit:g} s",
-        }
+        reason = str(error) if error.kind == "work" else f"time limit {time_limit:g} s"
+        return {"status": "not computed", "reason": reason}, error.kind == "work"
     return {
         "status": "computed",
         "affine": affine.volume,
@@ -650,7 +655,7 @@ def _bkk_cached(
         "edge_tests": affine.tests + torus.tests,
         "seconds": round(time.monotonic() - start, 3),
         "method": "mixed cells of a random lifting (seed 0), exact rational cell checks",
-    }
+    }, True
 
 
 def bkk_bound(
@@ -672,10 +677,8 @@ def bkk_bound(
     stored = _disk_cache().get(disk_key) if use_disk else None
     if stored is not None:
         return {**stored, "cached": True}
-    result = dict(_bkk_cached(*key))
-    # a number, or a deterministic limit (size, LP work) — both hold for every later run; a time
-    # limit depends on the machine's load and is tried again
-    deterministic = result.get("status") == "computed" or "time limit" not in result.get("reason", "")
+    cached, deterministic = _bkk_cached(*key)
+    result = dict(cached)
     if use_disk and deterministic:
         _store(disk_key, result)
     return result
