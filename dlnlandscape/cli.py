@@ -212,7 +212,7 @@ def sweep(
         plan = load_sweep(sweep_path, output_dir=out)
         if not dry_run and export_dir is None:
             check_outputs(plan)
-        states = [point.state() for point in plan.points]
+        states = [point.state().value for point in plan.points]
         done = states.count("done")
         if dry_run:
             for point, state in zip(plan.points, states, strict=True):

@@ -178,24 +178,24 @@ def test_points_done_for_another_config_are_stale_and_recomputed(tmp_path: Path)
     assert len(first.computed) == 4
     changed = {**TINY, "base": {**TINY["base"], "regularization": {"low": 0.2}}}
     sweep = parse_sweep(changed, source="tiny", output_dir=tmp_path)
-    assert [p.state() for p in sweep.points] == ["stale"] * 4
+    assert [p.state().value for p in sweep.points] == ["stale"] * 4
     second = run_sweep(sweep, 1, runner=fake_runner)
     assert len(second.stale) == 4 and len(second.computed) == 4 and second.skipped == []
-    assert all(p.state() == "done" for p in sweep.points)
+    assert all(p.state().value == "done" for p in sweep.points)
     # a summary that is not a dln summary is not taken as done either
     (tmp_path / "w1-1-1_m1" / "summary.json").write_text("{}")
-    assert sweep.points[0].state() == "stale"
+    assert sweep.points[0].state().value == "stale"
 
 
 def test_real_summaries_match_their_point(tiny_sweep: Path):
     sweep = load_sweep(tiny_sweep / "tiny.yaml")
-    assert [p.state() for p in sweep.points] == ["done"] * 4
+    assert [p.state().value for p in sweep.points] == ["done"] * 4
     seed_changed = {**TINY, "base": {**TINY["base"], "solver": {"backend": "native", "seed": 7}}}
     other = parse_sweep(seed_changed, source="tiny", output_dir=tiny_sweep / "out")
-    assert [p.state() for p in other.points] == ["stale"] * 4
+    assert [p.state().value for p in other.points] == ["stale"] * 4
     backend_changed = {**TINY, "base": {**TINY["base"], "solver": {"backend": "auto", "seed": 42}}}
     same = parse_sweep(backend_changed, source="tiny", output_dir=tiny_sweep / "out")
-    assert [p.state() for p in same.points] == ["done"] * 4
+    assert [p.state().value for p in same.points] == ["done"] * 4
 
 
 def test_crashed_worker_is_recorded_and_the_sweep_goes_on(tmp_path: Path):

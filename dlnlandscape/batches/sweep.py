@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import enum
 import hashlib
 import itertools
 import json
@@ -78,6 +79,15 @@ Task = dict[str, Any]
 Runner = Callable[[Task], dict[str, Any]]
 
 
+class PointState(enum.Enum):
+    """Where a grid point stands: DONE (summary.json of this very problem), STALE (summary.json of
+    another problem — the base config or data changed since — so it is recomputed) or TODO."""
+
+    DONE = "done"
+    STALE = "stale"
+    TODO = "todo"
+
+
 @dataclass(frozen=True)
 class SweepPoint:
     """One grid point: its name, output directory, the grid values and the full config document."""
@@ -90,19 +100,18 @@ class SweepPoint:
 
     def done(self) -> bool:
         """Finished with this very config (see `state`)."""
-        return self.state() == "done"
+        return self.state() is PointState.DONE
 
-    def state(self) -> str:
-        """``done`` (summary.json of the same problem), ``stale`` (summary.json of another problem:
-        the base config or data changed since — it is recomputed) or ``todo``."""
+    def state(self) -> PointState:
+        """See `PointState`; a summary.json that cannot be read as ours is stale."""
         path = self.directory / SUMMARY
         if not path.is_file():
-            return "todo"
+            return PointState.TODO
         try:
             stored = json.loads(path.read_text(encoding="utf-8"))["config"]
-            return "done" if fingerprint(stored) == self.fingerprint else "stale"
         except (OSError, ValueError, KeyError, TypeError):
-            return "stale"
+            return PointState.STALE
+        return PointState.DONE if fingerprint(stored) == self.fingerprint else PointState.STALE
 
 
 FINGERPRINT_SOLVER = ("seed", "start", "certify", "verify")
@@ -484,10 +493,10 @@ def run_sweep(
     todo = []
     for task, point in zip(tasks(sweep, backend), sweep.points, strict=True):
         state = point.state()
-        if state == "done":
+        if state is PointState.DONE:
             outcome.skipped.append(point.name)
         else:
-            if state == "stale":
+            if state is PointState.STALE:
                 outcome.stale.append(point.name)
             todo.append(task)
 
