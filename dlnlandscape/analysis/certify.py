@@ -55,7 +55,7 @@ import numpy as np
 
 from ..model.config import Config
 from ..model.sparse import SparseSystem, gradient_system
-from .classify import CriticalPoints
+from .points import CriticalPoints
 
 PRECISION = 128  # bits of the balls; Python overhead, not precision, dominates the cost
 ACCURACY_TOL = 1e-8  # relative distance from the reported point to the proven zero

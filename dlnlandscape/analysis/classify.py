@@ -8,14 +8,12 @@ Everything is computed on whole arrays of solutions at once.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
-
 import numpy as np
 
 from ..common.points import SAME_POINT_TOL, match_points, unique_points
 from ..engines.base import PathResults
 from ..model.problem import Problem
+from .points import CriticalPoints
 from .theory import point_columns
 
 DISTINCT_TOL = SAME_POINT_TOL  # relative max-norm distance under which two endpoints are one solution
@@ -24,55 +22,6 @@ ZERO_TOL = 1e-8  # |x_k| ≤ ZERO_TOL · max(1, ‖x‖∞) means a zero coordin
 EIGEN_TOL = 1e-8  # |eigenvalue| ≤ EIGEN_TOL · ‖H‖₂ means zero
 LOSS_TOL = 1e-9  # relative tie tolerance for the global minimum
 RANK_TOL = 1e-8
-
-CLASSES = ("global_minimum", "local_minimum", "saddle", "maximum", "degenerate")
-
-
-@dataclass
-class CriticalPoints:
-    """Distinct finite critical points and their classification (arrays over points)."""
-
-    solutions: np.ndarray  # (k, n) complex
-    multiplicity: np.ndarray  # (k,) paths ending at the point
-    singular: np.ndarray  # (k,) bool
-    residual: np.ndarray  # (k,) ‖∇L‖∞
-    condition: np.ndarray  # (k,)
-    is_real: np.ndarray  # (k,) bool
-    loss: np.ndarray  # (k,) complex (real for real points)
-    hessian_index: np.ndarray  # (k,) int, −1 for non-real points
-    zero_eigenvalues: np.ndarray  # (k,) int, −1 for non-real points
-    min_eigenvalue: np.ndarray  # (k,) float, NaN for non-real points
-    max_eigenvalue: np.ndarray  # (k,)
-    eigenvalues: np.ndarray  # (k, n) float, NaN rows for non-real points
-    cls: np.ndarray  # (k,) object: class name, "" for non-real points
-    zero_pattern: np.ndarray  # (k,) object: per layer 0/1 strings joined by '|'
-    zero_count: np.ndarray  # (k,) int
-    rank_end_to_end: np.ndarray  # (k,) int
-    partial_ranks: np.ndarray  # (k,) object: "i-j:r;..." ranks of W_j⋯W_i
-    orbit: np.ndarray  # (k,) int orbit id (smallest member index)
-    orbit_size: np.ndarray  # (k,)
-    orbit_missing: int = 0  # sign-flip images of found points that were not found
-    notes: list[str] = field(default_factory=list)
-    # theory columns (theory.py)
-    product_ranks: dict[tuple[int, int], np.ndarray] = field(default_factory=dict)  # (i, j) → rank of M_j⋯M_i
-    neuron_counts: np.ndarray = field(default_factory=lambda: np.zeros((0, 0, 3), dtype=np.int64))
-    zero_class: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=object))
-    saddle_type: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=object))
-    pure_spurious: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=object))
-    eigen_subset: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=object))
-    rank_criterion: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=object))
-    certified: np.ndarray | None = None  # (k,) bool once certify.py ran: a proven, distinct exact critical point
-
-    def __len__(self) -> int:
-        return int(self.solutions.shape[0])
-
-    def class_counts(self) -> dict[str, Any]:
-        real = self.is_real
-        by_class = {c: int(np.sum(self.cls[real] == c)) for c in CLASSES}
-        index = self.hessian_index[real]
-        by_index = {str(int(i)): int(np.sum(index == i)) for i in np.unique(index)}
-        return {"by_class": by_class, "by_morse_index": by_index}
-
 
 def analyse(problem: Problem, paths: PathResults, *, symmetric: bool | None = None) -> CriticalPoints:
     """Distinct finite endpoints → classified critical points."""

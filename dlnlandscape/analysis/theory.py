@@ -60,14 +60,12 @@ condition would split these into strict and non-strict saddles; it is not implem
 from __future__ import annotations
 
 from collections import Counter
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from ..model.problem import Problem
-
-if TYPE_CHECKING:
-    from .classify import CriticalPoints
+from .points import CriticalPoints
 
 THEORY_TOL = 1e-6  # ‖·‖_F ≤ THEORY_TOL · scale means zero (gradients, projections, M_ij)
 SUBSET_TOL = 1e-4  # ‖Π u_l‖² must be within this of 0 or 1 to decide membership of S

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from ..analysis.classify import CriticalPoints
+from ..analysis.points import CriticalPoints
 from ..model.problem import Problem
 
 COLUMNS = (
