@@ -17,9 +17,10 @@ from .analysis.bounds import bounds
 from .analysis.certify import certify_points
 from .analysis.classify import CriticalPoints, analyse, verdict
 from .analysis.theory import theory_summary
-from .engines.base import SolveResult
+from .engines.base import Engine, SolveResult
 from .engines.select import select_engine
 from .model.config import Config
+from .model.options import SolverOptions
 from .model.problem import Problem
 from .version import __version__
 
@@ -35,7 +36,7 @@ class Run:
     summary: dict[str, Any]
 
 
-def solve(config: Config, progress: Any = None, engine: Any = None) -> Run:
+def solve(config: Config, progress: Any = None, engine: Engine | None = None) -> Run:
     """Solve the config's gradient system, classify its critical points and, with
     `solver.verify`, cross-check the counts with msolve."""
     began = time.perf_counter()
@@ -46,10 +47,10 @@ def solve(config: Config, progress: Any = None, engine: Any = None) -> Run:
 
         find_msolve()  # fail fast (exit 3, one line) before a long solve when msolve is missing
     if engine is None:
-        engine, reason = select_engine(config)
+        engine, reason = select_engine(config.solver)
     else:
         reason = "given by the caller"
-    result = engine.solve(problem, config, progress)
+    result = engine.solve(problem, resolve_trusted_count(problem, config.solver, engine), progress)
     points = analyse(problem, result.paths)
     summary = summarize(config, problem, result, points, reason, time.perf_counter() - began)
     summary.update(certify_points(config, points))  # solver.certify: auto | true | false
@@ -64,6 +65,29 @@ def solve(config: Config, progress: Any = None, engine: Any = None) -> Run:
             summary["complete"] = False
             summary["warnings"].append(f"verification: {summary['verification']['message']}")
     return Run(config=config, problem=problem, result=result, points=points, summary=summary)
+
+
+def resolve_trusted_count(problem: Problem, options: SolverOptions, engine: Engine) -> SolverOptions:
+    """`solver.trusted_count: msolve` → msolve's exact degree, computed now, for the engine that
+    stops at a count (native monodromy); engines take numbers and never run msolve themselves.
+    Other engines ignore the count, so nobody waits for msolve on their behalf."""
+    if options.trusted_count != "msolve":
+        return options
+    from .engines.native.engine import NativeEngine, resolve_start
+
+    if not (isinstance(engine, NativeEngine) and resolve_start(options, problem) == "monodromy"):
+        return options
+    from .exact.verify import consensus_degree
+
+    degree, primes, _, _ = consensus_degree(
+        problem.exact_system(),
+        seed=int(options.seed),
+        deadline=time.perf_counter() + float(options.verify_timeout),
+        threads=int(options.threads),
+        min_primes=2,
+    )
+    source = f"msolve degree (primes {', '.join(map(str, primes))})"
+    return options.replace(trusted_count=degree, trusted_count_source=source)
 
 
 def verification(config: Config, points: CriticalPoints, method: str) -> dict[str, Any]:
@@ -102,14 +126,14 @@ def summarize(
     if k > the_bounds["multihomogeneous"]:
         warnings.append("more distinct solutions than the multihomogeneous Bézout bound: a bug")
         complete = False
-    mono = result.engine_info.get("monodromy")
-    if mono:
-        trusted = mono.get("trusted_count")
-        if trusted is not None and not mono.get("reached_trusted_count"):
-            warnings.append(f"monodromy stopped at {mono['base_solutions']} of the trusted count {trusted}")
+    mono = result.monodromy
+    if mono is not None:
+        trusted = mono.trusted_count
+        if trusted is not None and not mono.reached_trusted_count:
+            warnings.append(f"monodromy stopped at {mono.base_solutions} of the trusted count {trusted}")
             complete = False
-        if k < mono["base_solutions"]:
-            warnings.append(f"{mono['base_solutions'] - k} of the {mono['base_solutions']} base solutions were lost")
+        if k < mono.base_solutions:
+            warnings.append(f"{mono.base_solutions - k} of the {mono.base_solutions} base solutions were lost")
             complete = False
     bkk = the_bounds.get("bkk", {})
     if bkk.get("status") == "computed" and k > bkk["affine"]:
@@ -118,8 +142,7 @@ def summarize(
     real = points.is_real
     orbit_ids = np.unique(points.orbit) if k else np.zeros(0)
     global_loss = points.loss[points.cls == "global_minimum"].real
-    engine_info = dict(result.engine_info)
-    exact_degree = engine_info.get("degree") if result.engine == "exact" else None
+    exact_degree = result.exact_degree
     return {
         "name": config.name,
         "version": __version__,
@@ -146,7 +169,12 @@ def summarize(
             "within_bounds": bool(k <= the_bounds["multihomogeneous"]),
             "within_bkk": bool(k <= bkk["affine"]) if bkk.get("status") == "computed" else None,
         },
-        "backend": {"engine": result.engine, "reason": reason, "start_system": result.start_system, **engine_info},
+        "backend": {
+            "engine": result.engine,
+            "reason": reason,
+            "start_system": result.start_system,
+            **result.backend_info(),
+        },
         "seed": result.seed,
         "seconds": round(seconds, 3),
         "peak_memory_mib": _peak_memory_mib(),

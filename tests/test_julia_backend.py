@@ -288,24 +288,24 @@ def test_origin_is_not_added_without_a_hidden_layer():
 
 def test_start_systems():
     base = make_config((2, 2, 2))
-    assert resolve_start(base) == "polyhedral"  # auto
+    assert resolve_start(base.solver) == "polyhedral"  # auto
     for start in ("polyhedral", "total_degree", "multihomogeneous", "monodromy"):
-        assert resolve_start(base.with_solver(start=start)) == start
+        assert resolve_start(base.with_solver(start=start).solver) == start
     with pytest.raises(ConfigError, match="monodromy.*not implemented"):
-        resolve_start(base.with_solver(start="monodromy"), system="sparse")
+        resolve_start(base.with_solver(start="monodromy").solver, system="sparse")
     with pytest.raises(ConfigError, match="solver.start"):
-        resolve_start(base.with_solver(start="newton_only"))
+        resolve_start(base.with_solver(start="newton_only").solver)
     with pytest.raises(ConfigError):
-        JuliaEngine("sparse").solve(Problem.from_config(base), base.with_solver(start="monodromy"))
+        JuliaEngine("sparse").solve(Problem.from_config(base), base.with_solver(start="monodromy").solver)
 
 
 def test_many_instances_must_share_a_structure():
     a, b = make_config((2, 2, 2)), make_config((1, 2, 1))
     problems = [Problem.from_config(a), Problem.from_config(b)]
     with pytest.raises(ValueError, match="one structure"):
-        JuliaEngine().solve_instances(problems, a)
+        JuliaEngine().solve_instances(problems, a.solver)
     with pytest.raises(ValueError, match="one instance"):
-        JuliaEngine("sparse").solve_instances([problems[0], problems[0]], a)
+        JuliaEngine("sparse").solve_instances([problems[0], problems[0]], a.solver)
     with pytest.raises(ValueError, match="system must be"):
         JuliaEngine("dense")
 
@@ -355,7 +355,7 @@ config = parse_config({"architecture": {"widths": [1, 1, 1]}, "data": {"samples"
 clock = time.perf_counter()
 status = detect()
 try:
-    JuliaEngine().solve(Problem.from_config(config), config)
+    JuliaEngine().solve(Problem.from_config(config), config.solver)
     out = {"raised": False}
 except BackendUnavailable as exc:
     out = {"raised": True, "message": str(exc), "exit_code": exc.exit_code}
@@ -465,9 +465,9 @@ def distinct_finite(paths: PathResults, tol: float = 1e-6) -> np.ndarray:
 def test_julia_finds_the_five_critical_points_of_111(start):
     julia_ready()
     config = make_config((1, 1, 1), 2, solver={"start": start, "certify": True})
-    result = JuliaEngine().solve(Problem.from_config(config), config)
+    result = JuliaEngine().solve(Problem.from_config(config), config.solver)
     assert len(distinct_finite(result.paths)) == 5  # DOMAIN.md's closed form
-    assert result.engine_info["origin"]["status"] in ("found", "added")
+    assert result.stats.origin["status"] in ("found", "added")
 
 
 @pytest.mark.julia
@@ -477,8 +477,8 @@ def test_julia_and_native_agree_on_222_with_one_sample():
 
     config = make_config((2, 2, 2), 1)
     problem = Problem.from_config(config)
-    julia = JuliaEngine().solve(problem, config)
-    native = NativeEngine().solve(problem, config)
+    julia = JuliaEngine().solve(problem, config.solver)
+    native = NativeEngine().solve(problem, config.solver)
     assert julia.paths.counts()["failed"] == 0
     assert len(distinct_finite(julia.paths)) == len(distinct_finite(native.paths))
 
@@ -487,6 +487,6 @@ def test_julia_and_native_agree_on_222_with_one_sample():
 def test_many_instances_share_one_generic_solve():
     julia_ready()
     configs = [make_config((1, 2, 1), 1, data={"seed": s}) for s in (1, 2, 3)]
-    results = JuliaEngine().solve_instances([Problem.from_config(c) for c in configs], configs[0])
+    results = JuliaEngine().solve_instances([Problem.from_config(c) for c in configs], configs[0].solver)
     counts = {len(distinct_finite(r.paths)) for r in results}
     assert len(counts) == 1  # generic data: the same count for every instance

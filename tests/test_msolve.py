@@ -371,7 +371,7 @@ def test_positive_dimensional_detected():
     assert report["status"] == "positive_dimensional" and report["agrees"] is None
     assert report["degree"] is None
     with pytest.raises(ms.PositiveDimensionalError, match="not isolated"):
-        ExactEngine().solve(Problem.from_config(config), config)
+        ExactEngine().solve(Problem.from_config(config), config.solver)
 
 
 @needs_msolve
@@ -392,7 +392,7 @@ def test_timeout_is_never_agreement():
 def test_exact_engine_closed_form():
     config = closed_form_config(True)
     problem = Problem.from_config(config)
-    result = ExactEngine().solve(problem, config)
+    result = ExactEngine().solve(problem, config.solver)
     paths = result.paths
     assert result.engine == "exact" and len(paths) == 3
     assert np.all(paths.return_code == int(ReturnCode.SUCCESS)) and np.all(paths.certified)
@@ -401,7 +401,7 @@ def test_exact_engine_closed_form():
     expected = expected[real_mask(expected)].real
     got = paths.solutions.real
     np.testing.assert_allclose(got[np.lexsort(got.T[::-1])], expected[np.lexsort(expected.T[::-1])], rtol=1e-15)
-    info = result.engine_info
+    info = result.backend_info()
     assert info["degree"] == 5 and info["real_boxes"] == 3 and ms.is_prime(info["prime"])
     assert info["degrees"] == [5, 5] and os.path.isfile(info["msolve"]) and info["version"]
 
@@ -413,9 +413,9 @@ def test_exact_engine_one_hidden_layer():
         {"architecture": {"widths": [1, 2, 1]}, "data": {"samples": 1, "seed": 4}, "regularization": {}}
     )
     problem = Problem.from_config(config)
-    result = ExactEngine().solve(problem, config)
+    result = ExactEngine().solve(problem, config.solver)
     x = result.paths.solutions.real
-    degree = result.engine_info["degree"]
+    degree = result.exact_degree
     assert degree <= (1 + 4 * 1) ** 2  # Bharadwaj's bound (1 + 4 dH)^d1
     assert (x.shape[0] - degree) % 2 == 0
     assert np.any(np.all(x == 0, axis=1))

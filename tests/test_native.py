@@ -43,7 +43,7 @@ def test_closed_form_one_one_one(x, y, l1, l2):
         source="test",
     )
     problem = Problem.from_config(cfg)
-    result = NativeEngine().solve(problem, cfg)
+    result = NativeEngine().solve(problem, cfg.solver)
     points = analyse(problem, result.paths)
     expected = closed_form_111(np.array(x), np.array(y), l1, l2)
     assert len(points) == 5 and result.paths.counts()["failed"] == 0
@@ -56,7 +56,7 @@ def test_closed_form_one_one_one(x, y, l1, l2):
 def test_origin_is_strict_local_minimum_with_three_layers():
     cfg = make_config([1, 1, 1, 1], samples=2, regularization={"low": 0.3, "high": 0.9})
     problem = Problem.from_config(cfg)
-    points = analyse(problem, NativeEngine().solve(problem, cfg).paths)
+    points = analyse(problem, NativeEngine().solve(problem, cfg.solver).paths)
     origin = np.flatnonzero(np.abs(points.solutions).max(axis=1) < 1e-12)
     assert origin.size == 1
     o = origin[0]
@@ -74,7 +74,7 @@ def test_count_does_not_depend_on_seed(widths, samples, expected):
     for seed in (0, 1, 2):
         cfg = make_config(list(widths), samples=samples, solver={"seed": seed})
         problem = Problem.from_config(cfg)
-        result = NativeEngine().solve(problem, cfg)
+        result = NativeEngine().solve(problem, cfg.solver)
         points = analyse(problem, result.paths)
         assert result.paths.counts()["failed"] == 0
         # every reported solution solves the system
@@ -90,7 +90,7 @@ def test_quickstart_complete_with_orbit_closure():
     """(2,2,2), m = 3: the complete count is 225 (msolve agrees); every sign-flip image found."""
     cfg = make_config([2, 2, 2], samples=3)
     problem = Problem.from_config(cfg)
-    result = NativeEngine().solve(problem, cfg)
+    result = NativeEngine().solve(problem, cfg.solver)
     points = analyse(problem, result.paths)
     assert len(points) == 225
     assert result.paths.counts()["failed"] == 0
@@ -126,14 +126,14 @@ def test_compiled_kernel_matches_numpy_reference():
 def test_numpy_reference_engine_gives_same_count():
     cfg = make_config([2, 1, 2], samples=2)
     problem = Problem.from_config(cfg)
-    numpy_points = analyse(problem, NativeEngine(kernel="numpy").solve(problem, cfg).paths)
+    numpy_points = analyse(problem, NativeEngine(kernel="numpy").solve(problem, cfg.solver).paths)
     assert len(numpy_points) == 17
 
 
 def test_total_degree_start_agrees_with_multihomogeneous():
     cfg = make_config([2, 1, 2], samples=2, solver={"start": "total_degree"})
     problem = Problem.from_config(cfg)
-    result = NativeEngine().solve(problem, cfg)
+    result = NativeEngine().solve(problem, cfg.solver)
     assert len(result.paths) == 3**4 and result.start_system == "total_degree"
     assert len(analyse(problem, result.paths)) == 17
 
@@ -143,13 +143,13 @@ def test_unsupported_start_is_rejected():
 
     cfg = make_config([1, 1, 1], solver={"start": "polyhedral"})
     with pytest.raises(ConfigError, match="solver.start"):
-        NativeEngine().solve(Problem.from_config(cfg), cfg)
+        NativeEngine().solve(Problem.from_config(cfg), cfg.solver)
 
 
 def test_unregularised_paths_end_singular_not_counted_as_isolated():
     cfg = make_config([1, 2, 1], samples=1, regularization={"kind": "none"})
     problem = Problem.from_config(cfg)
-    result = NativeEngine().solve(problem, cfg)
+    result = NativeEngine().solve(problem, cfg.solver)
     counts = result.paths.counts()
     assert counts["singular"] > 0  # the critical set is positive-dimensional (GL(1)^2 symmetry)
     points = analyse(problem, result.paths)
@@ -163,7 +163,7 @@ def test_one_hidden_layer_one_sample_zero_patterns(widths):
     d0, d1, dH = widths
     cfg = make_config(list(widths), samples=1)
     problem = Problem.from_config(cfg)
-    points = analyse(problem, NativeEngine().solve(problem, cfg).paths)
+    points = analyse(problem, NativeEngine().solve(problem, cfg.solver).paths)
     W1 = points.solutions[:, : d1 * d0].reshape(-1, d1, d0)
     W2 = points.solutions[:, d1 * d0 :].reshape(-1, dH, d1)
     scale = np.maximum(1, np.abs(points.solutions).max(axis=1))[:, None, None]
@@ -186,7 +186,7 @@ def test_lost_orbit_member_is_added_by_symmetry_and_marked():
 
     cfg = make_config([2, 1, 2], samples=2)
     problem = Problem.from_config(cfg)
-    paths = NativeEngine().solve(problem, cfg).paths
+    paths = NativeEngine().solve(problem, cfg.solver).paths
     assert paths.counts()["added_by_symmetry"] == 0
     points = analyse(problem, paths)
     victim = np.flatnonzero(paths.is_success() & (np.abs(paths.solutions).max(axis=1) > 1e-6))[0]
@@ -208,11 +208,11 @@ def test_chunked_tracking_gives_the_same_solutions(monkeypatch):
 
     cfg = make_config([2, 1, 2], samples=2, solver={"start": "multihomogeneous"})
     problem = Problem.from_config(cfg)
-    whole = analyse(problem, NativeEngine().solve(problem, cfg).paths)
+    whole = analyse(problem, NativeEngine().solve(problem, cfg.solver).paths)
     monkeypatch.setattr(native, "CHUNK_PATHS", 7)
-    result = NativeEngine().solve(problem, cfg)
+    result = NativeEngine().solve(problem, cfg.solver)
     chunked = analyse(problem, result.paths)
-    assert result.engine_info["chunks"] == 5 and len(result.paths) == 33
+    assert result.stats.chunks == 5 and len(result.paths) == 33
     assert len(whole) == len(chunked) == 17
 
 
@@ -221,4 +221,4 @@ def test_oversized_linear_product_start_is_refused_with_the_fix():
 
     cfg = make_config([2, 2, 2, 2], solver={"start": "multihomogeneous"})
     with pytest.raises(ConfigError, match="monodromy"):
-        NativeEngine().solve(Problem.from_config(cfg), cfg)
+        NativeEngine().solve(Problem.from_config(cfg), cfg.solver)

@@ -90,7 +90,7 @@ def test_oracle_set_is_large_and_varied():
 def test_native_matches_msolve(case):
     cfg = make(case["widths"], case["m"], case["low"], case["high"], case["seed"])
     problem = Problem.from_config(cfg)
-    result = NativeEngine().solve(problem, cfg)
+    result = NativeEngine().solve(problem, cfg.solver)
     points = analyse(problem, result.paths)
     # failed paths are allowed here (they are reported in every summary); the counts are not
     report = verify(
@@ -105,7 +105,7 @@ def test_native_matches_msolve(case):
     assert report["status"] == "agrees", report["message"]
     assert report["degree"] == len(points) and report["real"] == int(points.is_real.sum())
     # Morse indices of the exact real points (box midpoints refined by Newton)
-    exact = ExactEngine(timeout=120).solve(problem, cfg)
+    exact = ExactEngine(timeout=120).solve(problem, cfg.solver)
     ok = exact.paths.is_success()
     exact_points = classify(
         problem,
@@ -129,7 +129,7 @@ def test_multihomogeneous_start_small_lambda_known_miss():
     case = next(c for c in CASES if (c["widths"], c["m"], c["low"]) == ((2, 2, 2), 2, 0.1))
     cfg = make(case["widths"], case["m"], case["low"], case["high"], case["seed"]).with_solver(start="multihomogeneous")
     problem = Problem.from_config(cfg)
-    points = analyse(problem, NativeEngine().solve(problem, cfg).paths)
+    points = analyse(problem, NativeEngine().solve(problem, cfg.solver).paths)
     report = verify(gradient_system(cfg, exact=True), points.solutions, None, points.is_real, "degree", 120, 0)
     assert report["status"] == "agrees", report["message"]
 
@@ -140,7 +140,7 @@ def test_two_hidden_layers_matches_msolve_degree():
     huge norm that once passed as (singular) critical points with enormous residuals."""
     cfg = make((1, 2, 2, 1), 1, 0.1, 1.0, 0).with_solver(start="multihomogeneous")
     problem = Problem.from_config(cfg)
-    points = analyse(problem, NativeEngine().solve(problem, cfg).paths)
+    points = analyse(problem, NativeEngine().solve(problem, cfg.solver).paths)
     report = verify(gradient_system(cfg, exact=True), points.solutions, None, points.is_real, "degree", 120, 0)
     assert report["status"] == "agrees", report["message"]
     assert len(points) == 129 and not points.singular.any()

@@ -41,7 +41,7 @@ class InstancesRun:
 def solve_instances(config: Config, progress: Any = None) -> InstancesRun:
     """Solve every instance of `config` (see the module docstring)."""
     from ..engines.native.engine import NativeEngine
-    from ..pipeline import summarize
+    from ..pipeline import resolve_trusted_count, summarize
 
     if config.solver.backend not in ("auto", "native"):
         raise ConfigError(
@@ -54,7 +54,8 @@ def solve_instances(config: Config, progress: Any = None) -> InstancesRun:
     began = time.perf_counter()
     configs = [config.instance(i) for i in range(config.instances)]
     problems = [Problem.from_config(c) for c in configs]
-    results = NativeEngine().solve_instances(problems, config, progress)
+    engine = NativeEngine()
+    results = engine.solve_instances(problems, resolve_trusted_count(problems[0], config.solver, engine), progress)
     points, summaries = [], []
     for c, problem, result in zip(configs, problems, results):
         pts = analyse(problem, result.paths)
@@ -69,8 +70,10 @@ def solve_instances(config: Config, progress: Any = None) -> InstancesRun:
 def _summary(
     config: Config, configs: list[Config], results: list[SolveResult], summaries: list[dict[str, Any]], seconds: float
 ) -> dict[str, Any]:
-    info = results[0].engine_info["monodromy"]
-    generic = int(info["base_solutions"])
+    monodromy = results[0].monodromy
+    if monodromy is None:
+        raise ValueError("data.instances expects a native monodromy solve")
+    generic = int(monodromy.base_solutions)
     rows = [_instance_row(i, c, s, generic) for i, (c, s) in enumerate(zip(configs, summaries))]
     complete = [r for r in rows if r["complete"]]
     warnings = [
@@ -95,7 +98,7 @@ def _summary(
             for k in sorted({int(k) for r in rows for k in r["saddles_by_index"]})
         },
         "per_instance": rows,
-        "backend": {"engine": results[0].engine, "start_system": "monodromy", **results[0].engine_info},
+        "backend": {"engine": results[0].engine, "start_system": "monodromy", **results[0].backend_info()},
         "seed": results[0].seed,
         "seconds": round(seconds, 3),
         "solve_seconds": round(results[0].seconds, 3),

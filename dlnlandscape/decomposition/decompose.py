@@ -70,6 +70,7 @@ from ..common.points import SAME_POINT_TOL, match_points, unique_points
 from ..engines.native.tracker import REACHED_END, Tracker, TrackerOptions, solve
 from ..errors import ConfigError
 from ..model.config import Config
+from ..model.options import SolverOptions
 from ..model.problem import Problem
 
 RANK_TOL = 1e-8  # singular values ≤ RANK_TOL · max(1, σ_max) count as zero (as in analysis.py)
@@ -680,25 +681,24 @@ class SampledStarts:
     def __init__(self, paths: int) -> None:
         self.paths = paths
 
-    def solve(self, problem: Problem, config: Config, progress: Any = None) -> Any:
+    def solve(self, problem: Problem, options: SolverOptions, progress: Any = None) -> Any:
         from ..engines.base import SolveResult
         from ..engines.native.engine import NativeEngine, build_homotopy
 
         began = time.perf_counter()
-        seed = int(config.solver.seed)
+        seed = int(options.seed)
         rng = np.random.default_rng(seed)
         homotopy = build_homotopy(problem, "multihomogeneous", rng)
         y0 = homotopy.start_solutions()
         pick = np.sort(rng.choice(len(y0), size=min(self.paths, len(y0)), replace=False))
-        paths, info = NativeEngine().track_all(homotopy, y0[pick])
-        info.update(start_solutions=int(len(y0)), sampled_paths=int(len(pick)))
+        paths, stats = NativeEngine().track_all(homotopy, y0[pick])
         return SolveResult(
             paths=paths,
             engine=self.name,
             start_system="multihomogeneous (random sample of the start solutions)",
             seed=seed,
             seconds=time.perf_counter() - began,
-            engine_info=info,
+            stats=replace(stats, start_solutions=int(len(y0)), sampled_paths=int(len(pick))),
         )
 
 
@@ -740,7 +740,7 @@ def decompose(
     )
     result.solve_counts = run.result.paths.counts()
     result.run = run
-    info = run.result.engine_info
+    info = run.result.backend_info()
     if "sampled_paths" in info and info["sampled_paths"] < info["start_solutions"]:
         result.notes.append(
             f"the initial solve tracked a random {info['sampled_paths']:,} of {info['start_solutions']:,} start "

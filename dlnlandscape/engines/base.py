@@ -9,13 +9,14 @@ function over those arrays.  Here the arrays hold all paths at once (`(paths,)` 
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
 
-from ..model.config import Config
+from ..model.options import SolverOptions
 from ..model.problem import Problem
+from .stats import EngineStats, MonodromySolveStats, MonodromyStats
 
 
 class ReturnCode(enum.IntEnum):
@@ -106,7 +107,29 @@ class SolveResult:
     start_system: str
     seed: int
     seconds: float
-    engine_info: dict[str, Any] = field(default_factory=dict)  # versions, why chosen, retracks
+    stats: EngineStats | None = None  # how the engine got there (stats.py)
+    exact_degree: int | None = None  # the exact complex count, when the engine computes it (msolve)
+
+    @property
+    def monodromy(self) -> MonodromyStats | None:
+        """The monodromy record of a native monodromy solve (the pipeline checks its counts)."""
+        return self.stats.monodromy if isinstance(self.stats, MonodromySolveStats) else None
+
+    def backend_info(self) -> dict[str, Any]:
+        """The engine's part of summary.json's `backend` block (the pipeline adds the engine,
+        why it was chosen and the start system)."""
+        return {} if self.stats is None else self.stats.as_dict()
+
+
+class Progress(Protocol):
+    """What an engine may report while it runs (the CLI's progress bar): the number of paths or
+    solutions to expect, how many more are done, and the end."""
+
+    def start(self, total: int) -> None: ...
+
+    def advance(self, count: int) -> None: ...
+
+    def finish(self) -> None: ...
 
 
 class Engine(Protocol):
@@ -114,4 +137,4 @@ class Engine(Protocol):
 
     name: str
 
-    def solve(self, problem: Problem, config: Config, progress: Any = None) -> SolveResult: ...
+    def solve(self, problem: Problem, options: SolverOptions, progress: Progress | None = None) -> SolveResult: ...

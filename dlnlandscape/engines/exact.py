@@ -11,16 +11,15 @@ degree over a prime field (checked on two primes); the non-real solutions are no
 from __future__ import annotations
 
 import time
-from typing import Any
 
 import numpy as np
 
 from ..exact.msolve import PositiveDimensionalError, find_msolve, msolve_version, real_solutions
 from ..exact.verify import consensus_degree
-from ..model.config import Config
+from ..model.options import SolverOptions
 from ..model.problem import Problem
-from ..model.sparse import gradient_system
-from .base import PathResults, ReturnCode, SolveResult
+from .base import PathResults, Progress, ReturnCode, SolveResult
+from .stats import MsolveStats
 
 SINGULAR_CONDITION = 1e12  # Hessian condition number above which a real point is reported SINGULAR
 
@@ -43,7 +42,7 @@ class ExactEngine:
         self.primes = primes
         self.newton_steps = newton_steps
 
-    def solve(self, problem: Problem, config: Config, progress: Any = None) -> SolveResult:
+    def solve(self, problem: Problem, options: SolverOptions, progress: Progress | None = None) -> SolveResult:
         """Run msolve (degree on `primes` primes, then real isolation) and refine the boxes.
 
         Raises `BackendUnavailable` without msolve, `PositiveDimensionalError` when the
@@ -51,10 +50,10 @@ class ExactEngine:
         """
         location = find_msolve()
         start = time.perf_counter()
-        timeout = float(self.timeout if self.timeout is not None else config.solver.verify_timeout)
-        threads = int(self.threads if self.threads is not None else config.solver.threads)
-        seed = int(config.solver.seed)
-        system = gradient_system(config, exact=True)
+        timeout = float(self.timeout if self.timeout is not None else options.verify_timeout)
+        threads = int(self.threads if self.threads is not None else options.threads)
+        seed = int(options.seed)
+        system = problem.exact_system()
         if tuple(system.variables) != tuple(problem.variable_names):
             raise ValueError("the exact system and the problem order their variables differently")
         deadline = start + timeout
@@ -95,27 +94,25 @@ class ExactEngine:
             accuracy=accuracy,
             certified=np.ones(k, dtype=bool),
         )
-        info = {
-            "degree": degree,
-            "real_boxes": int(k),
-            "prime": primes[0],
-            "primes": primes,
-            "degrees": degrees,
-            "complex_count": degree,
-            "non_real_computed": False,
-            "msolve": str(location.path),
-            "msolve_source": location.source,
-            "version": msolve_version(location.path),
-            "seconds_degree": round(seconds_degree, 3),
-            "seconds_real": round(exact.seconds, 3),
-        }
+        stats = MsolveStats(
+            degree=degree,
+            real_boxes=int(k),
+            primes=tuple(primes),
+            degrees=tuple(degrees),
+            msolve=str(location.path),
+            msolve_source=location.source,
+            version=msolve_version(location.path),
+            seconds_degree=round(seconds_degree, 3),
+            seconds_real=round(exact.seconds, 3),
+        )
         return SolveResult(
             paths=paths,
             engine=self.name,
             start_system="msolve",
             seed=seed,
             seconds=time.perf_counter() - start,
-            engine_info=info,
+            stats=stats,
+            exact_degree=degree,
         )
 
 

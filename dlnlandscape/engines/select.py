@@ -6,15 +6,14 @@ msolve.
 
 from __future__ import annotations
 
-from typing import Any
-
 from ..errors import BackendUnavailable
-from ..model.config import Config
+from ..model.options import SolverOptions
+from .base import Engine
 
 
-def select_engine(config: Config) -> tuple[Any, str]:
+def select_engine(options: SolverOptions) -> tuple[Engine, str]:
     """The engine for `solver.backend`, and the reason it was chosen."""
-    backend = config.solver.backend
+    backend = options.backend
     if backend == "native":
         from .native.engine import NativeEngine
 

@@ -8,7 +8,7 @@ type error and a typo in a config is a one-line `ConfigError` naming the field.
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Any, Literal, get_args
 
 from ..errors import ConfigError
@@ -48,10 +48,15 @@ class SolverOptions:
     verify_timeout: float = 600.0
     loops_without_progress: int = 5
     trusted_count: int | Literal["msolve"] | None = None
+    # Not options but provenance, so neither in `as_dict()` nor in comparisons: where the
+    # options came from (engines name it in a ConfigError), and where an integer trusted_count
+    # came from ("config", or msolve's degree once the pipeline has computed it).
+    source: str = field(default="<options>", compare=False, repr=False)
+    trusted_count_source: str = field(default="config", compare=False, repr=False)
 
     def as_dict(self) -> dict[str, Any]:
         """The options as plain data (summary.json's `config.solver`)."""
-        return asdict(self)
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.compare}
 
     def with_overrides(self, **overrides: Any) -> SolverOptions:
         """A copy with the given keys replaced (CLI flags); None means "keep", and the new values
@@ -59,7 +64,8 @@ class SolverOptions:
         given = {k: v for k, v in overrides.items() if v is not None}
         if not given:
             return self
-        return parse_solver_options({**self.as_dict(), **given}, "command line")
+        changed = parse_solver_options({**self.as_dict(), **given}, "command line")
+        return replace(changed, source=self.source, trusted_count_source=self.trusted_count_source)
 
     def replace(self, **changes: Any) -> SolverOptions:
         return replace(self, **changes)
@@ -111,4 +117,5 @@ def parse_solver_options(solver: dict[str, Any], source: str) -> SolverOptions:
         verify_timeout=float(timeout),
         loops_without_progress=int(loops),
         trusted_count=trusted,
+        source=source,
     )

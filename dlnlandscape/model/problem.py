@@ -23,13 +23,28 @@ which is homogeneous of degree `(2, …, 2, 1, 2, …, 2)` (the 1 at group `i`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
+from fractions import Fraction
 from functools import cached_property
 from itertools import product
 
 import numpy as np
 
 from .config import Config
+from .sparse import SparseSystem, build_gradient_system
+
+REGULARIZATION_KINDS = ("none", "l2", "generalized")
+
+
+@dataclass(frozen=True)
+class ExactData:
+    """The data as exact rationals (object arrays of `Fraction`): decimal literals as written,
+    generated floats exactly.  Exact engines (msolve) solve this system, not the rounded one."""
+
+    X: np.ndarray
+    Y: np.ndarray
+    penalty: tuple[np.ndarray, ...]
+    scale: Fraction
 
 
 @dataclass(frozen=True)
@@ -44,17 +59,29 @@ class Problem:
     Y: np.ndarray
     scale: float  # 1 or 1/m on the data term
     penalty: tuple[np.ndarray, ...]  # C_i, the gradient's coefficient on W_i
+    # regularization.kind: engines check it (monodromy needs the generic family, "generalized")
+    regularization: str = "generalized"
+    exact: ExactData | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def from_config(cls, config: Config) -> Problem:
-        return cls.from_data(
+        mean = config.normalization == "mean"
+        problem = cls.from_data(
             config.widths,
             config.X,
             config.Y,
             config.penalty,
             residual=config.residual,
-            scale=1.0 / config.samples if config.normalization == "mean" else 1.0,
+            scale=1.0 / config.samples if mean else 1.0,
+            regularization=config.regularization,
         )
+        exact = ExactData(
+            X=config.X_exact,
+            Y=config.Y_exact,
+            penalty=config.penalty_exact,
+            scale=Fraction(1, config.samples) if mean else Fraction(1),
+        )
+        return replace(problem, exact=exact)
 
     @classmethod
     def from_data(
@@ -66,9 +93,17 @@ class Problem:
         *,
         residual: bool = False,
         scale: float = 1.0,
+        regularization: str | None = None,
     ) -> Problem:
+        """A problem from float data; `regularization` (the config's kind) is read off the
+        penalty when not given: all zero is "none", one common value "l2", else "generalized"."""
         X = np.asarray(X, dtype=float)
         Y = np.asarray(Y, dtype=float)
+        penalty = tuple(np.asarray(c, dtype=float) for c in penalty)
+        if regularization is None:
+            regularization = regularization_kind(penalty)
+        if regularization not in REGULARIZATION_KINDS:
+            raise ValueError(f"regularization must be one of {', '.join(REGULARIZATION_KINDS)}, got {regularization!r}")
         return cls(
             widths=tuple(int(w) for w in widths),
             residual=residual,
@@ -77,7 +112,23 @@ class Problem:
             X=X,
             Y=Y,
             scale=scale,
-            penalty=tuple(np.asarray(c, dtype=float) for c in penalty),
+            penalty=penalty,
+            regularization=regularization,
+        )
+
+    def exact_system(self) -> SparseSystem:
+        """∇L = 0 with exact rational coefficients: the config's data as written when the
+        problem came from a config, else the exact values of the floats."""
+        exact = self.exact
+        if exact is None:
+            exact = ExactData(
+                X=_fractions(self.X),
+                Y=_fractions(self.Y),
+                penalty=tuple(_fractions(c) for c in self.penalty),
+                scale=Fraction(self.scale),
+            )
+        return build_gradient_system(
+            self.widths, exact.X, exact.Y, exact.penalty, residual=self.residual, scale=exact.scale
         )
 
     # ----------------------------------------------------------------- layout
@@ -298,6 +349,22 @@ class Problem:
             diag = np.arange(off[i], off[i + 1])
             J[diag, diag] += self.penalty[i].reshape(-1, 1) * reg_scale[i]
         return G, J, Jh
+
+
+def regularization_kind(penalty: tuple[np.ndarray, ...]) -> str:
+    """The regularization kind a penalty looks like: "none" (all zero), "l2" (one common
+    value), else "generalized" (entrywise, generic)."""
+    values = np.concatenate([np.ravel(c) for c in penalty]) if penalty else np.zeros(0)
+    if not np.any(values):
+        return "none"
+    return "l2" if np.all(values == values[0]) else "generalized"
+
+
+def _fractions(array: np.ndarray) -> np.ndarray:
+    """Exact `Fraction`s of the floats (an object array of the same shape)."""
+    out = np.empty(np.size(array), dtype=object)
+    out[:] = [Fraction(float(v)) for v in np.ravel(array)]
+    return out.reshape(np.shape(array))
 
 
 def _mm(A: np.ndarray, B: np.ndarray) -> np.ndarray:

@@ -22,10 +22,11 @@ from typing import Any
 import numpy as np
 
 from ...errors import ConfigError, DLNError
-from ...model.config import Config
+from ...model.options import SolverOptions
 from ...model.problem import Problem
 from ...model.sparse import SparseSystem, build_gradient_system
-from ..base import PathResults, ReturnCode, SolveResult
+from ..base import PathResults, Progress, ReturnCode, SolveResult
+from ..stats import JuliaStats
 from . import runtime as julia_runtime
 
 # solver.start → the start the Julia module runs (auto means polyhedral on julia)
@@ -73,7 +74,7 @@ def path_results_from_hc(hc: Mapping[str, Any]) -> PathResults:
 
 
 def hc_summary(hc: Mapping[str, Any]) -> dict[str, Any]:
-    """What the mapping drops, for engine_info: HC.jl's own return codes, real and certified counts."""
+    """What the mapping drops, for JuliaStats: HC.jl's own return codes, real and certified counts."""
     names = [str(name) for name in hc["code_names"]]
     counts = np.bincount(np.asarray(hc["code"], dtype=np.intp), minlength=len(names))
     summary: dict[str, Any] = {
@@ -135,15 +136,15 @@ def sparse_export(system: SparseSystem) -> dict[str, np.ndarray]:
     }
 
 
-def resolve_start(config: Config, system: str = "structured") -> str:
+def resolve_start(options: SolverOptions, system: str = "structured") -> str:
     """The start system for solver.start; a choice this engine does not implement is an error,
     never silently replaced."""
-    requested = config.solver.start
+    requested = options.start
     start = STARTS.get(requested)
     if start is None or (system == "sparse" and start == "monodromy"):
         choices = [s for s in STARTS if system == "structured" or s != "monodromy"]
         raise ConfigError(
-            config.source,
+            options.source,
             "solver.start",
             f"{requested!r} is not implemented by the julia engine ({system} system); choose one of "
             + ", ".join(choices),
@@ -174,15 +175,14 @@ class JuliaEngine:
             raise ValueError(f"system must be one of {', '.join(SYSTEMS)}, got {system!r}")
         self.system = system
 
-    def solve(self, problem: Problem, config: Config, progress: Any = None) -> SolveResult:
+    def solve(self, problem: Problem, options: SolverOptions, progress: Progress | None = None) -> SolveResult:
         """All critical points of one instance (HC.jl shows no progress; `progress` is unused)."""
-        return self.solve_instances([problem], config)[0]
+        return self.solve_instances([problem], options)[0]
 
-    def solve_instances(self, problems: Sequence[Problem], config: Config) -> list[SolveResult]:
+    def solve_instances(self, problems: Sequence[Problem], options: SolverOptions) -> list[SolveResult]:
         """Many instances of one structure through one cached generic solve."""
-        start = resolve_start(config, self.system)
-        solver = config.solver
-        seed, threads, certify = solver.seed, solver.threads, solver.certify is True
+        start = resolve_start(options, self.system)
+        seed, threads, certify = options.seed, options.threads, options.certify is True
         first = problems[0]
         structure = (first.widths, first.residual, first.scale, first.X.shape)
         if any((p.widths, p.residual, p.scale, p.X.shape) != structure for p in problems):
@@ -192,7 +192,7 @@ class JuliaEngine:
         clock = time.perf_counter()
         module = julia_runtime.start(threads)
         startup, clock = time.perf_counter() - clock, time.perf_counter()
-        options = {"start": start, "seed": seed, "certification": certify}
+        keywords = {"start": start, "seed": seed, "certification": certify}
         if self.system == "structured":
             X = np.ascontiguousarray(np.stack([p.X for p in problems]), dtype=float)
             Y = np.ascontiguousarray(np.stack([p.Y for p in problems]), dtype=float)
@@ -205,35 +205,41 @@ class JuliaEngine:
                 Y,
                 C,
             )
-            raw = _call(module.solve_network, *args, **options)
+            raw = _call(module.solve_network, *args, **keywords)
         else:
             system = build_gradient_system(
                 first.widths, first.X, first.Y, first.penalty, residual=first.residual, scale=first.scale
             )
             export = sparse_export(system)
             keys = ("exponents", "coefficients", "offsets", "group_sizes")
-            raw = _call(module.solve_sparse, *(export[k] for k in keys), **options)
+            raw = _call(module.solve_sparse, *(export[k] for k in keys), **keywords)
         seconds = time.perf_counter() - clock
         out = to_python(raw)
         info = out["info"]
         results = []
         for problem, hc in zip(problems, out["instances"], strict=True):
             paths, origin = ensure_origin(path_results_from_hc(hc), problem)
-            engine_info = {
-                "backend": "HomotopyContinuation.jl",
-                "versions": {"julia": info["julia"], "HomotopyContinuation": info["homotopycontinuation"]},
-                "threads": {"requested": threads, "julia": info["threads"]},
-                "system": self.system,
-                "method": _method(self.system, start),
-                "generic": info.get("generic"),
-                "generic_cached": info.get("cached"),
-                "origin": origin,
-                "julia_seconds": info["seconds"],
-                "startup_seconds": startup,
-                "instances_in_call": len(problems),
-                **hc_summary(hc),
-            }
-            results.append(SolveResult(paths, self.name, start, seed, seconds / len(problems), engine_info))
+            hc_counts = hc_summary(hc)
+            stats = JuliaStats(
+                julia_version=info["julia"],
+                hc_version=info["homotopycontinuation"],
+                threads_requested=threads,
+                threads_julia=info["threads"],
+                system=self.system,
+                method=_method(self.system, start),
+                generic=info.get("generic"),
+                generic_cached=info.get("cached"),
+                origin=origin,
+                julia_seconds=info["seconds"],
+                startup_seconds=startup,
+                instances_in_call=len(problems),
+                return_codes=hc_counts["return_codes"],
+                real=hc_counts["real"],
+                max_multiplicity=hc_counts["max_multiplicity"],
+                certified=hc_counts.get("certified"),
+                certified_real=hc_counts.get("certified_real"),
+            )
+            results.append(SolveResult(paths, self.name, start, seed, seconds / len(problems), stats))
         return results
 
 

@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
 from ...common.points import SAME_POINT_TOL, cluster_labels
 from ...errors import ConfigError
-from ...model.config import Config
+from ...model.options import SolverOptions
 from ...model.problem import Problem
-from ..base import PathResults, ReturnCode, SolveResult
+from ..base import PathResults, Progress, ReturnCode, SolveResult
+from ..stats import MonodromySolveStats, TrackingStats
 from .homotopy import ProjectiveHomotopy
 from .orbits import complete_orbits
 from .start_systems import LinearProductStart, VariableGroups, multihomogeneous_bezout
@@ -107,36 +109,36 @@ class NativeEngine:
         self.options = options or TrackerOptions()
         self.kernel = kernel
 
-    def solve(self, problem: Problem, config: Config, progress: Any = None) -> SolveResult:
+    def solve(self, problem: Problem, options: SolverOptions, progress: Progress | None = None) -> SolveResult:
         # One BLAS thread: the engine's linear algebra is on tiny matrices, and OpenBLAS worker
         # threads spinning between calls steal the cores the compiled kernel's threads run on
         # (measured: (2,2,2,2) monodromy 16 s → 5.5 s on 2 cores).
         from threadpoolctl import threadpool_limits
 
         with threadpool_limits(limits=1, user_api="blas"):
-            return self._solve(problem, config, progress)
+            return self._solve(problem, options, progress)
 
-    def _solve(self, problem: Problem, config: Config, progress: Any = None) -> SolveResult:
-        start = config.solver.start
+    def _solve(self, problem: Problem, options: SolverOptions, progress: Progress | None) -> SolveResult:
+        start = options.start
         if start not in SUPPORTED_STARTS:
             raise ConfigError(
-                config.source,
+                options.source,
                 "solver.start",
                 f"{start!r} is not implemented by the native engine; use monodromy, multihomogeneous or "
                 "total_degree (or backend: julia for polyhedral)",
             )
-        seed = int(config.solver.seed)
-        threads = _set_threads(int(config.solver.threads))
+        seed = int(options.seed)
+        threads = _set_threads(int(options.threads))
         began = time.perf_counter()
         rng = np.random.default_rng(seed)
-        start = resolve_start(config, problem)
+        start = resolve_start(options, problem)
         if start == "monodromy":
-            return self._solve_monodromy(problem, config, rng, seed, threads, began, progress)[0]
+            return self._solve_monodromy(problem, options, rng, seed, threads, began, progress)[0]
         homotopy = build_homotopy(problem, start, rng)
         bound = multihomogeneous_bezout(homotopy.start.degrees, homotopy.groups.sizes())
         if bound > MAX_START_PATHS:
             raise ConfigError(
-                config.source,
+                options.source,
                 "solver.start",
                 f"{start} needs {bound:,} paths (more than {MAX_START_PATHS:,}); use start: monodromy "
                 "(generalized regularization) or the julia backend",
@@ -151,44 +153,53 @@ class NativeEngine:
                 self.track_all(homotopy, y0[first : first + CHUNK_PATHS], progress.advance if progress else None)
             )
         paths = PathResults.concatenate([p for p, _ in parts])
-        info = _merge_infos([i for _, i in parts])
-        info["chunks"] = len(parts)
         if progress is not None:
             progress.finish()
         paths = complete_orbits(problem, paths, refine, NEWTON_ACCURACY)
-        info["added_by_symmetry"] = paths.counts()["added_by_symmetry"]
-        info["start_solutions"] = int(len(y0))
-        info["threads"] = threads
+        stats = replace(
+            TrackingStats.merge([s for _, s in parts]),
+            chunks=len(parts),
+            added_by_symmetry=paths.counts()["added_by_symmetry"],
+            start_solutions=int(len(y0)),
+            threads=threads,
+        )
         return SolveResult(
             paths=paths,
             engine=self.name,
             start_system="multihomogeneous" if start in ("auto", "multihomogeneous") else "total_degree",
             seed=seed,
             seconds=time.perf_counter() - began,
-            engine_info=info,
+            stats=stats,
         )
 
     def _solve_monodromy(
         self,
         problem: Problem,
-        config: Config,
+        options: SolverOptions,
         rng: np.random.Generator,
         seed: int,
         threads: int,
         began: float,
-        progress: Any,
+        progress: Progress | None,
         instances: list[Problem] | None = None,
     ) -> list[SolveResult]:
         from .monodromy import MonodromyOptions, solve_by_monodromy
 
-        trusted, trusted_source = trusted_count(config)
+        trusted = options.trusted_count
+        if trusted == "msolve":
+            raise ConfigError(
+                options.source,
+                "solver.trusted_count",
+                "msolve must be resolved to msolve's degree before the engine runs "
+                "(dlnlandscape.pipeline.resolve_trusted_count does)",
+            )
         if progress is not None:
             progress.start(trusted or 0)
-        results, info = solve_by_monodromy(
+        results, monodromy = solve_by_monodromy(
             problem,
             rng,
             self.options,
-            MonodromyOptions(loops_without_progress=int(config.solver.loops_without_progress)),
+            MonodromyOptions(loops_without_progress=int(options.loops_without_progress)),
             trusted_count=trusted,
             kernel=self.kernel,
             refine=refine,
@@ -198,8 +209,7 @@ class NativeEngine:
         )
         if progress is not None:
             progress.finish()
-        info["monodromy"]["trusted_count_source"] = trusted_source
-        info["threads"] = threads
+        monodromy = replace(monodromy, trusted_count_source=None if trusted is None else options.trusted_count_source)
         seconds = time.perf_counter() - began
         return [
             SolveResult(
@@ -208,35 +218,37 @@ class NativeEngine:
                 start_system="monodromy",
                 seed=seed,
                 seconds=seconds,
-                engine_info={**info, "added_by_symmetry": paths.counts()["added_by_symmetry"]},
+                stats=MonodromySolveStats(monodromy, threads, paths.counts()["added_by_symmetry"]),
             )
             for paths in results
         ]
 
-    def solve_instances(self, problems: list[Problem], config: Config, progress: Any = None) -> list[SolveResult]:
+    def solve_instances(
+        self, problems: list[Problem], options: SolverOptions, progress: Progress | None = None
+    ) -> list[SolveResult]:
         """Many instances of one architecture: one monodromy solve at generic base points, then a
         parameter homotopy to every instance (all paths in one batch)."""
         from threadpoolctl import threadpool_limits
 
-        if config.regularization != "generalized":
+        if problems[0].regularization != "generalized":
             raise ConfigError(
-                config.source, "data.instances", "instances need regularization.kind: generalized (a generic family)"
+                options.source, "data.instances", "instances need regularization.kind: generalized (a generic family)"
             )
-        seed = int(config.solver.seed)
+        seed = int(options.seed)
         with threadpool_limits(limits=1, user_api="blas"):
-            threads = _set_threads(int(config.solver.threads))
+            threads = _set_threads(int(options.threads))
             began = time.perf_counter()
             rng = np.random.default_rng(seed)
-            return self._solve_monodromy(problems[0], config, rng, seed, threads, began, progress, problems)
+            return self._solve_monodromy(problems[0], options, rng, seed, threads, began, progress, problems)
 
     def track_all(
         self, homotopy: ProjectiveHomotopy, y0: np.ndarray, progress: Callable[[int], None] | None = None
-    ) -> tuple[PathResults, dict[str, Any]]:
+    ) -> tuple[PathResults, TrackingStats]:
         """Track all start solutions, then re-track failed paths and suspected path jumps with
         tighter tolerances (twice at most)."""
         steps = make_steps(homotopy, self.kernel)
         results, stalled = self._track(homotopy, y0, self.options, progress, steps)
-        info: dict[str, Any] = {"retracked": 0, "retrack_rounds": 0, "kernel": steps.name}
+        retracked, rounds = 0, 0
         options = self.options
         for _ in range(2):
             suspects = np.union1d(_duplicate_successes(results), np.flatnonzero(results.is_failed()))
@@ -246,11 +258,16 @@ class NativeEngine:
             again, again_stalled = self._track(homotopy, y0[suspects], options, None, steps)
             results = _replace_rows(results, suspects, again)
             stalled[suspects] = again_stalled
-            info["retracked"] += int(suspects.size)
-            info["retrack_rounds"] += 1
-        info["duplicate_nonsingular_paths"] = int(_duplicate_successes(results).size)
-        info["at_infinity_after_stalling"] = int(stalled.sum())
-        return results, info
+            retracked += int(suspects.size)
+            rounds += 1
+        stats = TrackingStats(
+            kernel=steps.name,
+            retracked=retracked,
+            retrack_rounds=rounds,
+            duplicate_nonsingular_paths=int(_duplicate_successes(results).size),
+            at_infinity_after_stalling=int(stalled.sum()),
+        )
+        return results, stats
 
     def _track(
         self,
@@ -351,17 +368,17 @@ class NativeEngine:
         return results, stalled_at_infinity
 
 
-def resolve_start(config: Config, problem: Problem) -> str:
+def resolve_start(options: SolverOptions, problem: Problem) -> str:
     """solver.start with `auto` resolved (rule and measurements: benchmarks/README.md).
 
     Monodromy needs a generic family: generalised regularisation (Λ = 0 or scalar L2 leave
     positive-dimensional critical sets, where the linear-product homotopies still end on them).
     """
-    start = config.solver.start
-    generic = config.regularization == "generalized"
+    start = options.start
+    generic = problem.regularization == "generalized"
     if start == "monodromy" and not generic:
         raise ConfigError(
-            config.source,
+            options.source,
             "solver.start",
             "monodromy needs regularization.kind: generalized (with none or l2 the critical points "
             "are not isolated); use start: multihomogeneous",
@@ -369,26 +386,6 @@ def resolve_start(config: Config, problem: Problem) -> str:
     if start == "auto":
         return "monodromy" if generic and problem.n > 4 else "multihomogeneous"
     return start
-
-
-def trusted_count(config: Config) -> tuple[int | None, str | None]:
-    """solver.trusted_count: a given integer, or msolve's exact degree computed now."""
-    value = config.solver.trusted_count
-    if value is None:
-        return None, None
-    if value != "msolve":
-        return int(value), "config"
-    from ...exact.verify import consensus_degree
-    from ...model.sparse import gradient_system
-
-    degree, primes, _, _ = consensus_degree(
-        gradient_system(config, exact=True),
-        seed=int(config.solver.seed),
-        deadline=time.perf_counter() + float(config.solver.verify_timeout),
-        threads=int(config.solver.threads),
-        min_primes=2,
-    )
-    return degree, f"msolve degree (primes {', '.join(map(str, primes))})"
 
 
 def _set_threads(requested: int) -> int:
@@ -402,16 +399,6 @@ def _set_threads(requested: int) -> int:
     threads = max(1, min(requested, numba.config.NUMBA_NUM_THREADS))
     numba.set_num_threads(threads)
     return threads
-
-
-def _merge_infos(infos: list[dict[str, Any]]) -> dict[str, Any]:
-    """Per-chunk tracking info → one: counts add up, the rest is taken from the first chunk."""
-    out = dict(infos[0])
-    for info in infos[1:]:
-        for key, value in info.items():
-            if isinstance(value, int) and not isinstance(value, bool):
-                out[key] = out.get(key, 0) + value
-    return out
 
 
 def _duplicate_successes(results: PathResults) -> np.ndarray:

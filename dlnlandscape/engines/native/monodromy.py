@@ -41,6 +41,7 @@ from ...common.points import SAME_POINT_TOL, match_points, unique_points
 from ...model.problem import Problem
 from ...model.sparse import ParametricSystem, parametric_gradient_system
 from ..base import PathResults, ReturnCode
+from ..stats import MonodromyStats, PatternStats
 from .tracker import REACHED_END, Tracker, TrackerOptions, make_steps, solve
 
 ARC_END = 1j * np.pi  # s at the far end of an arc (t = −1)
@@ -320,15 +321,15 @@ class Component:
     stopped: str = ""
     history: list[int] = field(default_factory=list)
 
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "active_coordinates": int(self.active.sum()),
-            "solutions": int(self.known.shape[0]),
-            "orbits": int(self.reps.shape[0]),
-            "loops": len(self.loops),
-            "stopped": self.stopped,
-            "history": self.history,
-        }
+    def stats(self) -> PatternStats:
+        return PatternStats(
+            active_coordinates=int(self.active.sum()),
+            solutions=int(self.known.shape[0]),
+            orbits=int(self.reps.shape[0]),
+            loops=len(self.loops),
+            stopped=self.stopped,
+            history=tuple(self.history),
+        )
 
 
 class MonodromySolver:
@@ -488,11 +489,12 @@ def solve_by_monodromy(
     accuracy_limit: float,
     progress: Callable[[int], None] | None = None,
     instances: list[Problem] | None = None,
-) -> tuple[list[PathResults], dict[str, Any]]:
+) -> tuple[list[PathResults], MonodromyStats]:
     """Monodromy for every neuron pattern at random base points, then parameter homotopies from
     the base points to each target problem (`problem`, or every problem of `instances` — the
     same architecture with other data): representatives only, their sign-flip images added and
-    marked.  Returns one PathResults per target and the summary info."""
+    marked.  Returns one PathResults per target and the statistics (trusted_count_source is
+    left for the engine to fill)."""
     began = time.perf_counter()
     solver = MonodromySolver(problem, rng, tracker_options, options, kernel)
     components = solver.solve(trusted_count, progress)
@@ -500,28 +502,41 @@ def solve_by_monodromy(
     targets = instances if instances is not None else [problem]
     results, final = _track_to_targets(solver, components, targets, tracker_options, refine, accuracy_limit)
     total = int(sum(c.known.shape[0] for c in components))
-    info = {
-        "monodromy": {
-            "patterns": len(components),
-            "base_solutions": total,
-            "trusted_count": trusted_count,
-            "reached_trusted_count": trusted_count is not None and total >= trusted_count,
-            "stopped": sorted({c.stopped for c in components}),
-            "loops": int(sum(len(c.loops) for c in components)),
-            "loop_arcs_tracked": solver.arcs_tracked,
-            "loop_arcs_failed": solver.arcs_failed,
-            **final,
-            "path_steps": solver.arcs.path_steps,
-            "tracker_calls": solver.arcs.calls,
-            "loop_seconds": round(loop_seconds, 3),
-            "seconds": round(time.perf_counter() - began, 3),
-            "per_pattern": [c.as_dict() for c in components],
-        }
-    }
-    return results, info
+    stats = MonodromyStats(
+        patterns=len(components),
+        base_solutions=total,
+        trusted_count=trusted_count,
+        reached_trusted_count=trusted_count is not None and total >= trusted_count,
+        stopped=tuple(sorted({c.stopped for c in components})),
+        loops=int(sum(len(c.loops) for c in components)),
+        loop_arcs_tracked=solver.arcs_tracked,
+        loop_arcs_failed=solver.arcs_failed,
+        final_paths=final.paths,
+        final_paths_lost_first_pass=final.lost_first_pass,
+        final_retracked=final.retracked,
+        final_detoured=final.detoured,
+        final_failed=final.failed,
+        path_steps=solver.arcs.path_steps,
+        tracker_calls=solver.arcs.calls,
+        loop_seconds=round(loop_seconds, 3),
+        seconds=round(time.perf_counter() - began, 3),
+        per_pattern=tuple(c.stats() for c in components),
+    )
+    return results, stats
 
 
 Refine = Callable[[Problem, np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray]]
+
+
+@dataclass(frozen=True)
+class FinalTracking:
+    """How the final parameter homotopies to the targets went."""
+
+    paths: int
+    lost_first_pass: int
+    retracked: int
+    detoured: int
+    failed: int
 
 
 def _track_to_targets(
@@ -531,7 +546,7 @@ def _track_to_targets(
     tracker_options: TrackerOptions,
     refine: Refine,
     accuracy_limit: float,
-) -> tuple[list[PathResults], dict[str, Any]]:
+) -> tuple[list[PathResults], FinalTracking]:
     """Parameter homotopies base → every target, all in one batch; lost paths and path jumps are
     re-tracked with tighter steps, then (still lost) along a detour through a random point."""
     reps = np.concatenate([c.reps for c in components])
@@ -595,14 +610,14 @@ def _track_to_targets(
     for k, problem in enumerate(targets):
         rows = np.flatnonzero(target_of_path == k)
         results.append(_results(problem, solver, x[rows], accuracy[rows], residual[rows], accuracy_limit))
-    info = {
-        "final_paths": int(starts.shape[0]),
-        "final_paths_lost_first_pass": lost_first,
-        "final_retracked": int(retracked),
-        "final_detoured": int(detoured),
-        "final_failed": int(failed_after.size),
-    }
-    return results, info
+    final = FinalTracking(
+        paths=int(starts.shape[0]),
+        lost_first_pass=lost_first,
+        retracked=int(retracked),
+        detoured=int(detoured),
+        failed=int(failed_after.size),
+    )
+    return results, final
 
 
 def _finish_all(
