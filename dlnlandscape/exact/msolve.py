@@ -24,6 +24,7 @@ Facts about msolve 0.10 that shaped this module (found by running it):
 from __future__ import annotations
 
 import contextlib
+import enum
 import importlib.util
 import os
 import re
@@ -460,17 +461,25 @@ def parse_output(text: str) -> Any:
     return stack[0][0]
 
 
+class IdealStatus(str, enum.Enum):
+    """What msolve found the ideal to be (a `str` enum: its value is the word summary.json uses)."""
+
+    FINITE = "finite"
+    POSITIVE_DIMENSIONAL = "positive_dimensional"
+    EMPTY = "empty"
+
+
 @dataclass(frozen=True)
 class MsolveResult:
     """One msolve answer.
 
-    `status` is "finite", "positive_dimensional" or "empty".  Over a prime field `degree` is
+    `status` says whether the ideal is finite, positive-dimensional or empty.  Over a prime field `degree` is
     the number of solutions counted with multiplicity (None over Q, where msolve prints only
     the real boxes).  Over Q `lower`/`upper` are (boxes, n) object arrays of exact Fractions:
     box i is the product of the intervals [lower[i, j], upper[i, j]].
     """
 
-    status: str
+    status: IdealStatus
     characteristic: int
     n: int
     degree: int | None = None
@@ -484,7 +493,9 @@ class MsolveResult:
         """Number of real solutions (boxes), or None when real isolation was not run."""
         if self.characteristic != 0:
             return None
-        return int(self.lower.shape[0]) if self.status == "finite" else 0 if self.status == "empty" else None
+        if self.status is IdealStatus.FINITE:
+            return int(self.lower.shape[0])
+        return 0 if self.status is IdealStatus.EMPTY else None
 
     def bounds(self) -> tuple[np.ndarray, np.ndarray]:
         """Box bounds as floats, rounded outward by one ulp so each float box contains the exact one."""
@@ -505,7 +516,7 @@ def interpret_output(parsed: Any, *, n: int, characteristic: int) -> MsolveResul
     """Turn parsed output into an `MsolveResult`, checking it fits the input (n, field)."""
     if parsed == [-1]:
         return MsolveResult(
-            "empty",
+            IdealStatus.EMPTY,
             characteristic,
             n,
             degree=0 if characteristic else None,
@@ -513,7 +524,7 @@ def interpret_output(parsed: Any, *, n: int, characteristic: int) -> MsolveResul
             upper=np.empty((0, n), dtype=object),
         )
     if isinstance(parsed, list) and len(parsed) == 4 and parsed[0] == 1 and parsed[2] == -1:
-        return MsolveResult("positive_dimensional", characteristic, n)
+        return MsolveResult(IdealStatus.POSITIVE_DIMENSIONAL, characteristic, n)
     if not (isinstance(parsed, list) and len(parsed) >= 2 and parsed[0] == 0 and isinstance(parsed[1], list)):
         raise MsolveOutputError(f"unexpected msolve answer starting {str(parsed)[:60]!r}")
     body = parsed[1]
@@ -522,7 +533,7 @@ def interpret_output(parsed: Any, *, n: int, characteristic: int) -> MsolveResul
             raise MsolveOutputError(
                 f"msolve's prime-field answer does not start with [{characteristic}, nvars, degree, ...]"
             )
-        return MsolveResult("finite", characteristic, n, degree=int(body[2]))
+        return MsolveResult(IdealStatus.FINITE, characteristic, n, degree=int(body[2]))
     if len(body) != 2 or body[0] != 1 or not isinstance(body[1], list):
         raise MsolveOutputError("msolve's real-solution answer is not of the form [0, [1, [boxes]]]")
     boxes = body[1]
@@ -543,7 +554,7 @@ def interpret_output(parsed: Any, *, n: int, characteristic: int) -> MsolveResul
                 raise MsolveOutputError(f"msolve box {i}, coordinate {j} is not an interval [lo, hi]")
             lower[i, j] = Fraction(interval[0])
             upper[i, j] = Fraction(interval[1])
-    return MsolveResult("finite", 0, n, lower=lower, upper=upper)
+    return MsolveResult(IdealStatus.FINITE, 0, n, lower=lower, upper=upper)
 
 
 # -------------------------------------------------------------------------- entry points

@@ -17,6 +17,7 @@ import numpy as np
 from ..model.sparse import SparseSystem
 from .msolve import (
     DEFAULT_TIMEOUT,
+    IdealStatus,
     MsolveError,
     MsolveResult,
     MsolveTimeoutError,
@@ -59,7 +60,7 @@ def consensus_degree(
         p = random_prime(seed, system=system, avoid=primes)
         result = degree_mod_p(system, prime=p, timeout=_remaining(deadline), threads=threads, binary=binary)
         seconds += result.seconds
-        if result.status == "positive_dimensional":
+        if result.status is IdealStatus.POSITIVE_DIMENSIONAL:
             raise PositiveDimensionalError(f"msolve: the ideal is positive-dimensional over F_{p}")
         primes.append(p)
         degrees.append(int(result.degree or 0))
@@ -194,7 +195,7 @@ def verify(
         report["degree_agrees"] = degree == count
         if method == "real":
             exact = real_solutions(system, timeout=_remaining(deadline), threads=threads, binary=location.path)
-            if exact.status == "positive_dimensional":
+            if exact.status is IdealStatus.POSITIVE_DIMENSIONAL:
                 raise PositiveDimensionalError("msolve: the ideal is positive-dimensional over Q")
             report["seconds_real"] = round(exact.seconds, 3)
             _compare_real(report, solutions, real_index, exact, tolerance)
