@@ -5,7 +5,8 @@ class and coordinate in summary.json and critical_points.csv must agree; timings
 
 Each NAME is a result directory under both roots (default: every directory under BEFORE_ROOT).
 Numbers are compared to `--atol` (absolute, after a relative scale of max(1, |value|)); strings,
-booleans and integers exactly.  Exit 0 when everything agrees, 1 otherwise; one line per
+booleans and integers exactly.  Left out: timings (`seconds`, `*_seconds`, peak memory) and the
+output path recorded in the resolved config.  Exit 0 when everything agrees, 1 otherwise; one line per
 difference, capped per file.
 """
 
@@ -30,6 +31,11 @@ TIMING_KEYS = {
     "decompose_seconds",
 }
 TIMING_PARENTS = {"seconds"}  # whole blocks of timings (components.json: "seconds": {...})
+WHERE_WRITTEN = {"summary.json.config.output.dir"}  # the output path differs by construction
+
+
+def _is_timing(key: str) -> bool:
+    return key in TIMING_KEYS or key in TIMING_PARENTS or key.endswith("_seconds")
 
 
 def _numeric(value: Any) -> float | None:
@@ -61,7 +67,7 @@ def _same(a: Any, b: Any, atol: float) -> bool:
 def compare_json(a: Any, b: Any, where: str, atol: float, out: list[str]) -> None:
     if isinstance(a, dict) and isinstance(b, dict):
         for key in sorted(set(a) | set(b)):
-            if key in TIMING_KEYS or key in TIMING_PARENTS:
+            if _is_timing(key) or f"{where}.{key}" in WHERE_WRITTEN:
                 continue
             if key not in a or key not in b:
                 out.append(f"{where}.{key}: only in {'after' if key in b else 'before'}")

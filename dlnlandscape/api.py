@@ -239,8 +239,8 @@ def solve(config: ConfigLike, progress: Any = None, **solver: Any) -> SolveResul
 
     `solver` keywords override the config's `solver:` keys.  A config with `data.instances > 1`
     gives an `InstancesResult` (one monodromy solve, a parameter homotopy per instance)."""
-    from .batches.instances import solve_instances  # TODO(pipeline package)
     from .pipeline import solve as solve_one
+    from .pipeline import solve_instances
 
     parsed = as_config(config, **solver)
     if parsed.instances > 1:

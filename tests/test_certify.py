@@ -9,7 +9,13 @@ import numpy as np
 import pytest
 
 from dlnlandscape.analysis import certify as certify_module
-from dlnlandscape.analysis.certify import auto_certify, certify, certify_points, overlapping_pairs
+from dlnlandscape.analysis.certify import (
+    CertificationStatus,
+    auto_certify,
+    certify,
+    certify_points,
+    overlapping_pairs,
+)
 from dlnlandscape.errors import ConfigError
 from dlnlandscape.model.config import parse_config
 from dlnlandscape.model.sparse import SparsePolynomial, SparseSystem, gradient_system
@@ -158,19 +164,18 @@ def test_solver_certify_values_and_auto(monkeypatch, quickstart):
     assert auto_certify(225, 8) and not auto_certify(2000, 12)
     cfg, run, _ = quickstart
     points = run.points
-    off = cfg.with_solver(certify=False)
-    saved, points.certified = points.certified, None
-    assert certify_points(off, points) == {} and points.certified is None
+    assert certify_points(run.problem, False, points) is None
     monkeypatch.setattr(certify_module, "AUTO_COST_LIMIT", 100)
-    out = certify_points(cfg, points)
+    outcome = certify_points(run.problem, "auto", points)
+    assert outcome.status is CertificationStatus.SKIPPED and outcome.certified is None
+    out = outcome.summary()
     assert out["certification"]["status"] == "skipped" and out["certified_solutions"] is None
-    assert "225 points" in out["certification"]["reason"] and points.certified is None
+    assert "225 points" in out["certification"]["reason"]
     assert dict(summary_lines({**run.summary, **out}))["certification"].startswith("not run (auto:")
 
     def no_flint(*args, **kwargs):
         raise ImportError("flint")
 
     monkeypatch.setattr(certify_module, "certify", no_flint)
-    out = certify_points(cfg.with_solver(certify=True), points)
+    out = certify_points(run.problem, True, points).summary()
     assert out["certification"]["status"] == "error" and "python-flint" in out["certification"]["reason"]
-    points.certified = saved

@@ -125,7 +125,7 @@ def test_verify_real_agrees_and_strict_mismatch_exits_4(tmp_path: Path, monkeypa
     check = json.loads(result.output)["verification"]
     assert check["status"] == "agrees" and check["degree"] == 5 and check["real"] == 3
     # drop one critical point from the analysis: the exact count must expose it
-    import dlnlandscape.pipeline as run
+    import dlnlandscape.pipeline.run as run
     from dlnlandscape.analysis.classify import classify
 
     real_analyse = run.analyse

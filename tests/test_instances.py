@@ -9,10 +9,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from dlnlandscape.batches.instances import solve_instances
 from dlnlandscape.cli import main
 from dlnlandscape.errors import ConfigError
-from dlnlandscape.pipeline import solve
+from dlnlandscape.pipeline import solve, solve_instances
 
 from .conftest import make_config
 

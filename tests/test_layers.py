@@ -149,7 +149,8 @@ if __name__ == "__main__":
         print(f"layer {rank}: {', '.join(LAYERS[rank])}")
         for module in by_layer[rank]:
             targets = sorted({t for s, t, _, _ in edges if s == module and t != module})
-            print(f"  {module} ({sum(1 for _ in open(known[module]))} lines) -> {', '.join(targets) or '-'}")
+            lines = len(known[module].read_text(encoding="utf-8").splitlines())
+            print(f"  {module} ({lines} lines) -> {', '.join(targets) or '-'}")
     bad = [e for e in edges if layer_of(e[1]) > layer_of(e[0])]
     print(f"{len(known)} modules, {len(edges)} import edges, {len(bad)} upward, {len(cycles(edges))} cycles")
     sys.exit(1 if bad else 0)

@@ -269,7 +269,7 @@ def test_crash_and_garbage_from_a_fake_binary(tmp_path, monkeypatch):
     monkeypatch.setenv("DLN_MSOLVE", str(fake_msolve(tmp_path, 'echo "boom: out of memory" >&2; exit 3')))
     with pytest.raises(ms.MsolveCrashError, match="exited with status 3: boom: out of memory"):
         ms.real_solutions(system, timeout=10)
-    report = verify(system, np.array([[2**0.5], [-(2**0.5)]]), method="real", timeout=10)
+    report = verify(system, np.array([[2**0.5], [-(2**0.5)]]), method="real", timeout=10).as_dict()
     assert report["status"] == "error" and report["agrees"] is None and "status 3" in report["message"]
     garbage = tmp_path / "g"
     garbage.mkdir()
@@ -331,7 +331,7 @@ def test_closed_form_111(large):
     got = boxes.midpoints()[order]
     want = expected_real[np.lexsort(expected_real.T[::-1])]
     np.testing.assert_allclose(got, want, rtol=1e-14, atol=1e-15)
-    report = verify(system, expected, np.ones(5, dtype=int), real_mask(expected), "real", 60, 0)
+    report = verify(system, expected, np.ones(5, dtype=int), real_mask(expected), "real", 60, 0).as_dict()
     assert report["status"] == "agrees" and report["agrees"] is True
     assert report["degree"] == 5 and report["real"] == expected_real.shape[0]
     assert report["unmatched_numerical"] == [] and report["unmatched_exact"] == []
@@ -346,7 +346,7 @@ def test_verify_catches_removed_and_perturbed_solutions():
     tampered = points.copy()
     tampered[real[1]] += 1e-3  # perturbed
     keep = np.setdiff1d(np.arange(5), [real[2]])  # one real solution removed
-    report = verify(system, tampered[keep], np.ones(4, dtype=int), real_mask(points)[keep], "real", 60, 0)
+    report = verify(system, tampered[keep], np.ones(4, dtype=int), real_mask(points)[keep], "real", 60, 0).as_dict()
     assert report["status"] == "mismatch" and report["agrees"] is False
     assert report["degree"] == 5 and report["numerical_count"] == 4 and report["degree_agrees"] is False
     assert report["real"] == 3 and report["real_agrees"] is False
@@ -357,7 +357,7 @@ def test_verify_catches_removed_and_perturbed_solutions():
     assert json.loads(json.dumps(report)) == report  # goes into summary.json as is
     # degree method: a multiplicity makes up the count (and perturbation is invisible to it)
     mult = np.array([1, 1, 2, 1])
-    assert verify(system, tampered[keep], mult, real_mask(points)[keep], "degree", 60, 0)["agrees"] is True
+    assert verify(system, tampered[keep], mult, real_mask(points)[keep], "degree", 60, 0).agrees is True
 
 
 @needs_msolve
@@ -367,7 +367,7 @@ def test_positive_dimensional_detected():
     system = gradient_system(config)
     assert ms.degree_mod_p(system, seed=0).status == "positive_dimensional"
     assert ms.real_solutions(system).status == "positive_dimensional"
-    report = verify(system, np.zeros((1, 2)), np.ones(1, dtype=int), np.ones(1, dtype=bool), "real", 60, 0)
+    report = verify(system, np.zeros((1, 2)), np.ones(1, dtype=int), np.ones(1, dtype=bool), "real", 60, 0).as_dict()
     assert report["status"] == "positive_dimensional" and report["agrees"] is None
     assert report["degree"] is None
     with pytest.raises(ms.PositiveDimensionalError, match="not isolated"):
@@ -382,7 +382,7 @@ def test_timeout_is_never_agreement():
     system = gradient_system(config)  # 225 complex critical points: seconds of real isolation
     with pytest.raises(ms.MsolveTimeoutError, match="did not finish within 0.2 s"):
         ms.real_solutions(system, timeout=0.2)
-    report = verify(system, np.zeros((1, system.n)), np.ones(1, dtype=int), None, "real", 0.3, 0)
+    report = verify(system, np.zeros((1, system.n)), np.ones(1, dtype=int), None, "real", 0.3, 0).as_dict()
     assert report["status"] == "timeout" and report["agrees"] is None
     assert "no verdict" in report["message"]
 

@@ -101,7 +101,7 @@ def test_native_matches_msolve(case):
         "real",
         120,
         case["seed"],
-    )
+    ).as_dict()
     assert report["status"] == "agrees", report["message"]
     assert report["degree"] == len(points) and report["real"] == int(points.is_real.sum())
     # Morse indices of the exact real points (box midpoints refined by Newton)
@@ -130,7 +130,8 @@ def test_multihomogeneous_start_small_lambda_known_miss():
     cfg = make(case["widths"], case["m"], case["low"], case["high"], case["seed"]).with_solver(start="multihomogeneous")
     problem = Problem.from_config(cfg)
     points = analyse(problem, NativeEngine().solve(problem, cfg.solver).paths)
-    report = verify(gradient_system(cfg, exact=True), points.solutions, None, points.is_real, "degree", 120, 0)
+    verification = verify(gradient_system(cfg, exact=True), points.solutions, None, points.is_real, "degree", 120, 0)
+    report = verification.as_dict()
     assert report["status"] == "agrees", report["message"]
 
 
@@ -141,6 +142,7 @@ def test_two_hidden_layers_matches_msolve_degree():
     cfg = make((1, 2, 2, 1), 1, 0.1, 1.0, 0).with_solver(start="multihomogeneous")
     problem = Problem.from_config(cfg)
     points = analyse(problem, NativeEngine().solve(problem, cfg.solver).paths)
-    report = verify(gradient_system(cfg, exact=True), points.solutions, None, points.is_real, "degree", 120, 0)
+    verification = verify(gradient_system(cfg, exact=True), points.solutions, None, points.is_real, "degree", 120, 0)
+    report = verification.as_dict()
     assert report["status"] == "agrees", report["message"]
     assert len(points) == 129 and not points.singular.any()

@@ -16,7 +16,7 @@ every rounding error is inside the balls and the conclusion is a theorem, not an
 use Krawczyk rather than α-theory because it needs no bound on higher derivatives, and rather
 than interval Newton because it needs no interval linear solve.
 
-What is certified is the *exact* system — `sparse.gradient_system(config, exact=True)`, whose
+What is certified is the *exact* system — `Problem.exact_system()`, whose
 rational coefficients enter as balls containing them — never the floating-point one the engine
 tracked.  The steps, batched over points where FLINT allows (it has no batched API, so the
 per-point work is a short loop over flint objects):
@@ -44,6 +44,7 @@ Singular points (Jacobian singular at the zero) can never pass Krawczyk; they ar
 
 from __future__ import annotations
 
+import enum
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -53,8 +54,9 @@ from typing import Any
 
 import numpy as np
 
-from ..model.config import Config
-from ..model.sparse import SparseSystem, gradient_system
+from ..model.options import CertifyMode
+from ..model.problem import Problem
+from ..model.sparse import SparseSystem
 from .points import CriticalPoints
 
 PRECISION = 128  # bits of the balls; Python overhead, not precision, dominates the cost
@@ -120,30 +122,60 @@ def auto_certify(points: int, unknowns: int) -> bool:
     return points * unknowns * unknowns <= AUTO_COST_LIMIT
 
 
-def certify_points(config: Config, points: CriticalPoints) -> dict[str, Any]:
-    """`solver.certify` for one run: certify the nonsingular points of the exact system, store the
-    per-point flag on `points.certified`, and return the summary.json keys ({} when off)."""
-    mode = config.solver.certify
+class CertificationStatus(str, enum.Enum):
+    """Whether `solver.certify` ran: DONE (see the counts), SKIPPED (auto, too costly) or ERROR
+    (python-flint missing)."""
+
+    DONE = "done"
+    SKIPPED = "skipped"
+    ERROR = "error"
+
+
+@dataclass(frozen=True)
+class CertificationOutcome:
+    """`solver.certify` for one solve, as a value: the status, why it did not run, and the
+    per-point proofs when it did."""
+
+    status: CertificationStatus
+    reason: str = ""
+    result: Certification | None = None
+
+    @property
+    def certified(self) -> np.ndarray | None:
+        """Per point: a proven, distinct exact critical point (None when certification did not run)."""
+        return None if self.result is None else self.result.distinct_certified
+
+    def summary(self) -> dict[str, Any]:
+        """The summary.json keys: the `certification` block and the two certified counts."""
+        if self.result is None:
+            block: dict[str, Any] = {"status": self.status.value, "reason": self.reason}
+            return {"certification": block, "certified_solutions": None, "certified_real_solutions": None}
+        block = {"status": self.status.value, **self.result.summary()}
+        return {
+            "certification": block,
+            "certified_solutions": block["certified"],
+            "certified_real_solutions": block["certified_real"],
+        }
+
+
+def certify_points(problem: Problem, mode: CertifyMode, points: CriticalPoints) -> CertificationOutcome | None:
+    """`solver.certify` (`mode`: auto | True | False) for one solve: certify the nonsingular points
+    on the exact system.  None when off; the points are not changed (the pipeline attaches the
+    per-point flags to a copy)."""
     n = points.solutions.shape[1]
     candidates = int(np.sum(~points.singular))
     if mode is False:
-        return {}
+        return None
     if mode == "auto" and not auto_certify(candidates, n):
         reason = f"auto: {candidates} points × {n}² unknowns > {AUTO_COST_LIMIT:,}; set solver.certify: true"
-        skipped = {"status": "skipped", "reason": reason}
-        return {"certification": skipped, "certified_solutions": None, "certified_real_solutions": None}
+        return CertificationOutcome(CertificationStatus.SKIPPED, reason)
     try:
-        result = certify(gradient_system(config, exact=True), points.solutions, points.is_real, skip=points.singular)
+        result = certify(problem.exact_system(), points.solutions, points.is_real, skip=points.singular)
     except ImportError:  # keep the solve's results; say why there is no proof
-        missing = {"status": "error", "reason": "python-flint is not installed (pip install python-flint)"}
-        return {"certification": missing, "certified_solutions": None, "certified_real_solutions": None}
-    points.certified = result.distinct_certified
-    block = {"status": "done", **result.summary()}
-    return {
-        "certification": block,
-        "certified_solutions": block["certified"],
-        "certified_real_solutions": block["certified_real"],
-    }
+        return CertificationOutcome(
+            CertificationStatus.ERROR, "python-flint is not installed (pip install python-flint)"
+        )
+    return CertificationOutcome(CertificationStatus.DONE, result=result)
 
 
 def certify(

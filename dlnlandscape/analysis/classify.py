@@ -182,23 +182,4 @@ def _orbits(problem: Problem, sols: np.ndarray) -> tuple[np.ndarray, np.ndarray,
     return orbit, sizes[inverse], missing
 
 
-def verdict(paths: PathResults, points: CriticalPoints) -> tuple[bool, list[str]]:
-    """Whether the count can be trusted as complete, with the reasons it cannot."""
-    reasons = []
-    counts = paths.counts()
-    if counts["failed"]:
-        reasons.append(f"{counts['failed']} path(s) failed: the count may be incomplete")
-    if counts["singular"]:
-        reasons.append(
-            f"{counts['singular']} path(s) ended at singular points (multiple roots or a "
-            "positive-dimensional critical set): distinct counts are not the degree"
-        )
-    if points.orbit_missing:
-        reasons.append(f"{points.orbit_missing} sign-flip image(s) of found points were not found")
-    dup = int(np.sum(points.multiplicity[~points.singular] > 1))
-    if dup:
-        reasons.append(f"{dup} nonsingular point(s) reached by several paths (path jumping)")
-    return not reasons, reasons
-
-
-__all__ = ["CriticalPoints", "analyse", "classify", "eigen_signature", "product_ranks", "verdict"]
+__all__ = ["CriticalPoints", "analyse", "classify", "eigen_signature", "product_ranks"]

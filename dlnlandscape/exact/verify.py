@@ -8,7 +8,9 @@ with a status saying why, so "no answer" is never read as "agreement".
 
 from __future__ import annotations
 
+import enum
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +32,42 @@ from .msolve import (
 )
 
 METHODS = ("degree", "real")
+
+
+class VerificationStatus(str, enum.Enum):
+    """The outcome of a cross-check; only AGREES and MISMATCH are verdicts."""
+
+    AGREES = "agrees"
+    MISMATCH = "mismatch"
+    TIMEOUT = "timeout"
+    ERROR = "error"
+    POSITIVE_DIMENSIONAL = "positive_dimensional"
+
+
+@dataclass(frozen=True)
+class Verification:
+    """msolve's answer beside the numerical one: a status, a one-line message, and the details
+    (degree and primes, certified real boxes, unmatched points and boxes) as summary.json's
+    `verification` block."""
+
+    status: VerificationStatus
+    message: str
+    details: dict[str, Any]
+
+    @property
+    def agrees(self) -> bool | None:
+        """True or False when msolve gave a verdict; None when it could not (timeout, error, …)."""
+        if self.status in (VerificationStatus.AGREES, VerificationStatus.MISMATCH):
+            return self.status is VerificationStatus.AGREES
+        return None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**self.details, "agrees": self.agrees, "status": self.status.value, "message": self.message}
+
+    @classmethod
+    def failed(cls, method: str, message: str) -> Verification:
+        """No verdict: msolve could not be run or read (the numerical results stand alone)."""
+        return cls(VerificationStatus.ERROR, message, {"method": method})
 MATCH_TOLERANCE = 1e-6  # relative ∞-distance from a numerical point to a certified box
 MAX_LISTED = 50  # unmatched items listed in the report (the counts are always complete)
 
@@ -132,8 +170,8 @@ def verify(
     threads: int = 1,
     tolerance: float = MATCH_TOLERANCE,
     second_prime: bool = True,
-) -> dict[str, Any]:
-    """Cross-check a numerical result with msolve and return the `verification` block.
+) -> Verification:
+    """Cross-check a numerical result with msolve.
 
     `solutions` are the distinct finite critical points (k, n) (complex), `multiplicities`
     their multiplicities (1 for nonsingular; default all 1), `is_real` which of them are real.
@@ -200,20 +238,21 @@ def verify(
             report["seconds_real"] = round(exact.seconds, 3)
             _compare_real(report, solutions, real_index, exact, tolerance)
     except PositiveDimensionalError as exc:
-        report.update(
-            status="positive_dimensional",
-            message=f"{exc}: the critical points are not isolated, so they are not counted "
+        status, message = (
+            VerificationStatus.POSITIVE_DIMENSIONAL,
+            f"{exc}: the critical points are not isolated, so they are not counted "
             "(use regularization kind generalized)",
         )
     except MsolveTimeoutError as exc:
-        report.update(status="timeout", message=f"{exc}; no verdict")
+        status, message = VerificationStatus.TIMEOUT, f"{exc}; no verdict"
     except MsolveError as exc:
-        report.update(status="error", message=f"{exc}; no verdict")
+        status, message = VerificationStatus.ERROR, f"{exc}; no verdict"
     else:
         agrees = bool(report["degree_agrees"]) and report["real_agrees"] is not False
-        report.update(agrees=agrees, status="agrees" if agrees else "mismatch", message=_message(report))
+        status = VerificationStatus.AGREES if agrees else VerificationStatus.MISMATCH
+        message = _message(report)
     report["seconds"] = round(time.perf_counter() - start, 3)
-    return report
+    return Verification(status, message, report)
 
 
 def _compare_real(
