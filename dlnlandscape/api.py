@@ -221,7 +221,7 @@ class ComponentsResult:
 
     def save(self, directory: str | Path, origin: str = "save()") -> Path:
         """components.json and components.md beside the initial solve's files."""
-        from .decomposition.decompose import write_components  # moving to reports/components.py
+        from .reports.components import write_components
 
         return write_components(self.decomposition, Path(directory), origin)
 

@@ -1,26 +1,12 @@
-"""Positive-dimensional critical sets: components known by hand, the closed-form critical values
-of the unregularised loss, the trace test's power to reject an incomplete witness set, and bad
-input at the command line."""
+"""decomposition/decompose.py: components known by hand, end to end (initial solve, tested local
+dimension, witness sets, membership, closed form), and refused input."""
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import numpy as np
 import pytest
-import yaml
-from click.testing import CliRunner
 
-from dlnlandscape.cli import main
-from dlnlandscape.decomposition.decompose import (
-    ComponentOptions,
-    Decomposition,
-    closed_form_values,
-    decompose,
-    local_dimensions,
-    trace_test,
-)
+from dlnlandscape.decomposition.decompose import Decomposition, decompose, decompose_points
 from dlnlandscape.errors import ConfigError
 from dlnlandscape.model.problem import Problem
 
@@ -61,44 +47,38 @@ def test_one_one_one_curve_of_degree_two_and_isolated_origin(one_one_one):
     assert result.unexplained == [] and result.seeds_lost == 0
 
 
-def test_closed_form_values_one_one_one(one_one_one):
-    config, result = one_one_one
-    sxx, sxy, syy = _moments(config)
-    values = closed_form_values(Problem.from_config(config))
-    assert [v["subsets"] for v in values] == [[[1]], [[]]]
-    np.testing.assert_allclose([v["value"] for v in values], [0.5 * (syy - sxy**2 / sxx), 0.5 * syy], rtol=1e-12)
-    assert all(v["found"] for v in result.closed_form)
-    assert [c.closed_form["subset"] for c in result.components] == [[1], []]
-
-
-def test_trace_test_rejects_an_incomplete_witness_set(one_one_one):
-    """The complete witness set passes; one point of the hyperbola alone does not."""
-    config, result = one_one_one
-    problem = Problem.from_config(config)
+def test_one_one_one_result_records_the_initial_solve(one_one_one):
+    """The decomposition keeps the solve (for its files) and its path counts; the text report
+    has one line per component and the closed-form verdict."""
+    _, result = one_one_one
+    assert result.run is not None and result.solve_counts == result.run.result.paths.counts()
+    assert result.solve_counts["tracked"] == 5 and result.seeds == 5  # four on the curve, and the origin
+    assert set(result.seconds) >= {"solve", "local_dimension", "witness_sets", "total"}
     curve = result.components[0]
-    rng = np.random.default_rng(3)
-    options = ComponentOptions()
-    passed, error = trace_test(problem, curve.slicing, curve.witness_points, options, rng)
-    assert passed and error < 1e-9
-    passed, error = trace_test(problem, curve.slicing, curve.witness_points[:1], options, rng)
-    assert not passed and error > 1e-4
+    assert curve.slicing is not None and curve.slicing.k == 1
+    np.testing.assert_allclose(curve.witness_points @ curve.slicing.A.T, np.tile(curve.slicing.b0, (2, 1)), atol=1e-12)
+    lines = result.lines()
+    assert lines[1].startswith("initial solve: 5 paths, 5 finite (4 singular); 5 distinct critical points")
+    assert lines[3].split()[:3] == ["1", "2", "passed"] and lines[4].split()[:3] == ["0", "1", "—"]
+    assert "closed-form critical values (Achour et al.): 2 of 2 found" in lines
+    assert result.notes == [] and result.all_trace_tests_passed
 
 
-def test_local_dimension_is_tested_not_read_off_the_hessian():
-    """Even when every singular value is proposed as zero (corank_tol = 1: candidate dimension 2),
-    points of the hyperbola get dimension 1 and the origin 0 — a too-large candidate is rejected
-    because the slice then cuts only V(R∇L), where ∇L itself does not vanish."""
+def test_decompose_points_without_a_solve():
+    """Seeds given directly: two real points of the hyperbola (singular) and a point off the
+    critical set's singular part marked nonsingular; the origin is added (it is critical)."""
     config = make_config([1, 1, 1], samples=3, seed=0, regularization={"kind": "none"})
     problem = Problem.from_config(config)
-    sxx, sxy, _ = _moments(config)
+    sxx, sxy, syy = _moments(config)
     p = sxy / sxx
-    points = np.array([[0.7, p / 0.7], [-1.3 + 0.2j, p / (-1.3 + 0.2j)], [0.0, 0.0]])
-    options = ComponentOptions(corank_tol=1.0)
-    dims, generic = local_dimensions(problem, points, {}, options, np.random.default_rng(0))
-    assert dims.tolist() == [1, 1, 0]
-    np.testing.assert_allclose(generic[:2, 0] * generic[:2, 1], p, rtol=1e-10)
-    assert np.abs(generic[:2] - points[:2]).max() > 0  # a nearby generic point, not the seed itself
-    assert np.abs(problem.gradient(generic[:2])).max() < 1e-12
+    seeds = np.array([[0.7, p / 0.7], [-2.0, p / -2.0]])
+    result = decompose_points(problem, seeds, np.array([True, True]), seed=1, regularization="none")
+    assert _by_dimension(result) == [(0, 1), (1, 2)]
+    curve, origin = result.components
+    assert curve.seeds == 2 and curve.real_seeds == 2 and curve.seed_loss_spread < 1e-12
+    assert origin.seeds == 1 and origin.closed_form == {"subset": [], "value": 0.5 * syy, "relative_difference": 0.0}
+    assert result.seeds == 3 and result.run is None and result.solve_counts == {}
+    np.testing.assert_allclose(curve.witness_points[:, 0] * curve.witness_points[:, 1], p, rtol=1e-10)
 
 
 def test_residual_one_one_one_shifted_hyperbola():
@@ -171,32 +151,7 @@ def test_generalized_is_refused_isolated():
         decompose(config)
 
 
-def test_cli_components_round_trip_and_bad_input(tmp_path: Path):
-    document = {
-        "name": "one",
-        "architecture": {"widths": [1, 1, 1]},
-        "data": {"samples": 3, "seed": 0},
-        "regularization": {"kind": "none"},
-    }
-    path = tmp_path / "one.yaml"
-    path.write_text(yaml.safe_dump(document))
-    out = tmp_path / "result"
-    result = CliRunner().invoke(main, ["components", str(path), "--out", str(out), "--json"])
-    assert result.exit_code == 0, result.output
-    data = json.loads(result.output)
-    assert data["by_dimension"] == {
-        "1": {"components": 1, "total_degree": 2},
-        "0": {"components": 1, "total_degree": 1},
-    }
-    assert data["all_trace_tests_passed"] and all(v["found"] for v in data["closed_form"])
-    assert json.loads((out / "components.json").read_text()) == data
-    assert {"components.md", "critical_points.csv", "summary.json"} <= {p.name for p in out.iterdir()}
-
-    document["regularization"] = {"kind": "generalized"}
-    path.write_text(yaml.safe_dump(document))
-    bad_out = tmp_path / "bad"
-    result = CliRunner().invoke(main, ["components", str(path), "--out", str(bad_out)])
-    assert result.exit_code == 2
-    lines = result.output.strip().splitlines()
-    assert len(lines) == 1 and "regularization.kind" in lines[0] and "isolated" in lines[0]
-    assert not bad_out.exists()
+def test_exact_backend_is_refused():
+    config = make_config([1, 1, 1], samples=3, regularization={"kind": "none"}, solver={"backend": "exact"})
+    with pytest.raises(ConfigError, match="solver.backend.*isolated"):
+        decompose(config)

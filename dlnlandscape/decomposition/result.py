@@ -1,0 +1,177 @@
+"""What a decomposition returns: one `Component` per irreducible component, in a `Decomposition`.
+
+Results are values: a component knows its dimension, witness points (whose number is its
+degree), how the witness set was proven complete (the trace test), its loss and the ranks of
+the network's products on it; the decomposition adds the initial solve's counts, the
+closed-form comparison and what could not be explained.  `as_dict` is exactly components.json,
+`lines` the plain-text table the command line prints (and components.md holds); writing files is
+reports/components.py's business.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, TypedDict
+
+import numpy as np
+
+from ..pipeline import Run
+from .closed_form import ClosedFormMatch, ClosedFormValue
+from .slicing import Slicing
+
+
+class UnexplainedSeed(TypedDict):
+    """A singular endpoint of the initial solve on no component found."""
+
+    loss: float
+    loss_imag: float
+    norm: float  # max-norm of the point
+
+
+@dataclass(frozen=True, eq=False)
+class Component:
+    """One irreducible component of the critical set (k = 0: an isolated critical point)."""
+
+    dimension: int
+    witness_points: np.ndarray  # (degree, n) on the slice {A x = b₀} (k = 0: the point)
+    trace_passed: bool | None  # None for isolated points (nothing to prove)
+    trace_error: float
+    loops: int  # monodromy loops run
+    loss: complex
+    loss_spread: float  # max |L(w) − loss| over the witness points
+    rank_end_to_end: int
+    partial_ranks: str  # "i-j:r;…" ranks of W_j⋯W_i at a generic witness point
+    seeds: int = 0  # distinct endpoints of the initial solve on this component
+    real_seeds: int = 0
+    seed_loss_spread: float = 0.0  # max |L(seed) − loss| over those endpoints
+    closed_form: ClosedFormMatch | None = None
+    slicing: Slicing | None = None  # the witness slice {A x = b₀} and randomisation R (k > 0)
+
+    @property
+    def degree(self) -> int:
+        return int(self.witness_points.shape[0])
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "dimension": self.dimension,
+            "degree": self.degree,
+            "trace_test": None if self.trace_passed is None else ("passed" if self.trace_passed else "failed"),
+            "trace_error": _finite(self.trace_error),
+            "monodromy_loops": self.loops,
+            "loss": float(self.loss.real),
+            "loss_imag": float(self.loss.imag),
+            "loss_spread": float(self.loss_spread),
+            "rank_end_to_end": self.rank_end_to_end,
+            "partial_ranks": self.partial_ranks,
+            "seeds": self.seeds,
+            "real_seeds": self.real_seeds,
+            "seed_loss_spread": float(self.seed_loss_spread),
+            "closed_form": self.closed_form,
+            "witness_points": [[[float(v.real), float(v.imag)] for v in row] for row in self.witness_points],
+        }
+
+
+@dataclass(frozen=True, eq=False)
+class Decomposition:
+    """The components found, the closed-form comparison and what could not be explained."""
+
+    name: str
+    widths: tuple[int, ...]
+    regularization: str
+    residual: bool
+    components: list[Component]  # highest dimension first, then by loss
+    closed_form: list[ClosedFormValue] | None  # every closed-form value, with `found`
+    solve_counts: dict[str, int]  # path counts of the initial solve
+    seeds: int  # distinct finite endpoints of the initial solve
+    seeds_lost: int  # seeds whose tracking to the witness slice failed
+    unexplained: list[UnexplainedSeed]  # singular seeds on no component found (see notes)
+    seconds: dict[str, float]
+    notes: list[str] = field(default_factory=list)
+    run: Run | None = field(default=None, repr=False)  # the initial solve, when there was one
+
+    @property
+    def all_trace_tests_passed(self) -> bool:
+        return all(c.trace_passed is not False for c in self.components)
+
+    def as_dict(self) -> dict[str, Any]:
+        """components.json."""
+        return {
+            "name": self.name,
+            "widths": list(self.widths),
+            "regularization": self.regularization,
+            "residual": self.residual,
+            "components": [c.as_dict() for c in self.components],
+            "by_dimension": by_dimension(self.components),
+            "all_trace_tests_passed": self.all_trace_tests_passed,
+            "closed_form": self.closed_form,
+            "initial_solve": {
+                "paths": self.solve_counts,
+                "seeds": self.seeds,
+                "seeds_lost": self.seeds_lost,
+                "unexplained": self.unexplained,
+            },
+            "seconds": {key: round(value, 3) for key, value in self.seconds.items()},
+            "notes": self.notes,
+        }
+
+    def lines(self) -> list[str]:
+        """A plain-text report: one line per component, then the closed-form comparison."""
+        out = [
+            f"dln components: {self.name} — widths {'x'.join(map(str, self.widths))}, "
+            f"regularization {self.regularization}{', residual' if self.residual else ''}",
+            self._seed_line(),
+            f"{'dim':>3} {'degree':>6} {'trace test':>16} {'loss':>22} {'spread':>8} {'rank P':>6} "
+            f"{'seeds (real)':>12}  {'partial ranks':<18} closed form",
+        ]
+        for c in self.components:
+            trace = "—" if c.trace_passed is None else ("passed" if c.trace_passed else "FAILED")
+            if c.trace_passed is not None:
+                trace += f" {c.trace_error:.0e}"
+            loss = f"{c.loss.real:.14g}" + (f"{c.loss.imag:+.2e}i" if abs(c.loss.imag) > 1e-9 else "")
+            cf = ""
+            if c.closed_form is not None:
+                cf = f"S={c.closed_form['subset']} rel.diff {c.closed_form['relative_difference']:.1e}"
+            elif self.closed_form is not None:
+                cf = "no closed-form value"
+            out.append(
+                f"{c.dimension:>3} {c.degree:>6} {trace:>16} {loss:>22} {c.loss_spread:>8.1e} "
+                f"{c.rank_end_to_end:>6} {f'{c.seeds} ({c.real_seeds})':>12}  {c.partial_ranks:<18} {cf}"
+            )
+        if self.closed_form is not None:
+            found = [v for v in self.closed_form if v["found"]]
+            out.append(f"closed-form critical values (Achour et al.): {len(found)} of {len(self.closed_form)} found")
+            for v in self.closed_form:
+                status = f"found (rel.diff {v['relative_difference']:.1e})" if v["found"] else "NOT FOUND"
+                out.append(f"  S={v['subsets'][0]}: {v['value']:.14g}  {status}")
+        if not self.all_trace_tests_passed:
+            out.append("WARNING: some witness sets failed the trace test: their degree may be too small")
+        out.extend(f"note: {n}" for n in self.notes)
+        out.append("seconds: " + ", ".join(f"{k} {v:.1f}" for k, v in self.seconds.items()))
+        return out
+
+    def _seed_line(self) -> str:
+        counts = self.solve_counts
+        line = f"{self.seeds} distinct critical points used as seeds"
+        if counts:
+            line = (
+                f"initial solve: {counts['tracked']} paths, {counts['finite']} finite ({counts['singular']} "
+                f"singular); {line}"
+            )
+        return line + (f", {self.seeds_lost} lost on the way to the witness slice" if self.seeds_lost else "")
+
+
+def by_dimension(components: list[Component]) -> dict[str, dict[str, int]]:
+    """Per dimension (as a string key, for JSON): how many components and their total degree."""
+    out: dict[str, dict[str, int]] = {}
+    for c in components:
+        entry = out.setdefault(str(c.dimension), {"components": 0, "total_degree": 0})
+        entry["components"] += 1
+        entry["total_degree"] += c.degree
+    return out
+
+
+def _finite(value: float) -> float | None:
+    return float(value) if np.isfinite(value) else None
+
+
+__all__ = ["Component", "Decomposition", "UnexplainedSeed", "by_dimension"]

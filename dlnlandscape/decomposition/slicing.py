@@ -1,0 +1,187 @@
+"""Slices of the critical set: the square sliced system, its Newton method and its homotopy.
+
+A k-dimensional component of V(∇L) meets a generic affine slice {A x = b} of codimension k in
+finitely many points.  ∇L has n equations, the slice k more, so the sliced system is made
+square by randomising the gradient: [R ∇L(x); A x − b] with R a random (n−k)×n matrix
+(Bertini's randomisation, which keeps every k-dimensional component of V(∇L) a component of
+V(R∇L)).  R∇L can vanish where ∇L does not, so a point of the sliced system is a critical point
+only if the *full* gradient vanishes there too (`critical_residual`).
+
+Scale is the recurring difficulty.  Components without a regulariser are orbits of GL(d_i)
+(shifted GL with residual layers, O(d_i) with scalar L2): they are not compact, and their points
+trade one layer's size for another's.  Points one layer 10⁴ times another are common, so
+everything here is measured per layer — `balanced_size` (the size a point has once its layers
+are balanced), `coordinate_scale` (each coordinate's layer size), `critical_residual` (a
+backward error per layer) — and the sliced Jacobian is equilibrated before it is solved or its
+condition judged.
+
+Moving points between slices is a parameter homotopy in b (`SliceHomotopy`) on the native
+engine's tracker (RK4 in s = log t): t = e^s runs over the half circle s ∈ [0, iπ] and
+b(t) = (b_a + b_b)/2 + t (b_a − b_b)/2, so t = 1 is b_a, t = −1 is b_b, and the path in b-space
+is a half circle through generic complex parameters (the γ-trick of parameter homotopies).
+Every path carries its own b_a, b_b, so a batch can move points between many pairs of slices.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from ..engines.native.tracker import solve
+from ..model.problem import Problem
+
+
+@dataclass(frozen=True)
+class Slicing:
+    """One random codimension-k slice family {A x = b} and the randomisation R of ∇L."""
+
+    A: np.ndarray  # (k, n)
+    R: np.ndarray  # (n − k, n)
+    b0: np.ndarray  # (k,) the generic slice on which witness sets live
+    size: float = 1.0  # typical (layer-balanced) size of the critical points: loops and pencils scale with it
+
+    @property
+    def k(self) -> int:
+        return self.A.shape[0]
+
+    @classmethod
+    def random(cls, n: int, k: int, scale: float, rng: np.random.Generator) -> Slicing:
+        """Unit-norm complex Gaussian rows for A and R; b₀ complex Gaussian of size `scale`."""
+
+        def unit_rows(rows: int) -> np.ndarray:
+            M = rng.standard_normal((rows, n)) + 1j * rng.standard_normal((rows, n))
+            return M / np.linalg.norm(M, axis=1, keepdims=True)
+
+        b0 = scale * (rng.standard_normal(k) + 1j * rng.standard_normal(k)) / np.sqrt(2)
+        return cls(A=unit_rows(k), R=unit_rows(n - k), b0=b0)
+
+
+def sliced_system(
+    problem: Problem, slicing: Slicing, x: np.ndarray, b: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """[R ∇L(x); A x − b] and its Jacobian [R ∇²L(x); A] at a batch; also ∇L itself."""
+    grad, hess, _ = problem.evaluate(np.ascontiguousarray(x, dtype=complex))
+    values = np.concatenate([grad @ slicing.R.T, x @ slicing.A.T - b], axis=1)
+    jac = np.concatenate([slicing.R @ hess, np.broadcast_to(slicing.A, (x.shape[0], *slicing.A.shape))], axis=1)
+    return values, jac, grad
+
+
+# ------------------------------------------------------------------- per-layer sizes
+def critical_residual(problem: Problem, x: np.ndarray) -> np.ndarray:
+    """A backward-error-like size of ∇L(x): per layer, ‖G_i‖∞ over the same gradient built from
+    absolute values (|A_i|ᵀ(|P||S| + |T|)|B_i|ᵀ + |C_i||W_i|), the worst layer.  Rounding level
+    on the critical set however unbalanced the layers are (GL orbits reach points where one
+    layer is 10⁴ times another, and a residual relative to ‖x‖ would then accept anything)."""
+    x = np.ascontiguousarray(x, dtype=complex)
+    grad = np.abs(problem.gradient(x))
+    absolute = replace(
+        problem, S=np.abs(problem.S), T=-np.abs(problem.T), penalty=tuple(np.abs(c) for c in problem.penalty)
+    )
+    size = absolute.gradient(np.abs(x))
+    off = problem.offsets
+    ratios = [
+        grad[:, off[i] : off[i + 1]].max(axis=1) / np.maximum(size[:, off[i] : off[i + 1]].max(axis=1), 1e-300)
+        for i in range(problem.depth)
+    ]
+    return np.max(ratios, axis=0)
+
+
+def balanced_size(problem: Problem, x: np.ndarray) -> np.ndarray:
+    """Geometric mean of the layers' max-norms: the size of a point once the layers are
+    balanced (GL and O actions trade one layer's size for another's)."""
+    off = problem.offsets
+    layer = np.stack([np.abs(x[:, off[i] : off[i + 1]]).max(axis=1) for i in range(problem.depth)], axis=1)
+    return np.exp(np.mean(np.log(np.maximum(layer, 1e-12)), axis=1))
+
+
+def coordinate_scale(problem: Problem, x: np.ndarray) -> np.ndarray:
+    """(N, n) the size of each coordinate's layer (max-norm), floored at 10⁻³ of the largest:
+    moves and distances are measured per layer, so a small layer is not swamped by a big one."""
+    off = problem.offsets
+    layer = np.stack([np.abs(x[:, off[i] : off[i + 1]]).max(axis=1) for i in range(problem.depth)], axis=1)
+    layer = np.maximum(layer, 1e-3 * np.maximum(layer.max(axis=1, keepdims=True), 1e-9))
+    return np.repeat(layer, problem.group_sizes, axis=1)
+
+
+# ------------------------------------------------------------------- Newton on a slice
+def newton(
+    problem: Problem, slicing: Slicing, x: np.ndarray, b: np.ndarray, iterations: int = 6
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Newton on the sliced system; (points, relative last step, condition of the Jacobian with
+    rows and layers equilibrated — witness points of these non-compact components can be large
+    and unbalanced, which inflates the raw condition number without making them singular)."""
+    x = x.astype(complex).copy()
+    step = np.full(x.shape[0], np.inf)
+    for _ in range(iterations):
+        values, jac, _ = sliced_system(problem, slicing, x, b)
+        col = coordinate_scale(problem, x)  # equilibrated solve (see SliceHomotopy)
+        jac = jac * col[:, None, :]
+        inv = 1.0 / np.maximum(np.abs(jac).max(axis=2), 1e-300)
+        dx = col * solve(jac * inv[:, :, None], -values * inv)
+        ok = np.isfinite(dx).all(axis=1)
+        x[ok] += dx[ok]
+        step = np.where(ok, np.abs(dx).max(axis=1) / np.maximum(1.0, np.abs(x).max(axis=1)), np.inf)
+    _, jac, _ = sliced_system(problem, slicing, x, b)
+    with np.errstate(all="ignore"):
+        jac = jac * coordinate_scale(problem, x)[:, None, :]
+        jac = jac / np.maximum(np.abs(jac).max(axis=2, keepdims=True), 1e-300)
+        cond = np.linalg.cond(jac)
+    return x, step, np.nan_to_num(cond, nan=np.inf)
+
+
+# ------------------------------------------------------------------- the homotopy
+class SliceHomotopy:
+    """H(x, t) = [R ∇L(x); A x − b(t)] with b(t) = (b_a + b_b)/2 + t (b_a − b_b)/2 per path.
+
+    Implements the part of the native homotopy interface the tracker uses without an endgame:
+    `evaluate`, with `index` (which paths of the batch these are) since every path has its
+    own arc (`arc_of_path`, as engines/native/monodromy.py's parameter homotopy).
+
+    Equilibrated: the state is z = x / c with c the per-layer size at the start of the arc, and
+    every equation is divided by its largest Jacobian entry.  Witness points of GL-orbit
+    components are often large and unbalanced (one layer 100 times another); unscaled, the
+    Jacobian's condition (~10¹²) puts a noise floor of ~10⁻⁴ under every Newton correction,
+    which the step control reads as truncation error — steps then stall at ~10⁻³ and paths
+    hit the step limit.  Scaling rows does not move the solutions, and the Davidenko tangent
+    −H_y⁻¹ H_t is unchanged by it."""
+
+    def __init__(self, problem: Problem, slicing: Slicing, b_a: np.ndarray, b_b: np.ndarray, scale: np.ndarray) -> None:
+        self.problem = problem
+        self.slicing = slicing
+        self.center = (b_a + b_b) / 2
+        self.half = (b_a - b_b) / 2
+        self.scale = scale
+        self.arc_of_path = np.arange(b_a.shape[0])
+
+    def evaluate(
+        self, y: np.ndarray, t: np.ndarray, *, derivative_t: bool = True, index: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """Equilibrated values, Jacobian in y and (with `derivative_t`) ∂H/∂t of the paths
+        `index` (all paths when None) at the scaled points y and parameters t."""
+        rows = self.arc_of_path if index is None else index
+        half = self.half[rows]
+        col = self.scale[rows]
+        b = self.center[rows] + t[:, None] * half
+        values, jac, _ = sliced_system(self.problem, self.slicing, y * col, b)
+        jac = jac * col[:, None, :]
+        inv = 1.0 / np.maximum(np.abs(jac).max(axis=2), 1e-300)
+        values = values * inv
+        jac = jac * inv[:, :, None]
+        if not derivative_t:
+            return values, jac, None
+        dt = np.zeros_like(values)
+        k = self.slicing.k
+        dt[:, values.shape[1] - k :] = -half * inv[:, -k:]
+        return values, jac, dt
+
+
+__all__ = [
+    "SliceHomotopy",
+    "Slicing",
+    "balanced_size",
+    "coordinate_scale",
+    "critical_residual",
+    "newton",
+    "sliced_system",
+]
