@@ -48,6 +48,38 @@ def test_decimal_literals_convert_exactly(tmp_path: Path) -> None:
     assert cfg.samples == 1
 
 
+@pytest.mark.parametrize(
+    ("literal", "exact"),
+    [
+        ("1e-3", Fraction(1, 1000)),
+        ("1E-3", Fraction(1, 1000)),
+        ("1e3", Fraction(1000)),
+        ("1E+3", Fraction(1000)),
+        (".5e-2", Fraction(1, 200)),
+        ("5.e-1", Fraction(1, 2)),
+        ("2.5e-1", Fraction(1, 4)),
+        ("+1e-1", Fraction(1, 10)),
+        (".25", Fraction(1, 4)),
+        ("3.", Fraction(3)),
+        ("0.1", Fraction(1, 10)),
+        ("1_000.5", Fraction(2001, 2)),
+    ],
+)
+def test_numbers_as_people_write_them(tmp_path: Path, literal: str, exact: Fraction) -> None:
+    """YAML 1.2 numbers (PyYAML's YAML 1.1 reads 1e-3 as a string) everywhere a number goes,
+    converted exactly as written."""
+    cfg = load_config(
+        write(
+            tmp_path,
+            f"architecture: {{widths: [1, 1, 1]}}\ndata: {{X: [[{literal}]], Y: [[{literal}]]}}\n"
+            f"regularization: {{kind: l2, lambda: {literal}}}\nsolver: {{verify_timeout: {literal}}}\n",
+        )
+    )
+    assert cfg.X_exact[0, 0] == exact and cfg.Y_exact[0, 0] == exact
+    assert cfg.penalty_exact[0][0, 0] == exact and cfg.penalty[0][0, 0] == float(exact)
+    assert cfg.solver.verify_timeout == float(exact)
+
+
 def test_l2_penalty_and_linear_convention() -> None:
     cfg = parse_config(
         {"architecture": {"widths": [2, 2]}, "data": {"samples": 1}, "regularization": {"kind": "l2", "lambda": 0.25}}

@@ -8,6 +8,7 @@ turn `0.1` into 1/10 rather than into the binary float nearest to it.
 from __future__ import annotations
 
 import copy
+import re
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
@@ -67,7 +68,24 @@ class LiteralFloat(float):
 
 
 class YamlLoader(yaml.SafeLoader):
-    """Safe YAML loader whose floats keep their literal text."""
+    """Safe YAML loader whose floats keep their literal text, and which reads numbers as YAML
+    1.2 does: PyYAML follows YAML 1.1, where `1e-3`, `1E5` and `.5e-2` are *strings* (1.1 wants
+    a dot and a signed exponent) — but that is how people write small regularisers."""
+
+
+# YAML 1.2 core-schema floats (and 1.1's underscores); an integer without dot or exponent stays int.
+YAML12_FLOAT = re.compile(
+    r"""^(?:[-+]?(?:[0-9][0-9_]*\.[0-9_]*|\.[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)?
+    |[-+]?[0-9][0-9_]*[eE][-+]?[0-9]+
+    |[-+]?\.(?:inf|Inf|INF)
+    |\.(?:nan|NaN|NAN))$""",
+    re.X,
+)
+YamlLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:float"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+YamlLoader.add_implicit_resolver("tag:yaml.org,2002:float", YAML12_FLOAT, list("-+0123456789."))
 
 
 def _construct_float(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> float:
