@@ -349,3 +349,48 @@ def test_table_and_plot_out_replace_only_their_own_files(tmp_path: Path):
         assert CliRunner().invoke(main, ["plot", "morse", str(run), "--out", str(figure)]).exit_code == 0
         assert b"dlnlandscape" in figure.read_bytes()[:4096]
         assert CliRunner().invoke(main, ["plot", "loss", str(run), "--out", str(figure)]).exit_code == 0
+
+
+# ---------------------------------------------------------------------------------- file-system faults
+
+
+def test_output_dir_under_a_file_is_one_line_naming_the_field(tmp_path: Path):
+    (tmp_path / "afile").write_text("mine")
+    config = _config(tmp_path, dir=str(tmp_path / "afile" / "sub"))
+    result = _solve(config)
+    _one_line_exit_2(result, f"output.dir of {config}", "is not a directory")
+    assert (tmp_path / "afile").read_text() == "mine"
+
+
+def test_a_full_disk_while_writing_is_one_line_and_keeps_the_earlier_result(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    import errno
+
+    import numpy as np
+
+    config = _config(tmp_path)
+    out = tmp_path / "res"
+    assert _solve(config, "--out", str(out)).exit_code == 0
+    before = _tree(out)
+
+    def full(*args: Any, **kwargs: Any) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device", str(out / "solutions.npz"))
+
+    monkeypatch.setattr(np, "savez_compressed", full)
+    result = _solve(config, "--out", str(out), "--seed", "9")
+    _one_line_exit_2(result, "--out", "No space left on device", "unchanged")
+    assert _tree(out) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["res", "tiny.yaml"]
+
+
+def test_a_place_that_refuses_writing_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """As root a read-only directory cannot be made; the refusal is simulated where it happens."""
+
+    def refuse(*args: Any, **kwargs: Any) -> str:
+        raise PermissionError(13, "Permission denied", str(tmp_path))
+
+    monkeypatch.setattr(atomic.tempfile, "mkdtemp", refuse)
+    result = _solve(_config(tmp_path), "--out", str(tmp_path / "new"))
+    _one_line_exit_2(result, "--out", "Permission denied")
+    assert not (tmp_path / "new").exists()

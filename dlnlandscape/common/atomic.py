@@ -145,6 +145,23 @@ def check_result_directory(directory: Path, origin: str) -> None:
         )
 
 
+@contextlib.contextmanager
+def _filesystem_errors(target: Path, origin: str) -> Iterator[None]:
+    """A failure of the file system (read-only place, no space, permission) is one line naming
+    the path and where it came from, exit 2 — never a traceback; what was there is unchanged."""
+    try:
+        yield
+    except OutputPathError:
+        raise
+    except OSError as error:
+        where = f"{origin} {target}" if origin else str(target)
+        what = error.strerror or type(error).__name__
+        culprit = f" ({error.filename})" if error.filename and str(error.filename) != str(target) else ""
+        raise OutputPathError(
+            f"{where}: cannot be written: {what}{culprit}; choose another path (anything already there is unchanged)"
+        ) from error
+
+
 def _existing_ancestor(path: Path) -> Path:
     path = Path(os.path.abspath(path))
     while not path.exists():
@@ -160,22 +177,21 @@ def result_directory(directory: Path, origin: str = "", kind: str = "result") ->
     directory = Path(directory)
     check_result_directory(directory, origin)
     exists = directory.is_dir()
-    if not exists:
-        directory.parent.mkdir(parents=True, exist_ok=True)
-    # In place for an existing target (the working directory, a mount point), beside it otherwise.
-    tmp = _partial_directory(directory if exists else directory.parent, directory.name or "result")
+    with _filesystem_errors(directory, origin):
+        if not exists:
+            directory.parent.mkdir(parents=True, exist_ok=True)
+        # In place for an existing target (the working directory, a mount point), beside it otherwise.
+        tmp = _partial_directory(directory if exists else directory.parent, directory.name or "result")
     try:
-        yield tmp
-        files = sorted(
-            (entry.name for entry in tmp.iterdir() if entry.name not in (PARTIAL_MARKER, MARKER)),
-            key=lambda name: (name in LAST, name),
-        )
-        (tmp / MARKER).write_text(
-            json.dumps({"written_by": "dlnlandscape", "version": __version__, "kind": kind, "files": files}, indent=2)
-            + "\n",
-            encoding="utf-8",
-        )
-        _install(tmp, directory, files, origin)
+        with _filesystem_errors(directory, origin):
+            yield tmp
+            files = sorted(
+                (entry.name for entry in tmp.iterdir() if entry.name not in (PARTIAL_MARKER, MARKER)),
+                key=lambda name: (name in LAST, name),
+            )
+            marker = {"written_by": "dlnlandscape", "version": __version__, "kind": kind, "files": files}
+            (tmp / MARKER).write_text(json.dumps(marker, indent=2) + "\n", encoding="utf-8")
+            _install(tmp, directory, files, origin)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
@@ -259,9 +275,10 @@ def ensure_owned_root(
     """`check_owned_root`, then create the directory (umask permissions) and its marker if needed."""
     directory = Path(directory)
     check_owned_root(directory, origin, kind, legacy)
-    directory.mkdir(parents=True, exist_ok=True)
-    if read_marker(directory) is None:
-        _write_marker(directory, kind, [])
+    with _filesystem_errors(directory, origin):
+        directory.mkdir(parents=True, exist_ok=True)
+        if read_marker(directory) is None:
+            _write_marker(directory, kind, [])
     return directory
 
 
@@ -325,15 +342,17 @@ def result_file(path: Path, origin: str = "", recognise: Callable[[Path], bool] 
     succeeds (an existing file only if `recognise` says the tool wrote it), removed otherwise."""
     path = Path(path)
     check_result_file(path, origin, recognise)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f"{PARTIAL_PREFIX}", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
+    with _filesystem_errors(path, origin):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(prefix=f"{PARTIAL_PREFIX}", suffix=path.suffix, dir=path.parent)
+        os.close(fd)
     tmp = Path(name)
     try:
-        yield tmp
-        check_result_file(path, origin, recognise)
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, path)
+        with _filesystem_errors(path, origin):
+            yield tmp
+            check_result_file(path, origin, recognise)
+            os.chmod(tmp, 0o666 & ~_umask())
+            os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
 
