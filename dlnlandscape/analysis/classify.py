@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..common.points import SAME_POINT_TOL, match_points, unique_points
+from ..common.linalg import numerical_rank
+from ..common.points import SAME_POINT_TOL, unique_points
+from ..common.symmetry import orbits
 from ..engines.base import PathResults
 from ..model.problem import Problem
 from .points import CriticalPoints
@@ -21,7 +23,7 @@ REAL_TOL = 1e-8  # |Im x| ≤ REAL_TOL · max(1, ‖x‖∞) means real
 ZERO_TOL = 1e-8  # |x_k| ≤ ZERO_TOL · max(1, ‖x‖∞) means a zero coordinate
 EIGEN_TOL = 1e-8  # |eigenvalue| ≤ EIGEN_TOL · ‖H‖₂ means zero
 LOSS_TOL = 1e-9  # relative tie tolerance for the global minimum
-RANK_TOL = 1e-8
+
 
 def analyse(problem: Problem, paths: PathResults, *, symmetric: bool | None = None) -> CriticalPoints:
     """Distinct finite endpoints → classified critical points."""
@@ -142,12 +144,7 @@ def product_ranks(problem: Problem, sols: np.ndarray) -> dict[tuple[int, int], n
     H = problem.depth
     if sols.shape[0] == 0:
         return {(i, j): np.zeros(0, dtype=int) for i in range(1, H + 1) for j in range(i, H + 1)}
-    ranks = {}
-    for key, mat in problem.partial_products(sols).items():
-        sv = np.linalg.svd(mat, compute_uv=False)
-        top = np.maximum(sv[:, :1], 1.0)
-        ranks[key] = (sv > RANK_TOL * top).sum(axis=1)
-    return ranks
+    return {key: numerical_rank(mat) for key, mat in problem.partial_products(sols).items()}
 
 
 def _ranks(problem: Problem, sols: np.ndarray) -> tuple[np.ndarray, np.ndarray, dict[tuple[int, int], np.ndarray]]:
@@ -166,20 +163,8 @@ def _orbits(problem: Problem, sols: np.ndarray) -> tuple[np.ndarray, np.ndarray,
     k = sols.shape[0]
     if k == 0 or problem.depth < 2:
         return np.arange(k), np.ones(k, dtype=int), 0
-    signs = problem.sign_flips()
-    images = (sols[:, None, :] * signs[None, :, :]).reshape(-1, problem.n)
-    match = match_points(images, sols, DISTINCT_TOL).reshape(k, -1)
-    missing_images = match < 0
-    # distinct missing images (an image of a symmetric point can repeat)
-    missing = 0
-    if missing_images.any():
-        lost = images[missing_images.ravel()]
-        missing = len(unique_points(lost, DISTINCT_TOL)[0])
-    # the group is closed, so the images found are the whole orbit: its id is their smallest index
-    orbit = np.where(missing_images, k, match).min(axis=1)
-    orbit = np.minimum(orbit, np.arange(k))
-    _, inverse, sizes = np.unique(orbit, return_inverse=True, return_counts=True)
-    return orbit, sizes[inverse], missing
+    found = orbits(sols, problem.sign_flips(), DISTINCT_TOL)
+    return found.id, found.size, found.missing
 
 
 __all__ = ["CriticalPoints", "analyse", "classify", "eigen_signature", "product_ranks"]

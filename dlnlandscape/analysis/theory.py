@@ -64,12 +64,12 @@ from typing import Any
 
 import numpy as np
 
+from ..common.linalg import data_spectrum as spectrum_of
 from ..model.problem import Problem
 from .points import CriticalPoints
 
 THEORY_TOL = 1e-6  # ‖·‖_F ≤ THEORY_TOL · scale means zero (gradients, projections, M_ij)
 SUBSET_TOL = 1e-4  # ‖Π u_l‖² must be within this of 0 or 1 to decide membership of S
-SPECTRUM_TOL = 1e-12  # an eigenvalue of Σ below SPECTRUM_TOL · s‖Y‖² is zero (Σ = sYΠ_XYᵀ ⪯ sYYᵀ)
 CONVENTIONS = ("normal_cone", "stratum")
 
 NOT_F_OF_P = "the loss penalises the weights (Λ ≠ 0), so it is not a function ℓ(P) of the end-to-end map"
@@ -216,18 +216,15 @@ def _gradient_tests(problem: Problem, x: np.ndarray, rank: np.ndarray) -> tuple[
 
 # ------------------------------------------------------------ rank criterion
 def data_spectrum(problem: Problem) -> tuple[np.ndarray | None, np.ndarray | None, str | None]:
-    """Eigenvalues (descending, those below SPECTRUM_TOL · s‖Y‖² set to 0) and eigenvectors of
-    Σ = T S⁻¹ Tᵀ, or the reason the rank criterion does not apply."""
+    """Eigenvalues (descending, rounding-level ones set to 0: common.linalg.data_spectrum) and
+    eigenvectors of Σ = T S⁻¹ Tᵀ, or the reason the rank criterion does not apply."""
     if not unregularised(problem):
         return None, None, NOT_F_OF_P
-    S = problem.S
-    if np.linalg.matrix_rank(S, tol=THEORY_TOL * max(np.abs(S).max(), 1e-300)) < S.shape[0]:
+    top = max(problem.scale * float(np.sum(problem.Y**2)), 1e-300)  # Σ = sYΠ_XYᵀ ⪯ sYYᵀ
+    spectrum = spectrum_of(problem.S, problem.T, top)
+    if spectrum is None:
         return None, None, "X Xᵀ is singular (fewer samples than inputs): critical maps are not fixed by Σ"
-    sigma = problem.T @ np.linalg.solve(S, problem.T.T)
-    lam, vec = np.linalg.eigh((sigma + sigma.T) / 2)
-    lam, vec = lam[::-1], vec[:, ::-1]
-    top = max(problem.scale * float(np.sum(problem.Y**2)), 1e-300)
-    lam = np.where(lam > SPECTRUM_TOL * top, lam, 0.0)
+    lam, vec = spectrum.values, spectrum.vectors
     nonzero = lam[lam > 0]
     if nonzero.size > 1 and np.min(-np.diff(nonzero)) <= THEORY_TOL * top:
         return None, None, "Σ = Y Xᵀ(X Xᵀ)⁻¹ X Yᵀ has repeated non-zero eigenvalues"

@@ -14,6 +14,7 @@ import time
 
 import numpy as np
 
+from ..common.newton import absolute_max_step, newton
 from ..exact.msolve import PositiveDimensionalError, find_msolve, msolve_version, real_solutions
 from ..exact.verify import consensus_degree
 from ..model.options import SolverOptions
@@ -124,39 +125,39 @@ def newton_refine(
     *,
     steps: int = 3,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Batched Newton on ∇L from certified box centres, never leaving the (float) boxes.
+    """Batched Newton on ∇L from certified box centres, never leaving the (float) boxes: a step
+    is kept only inside the box and when it lowers the residual (common.newton's guarded form).
 
     Returns (points, ‖∇L‖∞, Hessian condition numbers, last accepted update norm, steps
     taken).  The Hessian is inverted through its SVD so singular points do not abort the batch.
     """
     x = np.array(x0, dtype=float, copy=True).reshape(-1, problem.n)
-    k = x.shape[0]
-    accuracy = np.zeros(k)
-    taken = np.zeros(k, dtype=np.int64)
-    if k == 0:
+    if x.shape[0] == 0:
         empty = np.zeros(0)
-        return x, empty, empty, empty, taken
-    g, J, _ = problem.evaluate(x, jacobian=True)
-    residual = np.abs(g).max(axis=1)
-    for _ in range(steps):
-        U, s, Vt = np.linalg.svd(J)
-        keep = s > s[:, :1] * np.finfo(float).eps * problem.n
-        inv = np.where(keep, 1.0 / np.where(keep, s, 1.0), 0.0)
-        dx = np.einsum("kji,kj,klj,kl->ki", Vt, inv, U, g)
-        trial = x - dx
-        g_new, J_new, _ = problem.evaluate(trial, jacobian=True)
-        r_new = np.abs(g_new).max(axis=1)
-        inside = np.all((trial >= lower) & (trial <= upper), axis=1)
-        better = inside & (r_new < residual)
-        if not better.any():
-            break
-        x[better] = trial[better]
-        g[better], J[better] = g_new[better], J_new[better]
-        accuracy[better] = np.abs(dx[better]).max(axis=1)
-        residual[better] = r_new[better]
-        taken[better] += 1
-    condition = _condition(J)
-    return x, residual, condition, accuracy, taken
+        return x, empty, empty, empty, np.zeros(0, dtype=np.int64)
+
+    def inside(trial: np.ndarray) -> np.ndarray:
+        return np.all((trial >= lower) & (trial <= upper), axis=1)
+
+    result = newton(
+        problem.gradient_and_hessian,
+        x,
+        steps,
+        accept=inside,
+        solve=pseudo_inverse_solve,
+        step_size=absolute_max_step,
+    )
+    _, hessian = problem.gradient_and_hessian(result.points)
+    return result.points, result.residual, _condition(hessian), result.step, result.taken
+
+
+def pseudo_inverse_solve(J: np.ndarray, rhs: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """J⁺ rhs through the SVD, singular values below n·ε·σ₁ dropped: a singular Hessian gives
+    a least-squares step instead of NaN (`x` unused: no equilibration)."""
+    U, s, Vt = np.linalg.svd(J)
+    keep = s > s[:, :1] * np.finfo(float).eps * J.shape[-1]
+    inv = np.where(keep, 1.0 / np.where(keep, s, 1.0), 0.0)
+    return np.einsum("kji,kj,klj,kl->ki", Vt, inv, U, rhs)
 
 
 def _condition(J: np.ndarray) -> np.ndarray:

@@ -224,6 +224,13 @@ class Problem:
         _, jac, _ = self.evaluate(np.atleast_2d(x), jacobian=True)
         return jac
 
+    def gradient_and_hessian(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(∇L, ∇²L) at a batch of points (N, n): the square system Newton solves for critical
+        points (`common.newton`)."""
+        G, J, _ = self.evaluate(x)
+        assert J is not None
+        return G, J
+
     def end_to_end(self, x: np.ndarray) -> np.ndarray:
         """P = M_H ⋯ M_1 at each point, (N, dH, d0)."""
         P = self._segments(self._weights_last(np.atleast_2d(x)), None)[0][self.depth - 1]

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from ...common.newton import NewtonResult, newton, relative_step
 from ...common.points import SAME_POINT_TOL, cluster_labels
 from ...errors import ConfigError
 from ...model.options import SolverOptions
@@ -33,7 +34,6 @@ from .tracker import (
     TrackerOptions,
     cauchy_endgame,
     make_steps,
-    solve,
 )
 
 SUPPORTED_STARTS = ("auto", "multihomogeneous", "total_degree", "monodromy")
@@ -61,43 +61,19 @@ def newton_at_zero(homotopy: ProjectiveHomotopy, y: np.ndarray, iterations: int 
     """Newton on the t = 0 system (target and chart); which points converged to a finite,
     nonsingular-looking solution (tiny last update and residual, homogenising coordinates
     not vanishing)."""
-    y = y.copy()
-    update = np.full(y.shape[0], np.inf)
-    for _ in range(iterations):
-        values, jac = homotopy.evaluate_target(y)
-        step = solve(jac, -values)
-        ok = np.isfinite(step).all(axis=1)
-        y[ok] += step[ok]
-        update = np.where(ok, np.linalg.norm(step, axis=1) / np.linalg.norm(y, axis=1), np.inf)
+    result = newton(homotopy.evaluate_target, y, iterations, step_size=relative_step)
+    y = result.points
     residual = np.abs(homotopy.evaluate_target(y)[0]).max(axis=1)
     finite = homotopy.homogenizing_ratio(y).min(axis=1) >= 1e-6
-    return y, (update <= 1e-10) & (residual <= 1e-10) & finite
+    return y, result.converged(1e-10) & (residual <= 1e-10) & finite
 
 
-def refine(problem: Problem, x: np.ndarray, iterations: int = 8) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def refine(problem: Problem, x: np.ndarray, iterations: int = 8) -> NewtonResult:
     """Newton on ∇L = 0 in affine coordinates, keeping each point's best iterate (lowest
-    residual), so singular points cannot be pushed away while nonsingular ones converge fully.
-
-    Returns (points, relative size of the Newton step taken at the kept iterate, ‖∇L‖∞ there).
-    """
-    best = x.copy()
-    if x.shape[0] == 0:
-        return best, np.zeros(0), np.zeros(0)
-    current = x.copy()
-    best_residual = np.full(x.shape[0], np.inf)
-    best_step = np.full(x.shape[0], np.inf)
-    for _ in range(iterations + 1):
-        grad, hess, _ = problem.evaluate(current)
-        residual = np.abs(grad).max(axis=1)
-        dx = solve(hess, -grad)
-        step = np.abs(dx).max(axis=1) / np.maximum(1.0, np.abs(current).max(axis=1))
-        better = np.isfinite(residual) & (residual < best_residual)
-        best[better] = current[better]
-        best_residual[better] = residual[better]
-        best_step[better] = step[better]
-        ok = np.isfinite(dx).all(axis=1)
-        current[ok] = current[ok] + dx[ok]
-    return best, best_step, best_residual
+    residual), so singular points cannot be pushed away while nonsingular ones converge fully:
+    the points, the relative Newton step computed at each (NEWTON_ACCURACY judges it) and
+    ‖∇L‖∞ there."""
+    return newton(problem.gradient_and_hessian, x, iterations, keep_best=True)
 
 
 class NativeEngine:
@@ -342,7 +318,8 @@ class NativeEngine:
         condition = np.full(N, np.inf)
         idx = np.flatnonzero(finite)
         if idx.size:
-            x, acc, res = refine(problem, homotopy.affine(endpoint[idx]))
+            refined = refine(problem, homotopy.affine(endpoint[idx]))
+            x, acc, res = refined.points, refined.step, refined.residual
             solutions[idx] = x
             accuracy[idx] = acc
             residual[idx] = res

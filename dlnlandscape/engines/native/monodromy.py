@@ -37,12 +37,14 @@ from typing import Any
 
 import numpy as np
 
+from ...common.newton import NewtonResult, newton
 from ...common.points import SAME_POINT_TOL, match_points, unique_points
+from ...common.symmetry import closure, match_images, missing_images, representatives
 from ...model.problem import Problem
 from ...model.sparse import ParametricSystem, parametric_gradient_system
 from ..base import PathResults, ReturnCode
 from ..stats import MonodromyStats, PatternStats
-from .tracker import REACHED_END, Tracker, TrackerOptions, make_steps, solve
+from .tracker import REACHED_END, Tracker, TrackerOptions, make_steps
 
 ARC_END = 1j * np.pi  # s at the far end of an arc (t = −1)
 NEWTON_ACCURACY = 1e-10  # relative Newton step below which an arc's endpoint is a solution
@@ -293,17 +295,10 @@ class ArcTracker:
         return np.where(keep[:, None], state.y, np.nan), ok
 
 
-def newton(problem: Problem, x: np.ndarray, iterations: int = 4) -> tuple[np.ndarray, np.ndarray]:
+def newton_check(problem: Problem, x: np.ndarray, iterations: int = 4) -> tuple[np.ndarray, np.ndarray]:
     """A few Newton steps on ∇L(·; q) = 0; the points and whether the last step was tiny."""
-    x = x.copy()
-    step = np.full(x.shape[0], np.inf)
-    for _ in range(iterations):
-        grad, hess, _ = problem.evaluate(x)
-        dx = solve(hess, -grad)
-        good = np.isfinite(dx).all(axis=1)
-        x[good] += dx[good]
-        step = np.where(good, np.abs(dx).max(axis=1) / np.maximum(1.0, np.abs(x).max(axis=1)), np.inf)
-    return x, step <= NEWTON_ACCURACY
+    result = newton(problem.gradient_and_hessian, x, iterations)
+    return result.points, result.converged(NEWTON_ACCURACY)
 
 
 @dataclass
@@ -354,18 +349,6 @@ class MonodromySolver:
         self.arcs_tracked = 0
         self.arcs_failed = 0
 
-    def _orbit(self, reps: np.ndarray) -> np.ndarray:
-        """All distinct sign-flip images of the given points."""
-        images = (reps[:, None, :] * self.signs[None]).reshape(-1, self.problem.n)
-        return images[unique_points(images, SAME_POINT_TOL)[0]]
-
-    def _representatives(self, points: np.ndarray) -> np.ndarray:
-        """One point per sign-flip orbit among distinct points (the smallest index)."""
-        k = points.shape[0]
-        images = (points[:, None, :] * self.signs[None]).reshape(-1, self.problem.n)
-        match = match_points(images, points, SAME_POINT_TOL).reshape(k, -1)
-        orbit = np.minimum(np.where(match < 0, k, match).min(axis=1), np.arange(k))
-        return points[np.unique(orbit)]
 
     def seed(self, active: np.ndarray) -> Component:
         """A start pair for one pattern; a pattern without generic solutions is closed at once."""
@@ -380,7 +363,7 @@ class MonodromySolver:
             # layer after two active neurons ties their penalties together), so at generic
             # data it contributes nothing.
             return Component(active, base, base_problem, none, none, stopped="no isolated solutions for generic data")
-        component = Component(active, base, base_problem, self._orbit(x0[None]), x0[None])
+        component = Component(active, base, base_problem, closure(x0[None], self.signs), x0[None])
         if not active.any():
             component.stopped = "the origin: a solution for every parameter value"
         return component
@@ -421,8 +404,9 @@ class MonodromySolver:
                 if new.shape[0]:
                     new = new[match_points(new, c.known, SAME_POINT_TOL) < 0]
                 if new.shape[0]:
-                    reps_new = self._representatives(new[unique_points(new, SAME_POINT_TOL)[0]])
-                    c.known = np.concatenate([c.known, self._orbit(reps_new)])
+                    distinct = new[unique_points(new, SAME_POINT_TOL)[0]]
+                    reps_new = distinct[representatives(distinct, self.signs)]
+                    c.known = np.concatenate([c.known, closure(reps_new, self.signs)])
                     c.reps = np.concatenate([c.reps, reps_new])
                 c.history.append(int(c.known.shape[0]))
                 c.stagnant = c.stagnant + 1 if c.known.shape[0] == before else 0
@@ -468,7 +452,7 @@ class MonodromySolver:
         found = []
         for ci, c in enumerate(components):
             rows = np.flatnonzero(alive & (component_of_path == ci))
-            x, converged = newton(c.base_problem, y[rows])
+            x, converged = newton_check(c.base_problem, y[rows])
             found.append(x[converged & self.family.in_pattern(x, c.active)])
         return found
 
@@ -525,7 +509,7 @@ def solve_by_monodromy(
     return results, stats
 
 
-Refine = Callable[[Problem, np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray]]
+Refine = Callable[[Problem, np.ndarray], NewtonResult]
 
 
 @dataclass(frozen=True)
@@ -671,7 +655,8 @@ def _finish(problem: Problem, y: np.ndarray, refine: Refine) -> tuple[np.ndarray
     residual = np.full(y.shape[0], np.nan)
     ok = np.isfinite(y).all(axis=1)
     if ok.any():
-        x[ok], accuracy[ok], residual[ok] = refine(problem, y[ok])
+        refined = refine(problem, y[ok])
+        x[ok], accuracy[ok], residual[ok] = refined.points, refined.step, refined.residual
     return x, accuracy, residual
 
 
@@ -690,8 +675,7 @@ def _duplicates(x: np.ndarray, valid: np.ndarray, signs: np.ndarray, *, involved
     reps, labels, _ = unique_points(points, SAME_POINT_TOL)
     first = np.zeros(k, dtype=bool)
     first[reps] = True
-    images = (points[:, None, :] * signs[None]).reshape(-1, points.shape[1])
-    match = match_points(images, points, SAME_POINT_TOL).reshape(k, -1)
+    match = match_images(points, signs)
     earlier = (match >= 0) & (match < np.arange(k)[:, None])
     flagged = ~first | earlier.any(axis=1)
     if involved:  # also the rows they collide with: either path may be the one that jumped
@@ -709,12 +693,8 @@ def _with_images(problem: Problem, solver: MonodromySolver, tracked: PathResults
     if not problem.symmetric or not good.any():
         return tracked
     reps = tracked.solutions[good]
-    images = (reps[:, None, :] * solver.signs[None]).reshape(-1, problem.n)
-    rows = np.repeat(np.flatnonzero(good), solver.signs.shape[0])
-    new = match_points(images, reps, SAME_POINT_TOL) < 0
-    images, rows = images[new], rows[new]
-    keep = unique_points(images, SAME_POINT_TOL)[0]
-    images, rows = images[keep], rows[keep]
+    images, seed_of = missing_images(reps, solver.signs, reps)
+    rows = np.flatnonzero(good)[seed_of]
     k = images.shape[0]
     added = PathResults(
         solutions=images,

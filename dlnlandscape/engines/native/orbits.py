@@ -10,15 +10,24 @@ uses group actions the same way).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
+from ...common.newton import NewtonResult
 from ...common.points import SAME_POINT_TOL as DUPLICATE_TOL
-from ...common.points import match_points, unique_points
+from ...common.points import match_points
+from ...common.symmetry import missing_images
 from ...model.problem import Problem
 from ..base import PathResults, ReturnCode
 
 
-def complete_orbits(problem: Problem, results: PathResults, refine, accuracy_limit: float) -> PathResults:
+def complete_orbits(
+    problem: Problem,
+    results: PathResults,
+    refine: Callable[[Problem, np.ndarray], NewtonResult],
+    accuracy_limit: float,
+) -> PathResults:
     """`results` plus a row for every missing sign-flip image of a nonsingular endpoint."""
     if not problem.symmetric:
         return results
@@ -27,12 +36,11 @@ def complete_orbits(problem: Problem, results: PathResults, refine, accuracy_lim
     seeds = results.solutions[results.is_success()]
     if seeds.shape[0] == 0:
         return results
-    images = (seeds[:, None, :] * problem.sign_flips()[None, :, :]).reshape(-1, problem.n)
-    missing = images[match_points(images, found, DUPLICATE_TOL) < 0]
+    missing, _ = missing_images(seeds, problem.sign_flips(), found, DUPLICATE_TOL)
     if missing.shape[0] == 0:
         return results
-    missing = missing[unique_points(missing, DUPLICATE_TOL)[0]]
-    x, accuracy, residual = refine(problem, missing)
+    refined = refine(problem, missing)
+    x, accuracy, residual = refined.points, refined.step, refined.residual
     keep = (accuracy <= accuracy_limit) & (match_points(x, found, DUPLICATE_TOL) < 0)
     x, accuracy, residual = x[keep], accuracy[keep], residual[keep]
     k = x.shape[0]

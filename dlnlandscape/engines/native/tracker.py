@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ...common.linalg import solve
 from .homotopy import ProjectiveHomotopy
 
 
@@ -57,18 +58,6 @@ class TrackerOptions:
 
 # status of a path in the tracker
 TRACKING, CONVERGED, AT_INFINITY, FAILED, REACHED_END = range(5)
-
-
-def solve(A: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Batched linear solve (N, k, k) x = (N, k); singular systems give NaN, not an exception."""
-    try:
-        return np.linalg.solve(A, b[..., None])[..., 0]
-    except np.linalg.LinAlgError:
-        out = np.full_like(b, np.nan)
-        ok = np.isfinite(A).all(axis=(1, 2)) & (np.abs(np.linalg.det(A)) > 0)
-        if ok.any():
-            out[ok] = np.linalg.solve(A[ok], b[ok][..., None])[..., 0]
-        return out
 
 
 def newton_step(evaluate: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]], y: np.ndarray) -> np.ndarray:
