@@ -1,7 +1,8 @@
 """The critical values of the unregularised loss in closed form, and matching components to them.
 
 For Λ = 0 and no residual layers the critical values are known in closed form (Achour,
-Malgouyres & Gerchinovitz, JMLR 25, 2024; analysis/theory.py uses the same spectrum):
+Malgouyres & Gerchinovitz, JMLR 25, 2024; the spectrum is `common.linalg.data_spectrum`, the
+one analysis/theory.py's rank criterion uses):
 ½tr(YYᵀ) − ½Σ_{i∈S} μ_i over subsets S of size ≤ r_max = min(d_0..d_H), μ_i the eigenvalues of
 Y Xᵀ (X Xᵀ)⁻¹ X Yᵀ, scaled as `Problem.loss` is.  The loss is constant on every component, so
 each component found should match one of them; a value no component matches is a component the
@@ -18,6 +19,7 @@ from typing import TypedDict
 
 import numpy as np
 
+from ..common.linalg import data_spectrum
 from ..model.problem import Problem
 
 CLOSED_FORM_TOL = 1e-8  # relative agreement of a component's loss with a closed-form value
@@ -49,10 +51,13 @@ def closed_form_values(problem: Problem) -> list[ClosedFormValue] | None:
     the formula does not apply (penalty, residual layers, or X Xᵀ singular)."""
     if any(np.any(c != 0) for c in problem.penalty) or any(problem.residual_layers):
         return None
-    if np.linalg.matrix_rank(problem.S) < problem.S.shape[0]:
+    # Problem's S = s X Xᵀ, T = s Y Xᵀ, so T S⁻¹ Tᵀ = s · Y Xᵀ (X Xᵀ)⁻¹ X Yᵀ: eigenvalues s·μ_i,
+    # bounded by s‖Y‖²_F (the spectrum is theory's too: rounding-level eigenvalues are exactly 0)
+    bound = problem.scale * float(np.sum(problem.Y * problem.Y))
+    spectrum = data_spectrum(problem.S, problem.T, bound)
+    if spectrum is None:  # X Xᵀ singular
         return None
-    # Problem's S = s X Xᵀ, T = s Y Xᵀ, so T S⁻¹ Tᵀ = s · Y Xᵀ (X Xᵀ)⁻¹ X Yᵀ: eigenvalues s·μ_i
-    mu = np.linalg.eigvalsh(problem.T @ np.linalg.solve(problem.S, problem.T.T))[::-1]
+    mu = spectrum.values
     base = 0.5 * problem.scale * float(np.sum(problem.Y * problem.Y))
     r_max = min(problem.widths)
     values: list[ClosedFormValue] = []

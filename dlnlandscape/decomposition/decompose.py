@@ -33,6 +33,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from ..common.linalg import numerical_rank
 from ..engines.base import Engine
 from ..errors import ConfigError
 from ..model.config import Config
@@ -45,8 +46,6 @@ from .result import Component, Decomposition
 from .sampled_starts import SampledStartsEngine
 from .slicing import Slicing, balanced_size
 from .witness import WitnessSet, contains, witness_sets
-
-RANK_TOL = 1e-8  # singular values ≤ RANK_TOL · max(1, σ_max) count as zero (as in analysis)
 
 
 def decompose(
@@ -267,12 +266,9 @@ def _is_real(x: np.ndarray) -> np.ndarray:
 
 
 def _ranks(problem: Problem, x: np.ndarray) -> tuple[int, str]:
-    """Numerical ranks of P and of every partial product M_j⋯M_i at one point."""
-    products = problem.partial_products(x[None, :])
-    ranks = {}
-    for key, mat in products.items():
-        sv = np.linalg.svd(mat[0], compute_uv=False)
-        ranks[key] = int(np.sum(sv > RANK_TOL * max(1.0, sv[0] if sv.size else 0.0)))
+    """Numerical ranks (`common.linalg.numerical_rank`, the rule analysis counts with) of P and
+    of every partial product M_j⋯M_i at one point."""
+    ranks = {key: int(numerical_rank(mat[0])) for key, mat in problem.partial_products(x[None, :]).items()}
     return ranks[(1, problem.depth)], ";".join(f"{i}-{j}:{ranks[(i, j)]}" for i, j in sorted(ranks))
 
 

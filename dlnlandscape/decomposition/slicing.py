@@ -24,11 +24,13 @@ Every path carries its own b_a, b_b, so a batch can move points between many pai
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ..engines.native.tracker import solve
+from ..common.linalg import solve
+from ..common.newton import newton as batched_newton
 from ..model.problem import Problem
 
 
@@ -108,26 +110,36 @@ def coordinate_scale(problem: Problem, x: np.ndarray) -> np.ndarray:
 def newton(
     problem: Problem, slicing: Slicing, x: np.ndarray, b: np.ndarray, iterations: int = 6
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Newton on the sliced system; (points, relative last step, condition of the Jacobian with
-    rows and layers equilibrated — witness points of these non-compact components can be large
-    and unbalanced, which inflates the raw condition number without making them singular)."""
-    x = x.astype(complex).copy()
-    step = np.full(x.shape[0], np.inf)
-    for _ in range(iterations):
-        values, jac, _ = sliced_system(problem, slicing, x, b)
-        col = coordinate_scale(problem, x)  # equilibrated solve (see SliceHomotopy)
-        jac = jac * col[:, None, :]
-        inv = 1.0 / np.maximum(np.abs(jac).max(axis=2), 1e-300)
-        dx = col * solve(jac * inv[:, :, None], -values * inv)
-        ok = np.isfinite(dx).all(axis=1)
-        x[ok] += dx[ok]
-        step = np.where(ok, np.abs(dx).max(axis=1) / np.maximum(1.0, np.abs(x).max(axis=1)), np.inf)
+    """Newton on the sliced system (`common.newton`, plain steps); (points, relative last step,
+    condition of the Jacobian with rows and layers equilibrated — witness points of these
+    non-compact components can be large and unbalanced, which inflates the raw condition number
+    without making them singular)."""
+
+    def evaluate(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        values, jac, _ = sliced_system(problem, slicing, z, b)
+        return values, jac
+
+    result = batched_newton(evaluate, x.astype(complex), iterations, solve=equilibrated_solve(problem))
+    x = result.points
     _, jac, _ = sliced_system(problem, slicing, x, b)
     with np.errstate(all="ignore"):
         jac = jac * coordinate_scale(problem, x)[:, None, :]
         jac = jac / np.maximum(np.abs(jac).max(axis=2, keepdims=True), 1e-300)
         cond = np.linalg.cond(jac)
-    return x, step, np.nan_to_num(cond, nan=np.inf)
+    return x, result.step, np.nan_to_num(cond, nan=np.inf)
+
+
+def equilibrated_solve(problem: Problem) -> Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]:
+    """A batched solve of J dx = r at points x with the columns scaled by the layers' sizes and
+    every row by its largest entry (see SliceHomotopy): dx = c ∘ solve(D J C, D r)."""
+
+    def solve_at(jac: np.ndarray, rhs: np.ndarray, x: np.ndarray) -> np.ndarray:
+        col = coordinate_scale(problem, x)
+        jac = jac * col[:, None, :]
+        inv = 1.0 / np.maximum(np.abs(jac).max(axis=2), 1e-300)
+        return col * solve(jac * inv[:, :, None], rhs * inv)
+
+    return solve_at
 
 
 # ------------------------------------------------------------------- the homotopy
@@ -182,6 +194,7 @@ __all__ = [
     "balanced_size",
     "coordinate_scale",
     "critical_residual",
+    "equilibrated_solve",
     "newton",
     "sliced_system",
 ]
