@@ -5,13 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dlnlandscape.engines.native.monodromy import (
-    ArcTracker,
-    Family,
-    MonodromyOptions,
-    MonodromySolver,
-    ParameterHomotopy,
-)
+from dlnlandscape.engines.native.family import ArcTracker, Family
+from dlnlandscape.engines.native.monodromy import MonodromyOptions, MonodromySolver
 from dlnlandscape.engines.native.tracker import TrackerOptions
 from dlnlandscape.errors import ConfigError
 from dlnlandscape.model.problem import Problem
@@ -49,7 +44,7 @@ def test_arc_homotopy_matches_compiled_kernel_and_its_parameter_path():
     rng = np.random.default_rng(0)
     arcs = [(family.random_point(rng), family.random_point(rng)) for _ in range(2)]
     which = np.array([0, 1, 1, 0])
-    hom = ParameterHomotopy(family, arcs, which)
+    hom = family.homotopy(arcs, which)
     y = rng.standard_normal((4, problem.n)) + 1j * rng.standard_normal((4, problem.n))
     t = np.exp(1j * rng.random(4))
     H, J, Ht = hom.evaluate(y, t)

@@ -181,7 +181,7 @@ def test_lost_orbit_member_is_added_by_symmetry_and_marked():
     """A nonsingular endpoint whose path 'failed' comes back as a sign-flip image of its
     partner, marked as added (not a tracked path)."""
     from dlnlandscape.engines.base import ReturnCode
-    from dlnlandscape.engines.native.engine import NEWTON_ACCURACY, refine
+    from dlnlandscape.engines.native.endgame import NEWTON_ACCURACY, refine
     from dlnlandscape.engines.native.orbits import complete_orbits
 
     cfg = make_config([2, 1, 2], samples=2)

@@ -1,9 +1,14 @@
-"""The built-in NumPy engine: linear-product start systems, projective tracking, endgames.
+"""The built-in engine: monodromy, or linear-product start systems tracked on projective space.
 
-Pipeline (one function each): choose variable groups and a start system → track every start
-solution from t = 1 towards t = 0 (tracker.py) → end undecided paths with the Cauchy endgame →
-dehomogenise and refine finite endpoints by Newton on ∇L → re-track paths that landed on the
-same nonsingular solution (a sign of path jumping) with tighter tolerances.
+Which solve runs (`resolve_start`): monodromy (monodromy.py) for a generic family — generalised
+regularisation — with more than four unknowns, else the γ-trick homotopy from a
+multihomogeneous (or total-degree) linear-product start system.  The latter, one function each:
+choose variable groups and a start system (start_systems.py, homotopies/projective.py) → track
+every start solution from t = 1 towards t = 0 (tracker.py) → decide every endpoint
+(endgame.py: Newton at t = 0, valuations, the Cauchy endgame, refinement on ∇L) → re-track
+failed paths and paths that landed on the same nonsingular solution (a sign of path jumping)
+with tighter tolerances → add the sign-flip images no path reached (orbits.py).  This module
+only orchestrates; the numerics live in those files.
 """
 
 from __future__ import annotations
@@ -11,35 +16,23 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import replace
-from typing import Any
 
 import numpy as np
 
-from ...common.newton import NewtonResult, newton, relative_step
 from ...common.points import SAME_POINT_TOL, cluster_labels
 from ...errors import ConfigError
 from ...model.options import SolverOptions
 from ...model.problem import Problem
-from ..base import PathResults, Progress, ReturnCode, SolveResult
+from ..base import PathResults, Progress, SolveResult
 from ..stats import MonodromySolveStats, TrackingStats
-from .homotopy import ProjectiveHomotopy
+from .endgame import NEWTON_ACCURACY, end_paths, refine
+from .homotopies.projective import ProjectiveHomotopy
 from .orbits import complete_orbits
 from .start_systems import LinearProductStart, VariableGroups, multihomogeneous_bezout
-from .tracker import (
-    AT_INFINITY,
-    CONVERGED,
-    FAILED,
-    REACHED_END,
-    Tracker,
-    TrackerOptions,
-    cauchy_endgame,
-    make_steps,
-)
+from .tracker import Steps, Tracker, TrackerOptions, make_steps
 
 SUPPORTED_STARTS = ("auto", "multihomogeneous", "total_degree", "monodromy")
-SINGULAR_CONDITION = 1e10  # Hessian condition number above which an endpoint counts as singular
 DUPLICATE_TOL = SAME_POINT_TOL
-NEWTON_ACCURACY = 1e-8  # relative Newton step at which a nonsingular endpoint counts as converged
 CHUNK_PATHS = 100_000  # paths tracked at once by the linear-product homotopies (~1 KB of state each)
 MAX_START_PATHS = 2_000_000  # beyond this a linear-product start is refused (hours, GBs of start points)
 
@@ -57,27 +50,9 @@ def build_homotopy(problem: Problem, start: str, rng: np.random.Generator) -> Pr
     return ProjectiveHomotopy(problem, start_system, gamma)
 
 
-def newton_at_zero(homotopy: ProjectiveHomotopy, y: np.ndarray, iterations: int = 8) -> tuple[np.ndarray, np.ndarray]:
-    """Newton on the t = 0 system (target and chart); which points converged to a finite,
-    nonsingular-looking solution (tiny last update and residual, homogenising coordinates
-    not vanishing)."""
-    result = newton(homotopy.evaluate_target, y, iterations, step_size=relative_step)
-    y = result.points
-    residual = np.abs(homotopy.evaluate_target(y)[0]).max(axis=1)
-    finite = homotopy.homogenizing_ratio(y).min(axis=1) >= 1e-6
-    return y, result.converged(1e-10) & (residual <= 1e-10) & finite
-
-
-def refine(problem: Problem, x: np.ndarray, iterations: int = 8) -> NewtonResult:
-    """Newton on ∇L = 0 in affine coordinates, keeping each point's best iterate (lowest
-    residual), so singular points cannot be pushed away while nonsingular ones converge fully:
-    the points, the relative Newton step computed at each (NEWTON_ACCURACY judges it) and
-    ‖∇L‖∞ there."""
-    return newton(problem.gradient_and_hessian, x, iterations, keep_best=True)
-
-
 class NativeEngine:
-    """Homotopy continuation in NumPy, vectorised over all paths."""
+    """Homotopy continuation vectorised over all paths (NumPy, with the tracker's steps compiled
+    by numba when available); `options` are the tracker's, `kernel` is auto, numba or numpy."""
 
     name = "native"
 
@@ -251,98 +226,16 @@ class NativeEngine:
         y0: np.ndarray,
         options: TrackerOptions,
         progress: Callable[[int], None] | None,
-        steps: Any,
+        steps: Steps,
     ) -> tuple[PathResults, np.ndarray]:
-        """Track, end and refine; also returns which paths were declared at infinity after
-        stalling (see below)."""
-        problem = homotopy.problem
+        """Track from t = 1 to t_min with the endgame checks, then decide every endpoint
+        (endgame.py); also returns which paths were declared at infinity after stalling."""
         tracker = Tracker(homotopy, options, steps)
         N = y0.shape[0]
         s_end = np.full(N, np.log(options.t_min), dtype=complex)
         state = tracker.track(y0, np.zeros(N, dtype=complex), s_end, endgame=True, progress=progress)
-
-        code = np.full(N, int(ReturnCode.FAILED), dtype=np.int8)
-        winding = np.ones(N, dtype=np.int64)
-        code[state.status == AT_INFINITY] = ReturnCode.AT_INFINITY
-        # A path that stalled near t = 0 (step size underflow as the Jacobian degenerates) or
-        # reached t_min undecided, while a homogenising coordinate shrank at a positive rate
-        # that stayed stable between the last checkpoints, is heading to infinity: the measured
-        # valuation decides, and these paths are counted separately in the engine info.
-        near_zero = np.abs(np.exp(state.s(np.arange(N)))) < options.t_endgame
-        undecided = ((state.status == FAILED) & near_zero) | (state.status == REACHED_END)
-        # First, a longer Newton run at t = 0: an ill-conditioned finite solution (small Λ
-        # gives large, badly conditioned critical points) may not have passed the quick
-        # two-step test during tracking, yet be plainly convergent from this close.
-        late = np.flatnonzero(undecided)
-        if late.size:
-            y_late, converged_late = newton_at_zero(homotopy, state.y[late])
-            hit = late[converged_late]
-            state.y[hit] = y_late[converged_late]
-            state.status[hit] = CONVERGED
-            undecided[hit] = False
-        endpoint = state.y.copy()
-        ratio = homotopy.homogenizing_ratio(endpoint).min(axis=1)
-        with np.errstate(invalid="ignore"):
-            diverging = ((np.nan_to_num(state.valuation, nan=0.0) > 0.05) & state.valuation_stable).any(axis=1)
-        stalled_at_infinity = undecided & diverging & (ratio < 0.05)
-        code[stalled_at_infinity] = ReturnCode.AT_INFINITY
-        candidate = state.status == CONVERGED
-
-        ended = np.flatnonzero((state.status == REACHED_END) & ~stalled_at_infinity)
-        at_inf = ended[ratio[ended] < 1e-6]
-        code[at_inf] = ReturnCode.AT_INFINITY
-        loop = ended[ratio[ended] >= 1e-6]
-        cauchy = np.zeros(N, dtype=bool)
-        if loop.size:
-            est, c, ok = cauchy_endgame(tracker, endpoint[loop], state.s(loop))
-            endpoint[loop[ok]] = est[ok]
-            winding[loop] = np.where(ok, c, 0)
-            cauchy[loop[ok]] = True
-        # An endpoint counts as a finite critical point only if no homogenising coordinate
-        # vanishes and — for Cauchy-endgame estimates, which Newton did not confirm — the
-        # (scaled, projective) target system nearly vanishes there.
-        ended_here = candidate | cauchy
-        end_ratio = homotopy.homogenizing_ratio(endpoint).min(axis=1)
-        projective_residual = np.full(N, np.inf)
-        if cauchy.any():
-            values, _ = homotopy.evaluate_target(endpoint[cauchy], jacobian=False)
-            projective_residual[cauchy] = np.abs(values[:, : problem.n]).max(axis=1)
-        solves = candidate | (projective_residual <= 1e-6)
-        finite = ended_here & solves & (end_ratio >= 1e-6)
-        code[ended_here & ~finite & (end_ratio < 1e-4)] = ReturnCode.AT_INFINITY
-        # anything else that ended here but does not solve the system stays FAILED
-
-        solutions = np.full((N, problem.n), np.nan, dtype=complex)
-        residual = np.full(N, np.nan)
-        accuracy = np.full(N, np.nan)
-        condition = np.full(N, np.inf)
-        idx = np.flatnonzero(finite)
-        if idx.size:
-            refined = refine(problem, homotopy.affine(endpoint[idx]))
-            x, acc, res = refined.points, refined.step, refined.residual
-            solutions[idx] = x
-            accuracy[idx] = acc
-            residual[idx] = res
-            with np.errstate(all="ignore"):
-                condition[idx] = np.linalg.cond(problem.hessian(x))
-            singular = (winding[idx] > 1) | ~(condition[idx] < SINGULAR_CONDITION)
-            # a nonsingular endpoint must be a Newton fixed point; one that is not was never a
-            # critical point (an ill-conditioned false convergence) and the path has failed
-            converged = acc <= NEWTON_ACCURACY
-            code[idx] = np.where(
-                singular, ReturnCode.SINGULAR, np.where(converged, ReturnCode.SUCCESS, ReturnCode.FAILED)
-            )
-            solutions[idx[~singular & ~converged]] = np.nan
-        results = PathResults(
-            solutions=solutions,
-            return_code=code,
-            residual=residual,
-            condition=condition,
-            winding_number=winding,
-            steps=state.steps,
-            accuracy=accuracy,
-        )
-        return results, stalled_at_infinity
+        ended = end_paths(tracker, homotopy, state, options)
+        return ended.paths, ended.stalled_at_infinity
 
 
 def resolve_start(options: SolverOptions, problem: Problem) -> str:

@@ -1,6 +1,6 @@
 """Compiled per-path kernels for the tracker: one RK4 step plus Newton correction per call.
 
-Why compiled.  The batched NumPy evaluation (homotopy.py) is clear and is the reference, but
+Why compiled.  The batched NumPy evaluation (homotopies/) is clear and is the reference, but
 with 2×2 to 4×4 blocks every NumPy call is dominated by its fixed overhead: on (2,2,2) one
 batched evaluation + LAPACK solve of 1,921 paths costs ~20 ms, i.e. ~10 µs per path, while the
 arithmetic itself is ~1 µs.  Here each path runs its whole predictor–corrector step in machine
@@ -11,18 +11,21 @@ exponents and coefficients, with one homogenising variable per group appended), 
 HomotopyContinuation.jl compiles a system into a straight-line program: for every term,
 its value and its partial derivatives from a table of powers.  The start system is evaluated
 as products of linear forms.  Both carry the same equation scaling as the NumPy homotopy, so
-the two evaluations agree to rounding (tested).
+the two evaluations agree to rounding (tested).  The parameter homotopy of monodromy is the same
+target with coefficients quadratic in t, one set per arc.
+
+How it is called.  A homotopy describes itself as a `KernelData` record (its `kernel_data()`),
+whose `mode` (a `KernelMode`) says which of the two it is; entry points take the record and
+named arrays, and write into caller-allocated outputs.  Every function is `cache=True`, and the
+loop over paths is a `prange` inside compiled code — Python never loops over paths.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
-
 import numpy as np
 
-from ...model.sparse import build_gradient_system
-from .homotopy import ProjectiveHomotopy
+from .homotopies.base import CompiledHomotopy
+from .kernel_data import KernelMode
 
 try:  # numba is a dependency; the guard keeps the NumPy reference path usable without it
     import numba as nb
@@ -32,132 +35,8 @@ except ImportError:  # pragma: no cover
     HAVE_NUMBA = False
 
 
-@dataclass(frozen=True)
-class KernelData:
-    """Flat arrays describing one homotopy, in the layout the compiled kernels read."""
-
-    n: int
-    size: int
-    gamma: complex
-    max_power: int
-    term_vars: np.ndarray  # (T, L) int64, −1 padded
-    term_exps: np.ndarray  # (T, L) int64
-    term_coef: np.ndarray  # (T,) complex, equation scaling included
-    term_eq: np.ndarray  # (T,) int64
-    factor_cols: np.ndarray  # (n, F, K) int64, −1 padded
-    factor_coef: np.ndarray  # (n, F, K) complex, start scaling folded into factor 0
-    factor_count: np.ndarray  # (n,) int64
-    chart_cols: np.ndarray  # (G, K) int64
-    chart_coef: np.ndarray  # (G, K) complex
-    # mode 0: H = (1 − t) F + t γ S (γ-trick from a linear-product start, projective);
-    # mode 1: H = Σ_k t^k F_k (parameter homotopy, affine): term coefficients c(t) = Σ_k t^k c_k
-    mode: int = 0
-    coef_poly: np.ndarray | None = None  # (arcs, 3, T) complex, mode 1 only: one set per arc
-
-    @classmethod
-    def from_homotopy(cls, hom: ProjectiveHomotopy) -> KernelData:
-        p = hom.problem
-        system = build_gradient_system(p.widths, p.X, p.Y, p.penalty, residual=p.residual, scale=p.scale)
-        degrees = hom.start.degrees  # (n, G)
-        groups = hom.groups
-        rows_vars, rows_exps, coefs, eqs = [], [], [], []
-        for e, eq in enumerate(system.equations):
-            exps = eq.exponents
-            h_exps = np.stack(
-                [degrees[e, g] - exps[:, groups.members[g]].sum(axis=1) for g in range(groups.count)], axis=1
-            )
-            if (h_exps < 0).any():
-                raise ValueError("equation degree exceeds its group degree; homogenisation is inconsistent")
-            full = np.concatenate([exps, h_exps], axis=1)
-            for row, c in zip(full, eq.coefficients):
-                support = np.flatnonzero(row)
-                rows_vars.append(support)
-                rows_exps.append(row[support])
-                coefs.append(complex(c) * hom.target_scale[e])
-                eqs.append(e)
-        L = max(len(v) for v in rows_vars)
-        T = len(rows_vars)
-        term_vars = np.full((T, L), -1, dtype=np.int64)
-        term_exps = np.zeros((T, L), dtype=np.int64)
-        for t, (v, x) in enumerate(zip(rows_vars, rows_exps)):
-            term_vars[t, : len(v)] = v
-            term_exps[t, : len(x)] = x
-        n = hom.n
-        F = int(degrees.sum(axis=1).max())
-        K = max(len(c) for c in hom.group_columns)
-        factor_cols = np.full((n, F, K), -1, dtype=np.int64)
-        factor_coef = np.zeros((n, F, K), dtype=complex)
-        factor_count = degrees.sum(axis=1).astype(np.int64)
-        for e in range(n):
-            f = 0
-            for g, cols in enumerate(hom.group_columns):
-                for t in range(int(degrees[e, g])):
-                    factor_cols[e, f, : len(cols)] = cols
-                    factor_coef[e, f, : len(cols)] = hom.start.forms[g][e, t]
-                    f += 1
-            factor_coef[e, 0] *= hom.start_scale[e]
-        chart_cols = np.full((hom.G, K), -1, dtype=np.int64)
-        chart_coef = np.zeros((hom.G, K), dtype=complex)
-        for g, cols in enumerate(hom.group_columns):
-            chart_cols[g, : len(cols)] = cols
-            chart_coef[g, : len(cols)] = hom.start.charts[g]
-        return cls(
-            n=n,
-            size=hom.size,
-            gamma=complex(hom.gamma),
-            max_power=int(term_exps.max()),
-            term_vars=term_vars,
-            term_exps=term_exps,
-            term_coef=np.array(coefs, dtype=complex),
-            term_eq=np.array(eqs, dtype=np.int64),
-            factor_cols=factor_cols,
-            factor_coef=factor_coef,
-            factor_count=factor_count,
-            chart_cols=chart_cols,
-            chart_coef=chart_coef,
-        )
-
-    @classmethod
-    def from_parameter_homotopy(cls, hom: Any) -> KernelData:
-        """Mode 1: the target terms of a ParameterHomotopy, coefficients quadratic in t."""
-        term_vars, term_exps = hom.family.term_tables()
-        n = hom.n
-        return cls(
-            n=n,
-            size=n,
-            gamma=1.0 + 0.0j,
-            max_power=int(max(1, term_exps.max())),
-            term_vars=term_vars,
-            term_exps=term_exps,
-            term_coef=hom.coefficients[0, 0].astype(complex),
-            term_eq=hom.system.equation.astype(np.int64),
-            factor_cols=np.full((n, 1, 1), -1, dtype=np.int64),
-            factor_coef=np.zeros((n, 1, 1), dtype=complex),
-            factor_count=np.zeros(n, dtype=np.int64),
-            chart_cols=np.zeros((0, 1), dtype=np.int64),
-            chart_coef=np.zeros((0, 1), dtype=complex),
-            mode=1,
-            coef_poly=np.ascontiguousarray(hom.coefficients, dtype=complex),
-        )
-
-    def args(self) -> tuple:
-        return (
-            self.n,
-            self.gamma,
-            self.max_power,
-            self.term_vars,
-            self.term_exps,
-            self.term_coef,
-            self.term_eq,
-            self.factor_cols,
-            self.factor_coef,
-            self.factor_count,
-            self.chart_cols,
-            self.chart_coef,
-            self.mode,
-            self.coef_poly if self.coef_poly is not None else np.zeros((1, 3, self.term_coef.shape[0]), dtype=complex),
-        )
-
+_GAMMA = int(KernelMode.GAMMA)  # compiled code compares ints (numba freezes module globals)
+_PARAMETER = int(KernelMode.PARAMETER)
 
 if HAVE_NUMBA:
 
@@ -282,37 +161,24 @@ if HAVE_NUMBA:
         return True
 
     @nb.njit(cache=True, error_model="numpy")
-    def _homotopy(y, t, with_t, args, kk, Hv, Hy, Ht, F, JF, S, JS, pw, lin):  # pragma: no cover
-        (
-            n,
-            gamma,
-            max_power,
-            term_vars,
-            term_exps,
-            term_coef,
-            term_eq,
-            factor_cols,
-            factor_coef,
-            factor_count,
-            chart_cols,
-            chart_coef,
-            mode,
-            coef_poly,
-        ) = args
-        if mode == 1:  # parameter homotopy: c(t) = c0 + t c1 + t² c2, ∂H/∂t from c1 + 2 t c2
-            T = coef_poly.shape[2]
+    def _homotopy(y, t, with_t, data, kk, Hv, Hy, Ht, F, JF, S, JS, pw, lin):  # pragma: no cover
+        """H (and ∂H/∂y, with `with_t` also ∂H/∂t) at one point y, parameter t, arc kk."""
+        n = data.n
+        if data.mode == _PARAMETER:  # c(t) = c0 + t c1 + t² c2, ∂H/∂t from c1 + 2 t c2
+            T = data.coef_poly.shape[2]
             ct = lin[:T]
             dct = lin[T : 2 * T]
-            cp = coef_poly[kk]  # this path's arc
+            cp = data.coef_poly[kk]  # this path's arc
             for i in range(T):
                 ct[i] = cp[0, i] + t * (cp[1, i] + t * cp[2, i])
                 dct[i] = cp[1, i] + 2.0 * t * cp[2, i]
-            _target(y, n, max_power, term_vars, term_exps, ct, term_eq, Hv, Hy, pw)
+            _target(y, n, data.max_power, data.term_vars, data.term_exps, ct, data.term_eq, Hv, Hy, pw)
             if with_t:
-                _term_values(pw, term_vars, term_exps, dct, term_eq, Ht)
+                _term_values(pw, data.term_vars, data.term_exps, dct, data.term_eq, Ht)
             return
-        _target(y, n, max_power, term_vars, term_exps, term_coef, term_eq, F, JF, pw)
-        _start(y, factor_cols, factor_coef, factor_count, S, JS, lin)
+        _target(y, n, data.max_power, data.term_vars, data.term_exps, data.term_coef, data.term_eq, F, JF, pw)
+        _start(y, data.factor_cols, data.factor_coef, data.factor_count, S, JS, lin)
+        gamma = data.gamma
         a = 1.0 - t
         b = gamma * t
         k = y.shape[0]
@@ -322,7 +188,7 @@ if HAVE_NUMBA:
                 Hy[e, j] = a * JF[e, j] + b * JS[e, j]
             if with_t:
                 Ht[e] = gamma * S[e] - F[e]
-        _chart(y, chart_cols, chart_coef, n, Hv, Hy)
+        _chart(y, data.chart_cols, data.chart_coef, n, Hv, Hy)
         if with_t:
             for g in range(n, k):
                 Ht[g] = 0.0
@@ -330,7 +196,7 @@ if HAVE_NUMBA:
     @nb.njit(cache=True, error_model="numpy")
     def _work(k, n, max_power, Fm):  # pragma: no cover
         """Per-thread buffers; `lin` (size Fm) holds the start system's linear factors, or in
-        mode 1 the two coefficient vectors c(t) and c'(t) (callers pass Fm ≥ 2 T there)."""
+        mode PARAMETER the two coefficient vectors c(t) and c'(t) (Fm ≥ 2 T there)."""
         return (
             np.empty(k, np.complex128),
             np.zeros((k, k), np.complex128),
@@ -344,8 +210,8 @@ if HAVE_NUMBA:
         )
 
     @nb.njit(cache=True)
-    def _scratch_size(args):  # pragma: no cover
-        return args[7].shape[1] if args[12] == 0 else 2 * args[13].shape[2]
+    def _scratch_size(data):  # pragma: no cover
+        return data.factor_cols.shape[1] if data.mode == _GAMMA else 2 * data.coef_poly.shape[2]
 
     @nb.njit(cache=True)
     def _chunks(N, blocks):  # pragma: no cover
@@ -368,20 +234,23 @@ if HAVE_NUMBA:
         return np.sqrt(acc)
 
     @nb.njit(cache=True, error_model="numpy")
-    def _tangent(y, s, ds, args, kk, out, Hv, Hy, Ht, F, JF, S, JS, pw, lin):  # pragma: no cover
+    def _tangent(y, s, ds, data, kk, out, Hv, Hy, Ht, F, JF, S, JS, pw, lin):  # pragma: no cover
         t = np.exp(s)
-        _homotopy(y, t, True, args, kk, Hv, Hy, Ht, F, JF, S, JS, pw, lin)
+        _homotopy(y, t, True, data, kk, Hv, Hy, Ht, F, JF, S, JS, pw, lin)
         f = t * ds
         for j in range(y.shape[0]):
             out[j] = -Ht[j] * f
         return _lu_solve(Hy, out)
 
     @nb.njit(cache=True, error_model="numpy", parallel=True)
-    def rk4_correct(Y, S0, DS, Hstep, which, args, blocks, out_y, out_n1, out_n2):  # pragma: no cover
+    def rk4_correct(Y, S0, DS, Hstep, which, data, blocks, out_y, out_n1, out_n2):  # pragma: no cover
+        """One RK4 predictor step of length Hstep[p] (in u, s = S0 + u·DS) and two Newton
+        corrections for every path p on arc which[p]; the corrected points and correction norms
+        go to out_y, out_n1, out_n2 (∞ where a solve failed)."""
         N, k = Y.shape
-        n = args[0]
-        max_power = args[2]
-        Fm = _scratch_size(args)
+        n = data.n
+        max_power = data.max_power
+        Fm = _scratch_size(data)
         chunks = _chunks(N, blocks)
         for c in nb.prange(chunks.shape[0] - 1):
             Hv, Hy, Ht, F, JF, S, JS, pw, lin = _work(k, n, max_power, Fm)
@@ -398,16 +267,16 @@ if HAVE_NUMBA:
                 s0 = S0[p]
                 ds = DS[p]
                 kk = which[p]
-                ok = _tangent(y, s0, ds, args, kk, k1, Hv, Hy, Ht, F, JF, S, JS, pw, lin)
+                ok = _tangent(y, s0, ds, data, kk, k1, Hv, Hy, Ht, F, JF, S, JS, pw, lin)
                 for j in range(k):
                     z[j] = y[j] + 0.5 * h * k1[j]
-                ok = ok and _tangent(z, s0 + 0.5 * h * ds, ds, args, kk, k2, Hv, Hy, Ht, F, JF, S, JS, pw, lin)
+                ok = ok and _tangent(z, s0 + 0.5 * h * ds, ds, data, kk, k2, Hv, Hy, Ht, F, JF, S, JS, pw, lin)
                 for j in range(k):
                     z[j] = y[j] + 0.5 * h * k2[j]
-                ok = ok and _tangent(z, s0 + 0.5 * h * ds, ds, args, kk, k3, Hv, Hy, Ht, F, JF, S, JS, pw, lin)
+                ok = ok and _tangent(z, s0 + 0.5 * h * ds, ds, data, kk, k3, Hv, Hy, Ht, F, JF, S, JS, pw, lin)
                 for j in range(k):
                     z[j] = y[j] + h * k3[j]
-                ok = ok and _tangent(z, s0 + h * ds, ds, args, kk, k4, Hv, Hy, Ht, F, JF, S, JS, pw, lin)
+                ok = ok and _tangent(z, s0 + h * ds, ds, data, kk, k4, Hv, Hy, Ht, F, JF, S, JS, pw, lin)
                 if not ok:
                     out_n1[p] = np.inf
                     out_n2[p] = np.inf
@@ -417,7 +286,7 @@ if HAVE_NUMBA:
                 t1 = np.exp(s0 + h * ds)
                 norms[:] = 0.0
                 for it in range(2):
-                    _homotopy(z, t1, False, args, kk, Hv, Hy, Ht, F, JF, S, JS, pw, lin)
+                    _homotopy(z, t1, False, data, kk, Hv, Hy, Ht, F, JF, S, JS, pw, lin)
                     norms[it] = _newton_update(z, Hv, Hy)
                     if not np.isfinite(norms[it]):
                         break
@@ -426,12 +295,13 @@ if HAVE_NUMBA:
                 out_n2[p] = norms[1]
 
     @nb.njit(cache=True, error_model="numpy", parallel=True)
-    def newton_target(Y, args, blocks, out_y, out_n1, out_n2):  # pragma: no cover
-        """Two Newton steps on the t = 0 system (target and chart) from every point."""
+    def newton_target(Y, data, blocks, out_y, out_n1, out_n2):  # pragma: no cover
+        """Two Newton steps on the t = 0 system (target and chart) from every point (mode
+        GAMMA); the points and both correction norms go to out_y, out_n1, out_n2."""
         N, k = Y.shape
-        n = args[0]
-        max_power = args[2]
-        Fm = _scratch_size(args)
+        n = data.n
+        max_power = data.max_power
+        Fm = _scratch_size(data)
         chunks = _chunks(N, blocks)
         for c in nb.prange(chunks.shape[0] - 1):
             Hv, Hy, Ht, F, JF, S, JS, pw, lin = _work(k, n, max_power, Fm)
@@ -441,12 +311,12 @@ if HAVE_NUMBA:
                 z[:] = Y[p]
                 norms[:] = 0.0
                 for it in range(2):
-                    _target(z, n, args[2], args[3], args[4], args[5], args[6], F, JF, pw)
+                    _target(z, n, max_power, data.term_vars, data.term_exps, data.term_coef, data.term_eq, F, JF, pw)
                     for e in range(n):
                         Hv[e] = F[e]
                         for j in range(k):
                             Hy[e, j] = JF[e, j]
-                    _chart(z, args[10], args[11], n, Hv, Hy)
+                    _chart(z, data.chart_cols, data.chart_coef, n, Hv, Hy)
                     norms[it] = _newton_update(z, Hv, Hy)
                     if not np.isfinite(norms[it]):
                         break
@@ -455,13 +325,13 @@ if HAVE_NUMBA:
                 out_n2[p] = norms[1]
 
     @nb.njit(cache=True, error_model="numpy")
-    def evaluate_homotopy(Y, T, which, args, out_H, out_Hy, out_Ht):  # pragma: no cover
+    def evaluate_homotopy(Y, T, which, data, out_H, out_Hy, out_Ht):  # pragma: no cover
         """H, ∂H/∂y, ∂H/∂t at each point (for tests against the NumPy reference)."""
         N, k = Y.shape
-        n = args[0]
+        n = data.n
         for p in range(N):
-            Hv, Hy, Ht, F, JF, S, JS, pw, lin = _work(k, n, args[2], _scratch_size(args))
-            _homotopy(Y[p].copy(), T[p], True, args, which[p], Hv, Hy, Ht, F, JF, S, JS, pw, lin)
+            Hv, Hy, Ht, F, JF, S, JS, pw, lin = _work(k, n, data.max_power, _scratch_size(data))
+            _homotopy(Y[p].copy(), T[p], True, data, which[p], Hv, Hy, Ht, F, JF, S, JS, pw, lin)
             out_H[p] = Hv
             out_Hy[p] = Hy
             out_Ht[p] = Ht
@@ -485,10 +355,9 @@ class CompiledSteps:
 
     name = "numba"
 
-    def __init__(self, hom: Any) -> None:
-        self.data = hom.kernel_data() if hasattr(hom, "kernel_data") else KernelData.from_homotopy(hom)
-        self.arc_of_path: np.ndarray | None = getattr(hom, "arc_of_path", None)
-        self._args = self.data.args()
+    def __init__(self, hom: CompiledHomotopy) -> None:
+        self.data = hom.kernel_data()
+        self.arc_of_path = hom.arc_of_path
 
     def rk4_correct(
         self, y: np.ndarray, s0: np.ndarray, ds: np.ndarray, h: np.ndarray, index: np.ndarray | None = None
@@ -501,16 +370,16 @@ class CompiledSteps:
         available = nb.get_num_threads()
         nb.set_num_threads(threads)
         rk4_correct(
-            np.ascontiguousarray(y),
-            s0.astype(complex),
-            ds.astype(complex),
-            h.astype(float),
-            self._which(index, N),
-            self._args,
-            8 * threads,
-            out,
-            n1,
-            n2,
+            Y=np.ascontiguousarray(y),
+            S0=s0.astype(complex),
+            DS=ds.astype(complex),
+            Hstep=h.astype(float),
+            which=self._which(index, N),
+            data=self.data,
+            blocks=8 * threads,
+            out_y=out,
+            out_n1=n1,
+            out_n2=n2,
         )
         nb.set_num_threads(available)
         return out, n1, n2
@@ -522,7 +391,14 @@ class CompiledSteps:
         n2 = np.empty(N)
         available = nb.get_num_threads()
         nb.set_num_threads(_threads_for(N))
-        newton_target(np.ascontiguousarray(y), self._args, 8 * nb.get_num_threads(), out, n1, n2)
+        newton_target(
+            Y=np.ascontiguousarray(y),
+            data=self.data,
+            blocks=8 * nb.get_num_threads(),
+            out_y=out,
+            out_n1=n1,
+            out_n2=n2,
+        )
         nb.set_num_threads(available)
         return out, n1, n2
 
@@ -531,11 +407,19 @@ class CompiledSteps:
         H = np.empty((N, k), complex)
         Hy = np.empty((N, k, k), complex)
         Ht = np.empty((N, k), complex)
-        evaluate_homotopy(np.ascontiguousarray(y), t.astype(complex), self._which(None, N), self._args, H, Hy, Ht)
+        evaluate_homotopy(
+            Y=np.ascontiguousarray(y),
+            T=t.astype(complex),
+            which=self._which(None, N),
+            data=self.data,
+            out_H=H,
+            out_Hy=Hy,
+            out_Ht=Ht,
+        )
         return H, Hy, Ht
 
     def _which(self, index: np.ndarray | None, N: int) -> np.ndarray:
-        """The arc of each path in this call (mode 1 with several arcs), else zeros."""
+        """The arc of each path in this call (a parameter homotopy with several arcs), else zeros."""
         arc = self.arc_of_path
         if arc is None:
             return np.zeros(N, dtype=np.int64)

@@ -21,13 +21,15 @@ no Python loop ever runs over individual paths.
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
 from ...common.linalg import solve
-from .homotopy import ProjectiveHomotopy
+from .homotopies.base import CompiledHomotopy, EndgameHomotopy, Homotopy
 
 
 @dataclass(frozen=True)
@@ -56,8 +58,17 @@ class TrackerOptions:
         )
 
 
-# status of a path in the tracker
-TRACKING, CONVERGED, AT_INFINITY, FAILED, REACHED_END = range(5)
+class PathStatus(enum.IntEnum):
+    """Where a path is in a tracking run (`TrackState.status`, an int8 array of these values)."""
+
+    TRACKING = 0  # still moving
+    CONVERGED = 1  # Newton at t = 0 converged (endgame runs only)
+    AT_INFINITY = 2  # a homogenising coordinate vanishes at a stable rate (endgame runs only)
+    FAILED = 3  # step size underflow or too many steps
+    REACHED_END = 4  # arrived at s_b
+
+
+TRACKING, CONVERGED, AT_INFINITY, FAILED, REACHED_END = PathStatus  # the short names used in code
 
 
 def newton_step(evaluate: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]], y: np.ndarray) -> np.ndarray:
@@ -88,23 +99,32 @@ class TrackState:
         return self.s_a[index] + uu * (self.s_b[index] - self.s_a[index])
 
 
+class Steps(Protocol):
+    """The two step operations the tracker runs: in NumPy (NumpySteps, the reference) or
+    compiled (kernel.CompiledSteps)."""
+
+    name: str
+
+    def rk4_correct(
+        self, y: np.ndarray, s0: np.ndarray, ds: np.ndarray, h: np.ndarray, index: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]: ...
+
+    def newton_target(self, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]: ...
+
+
 class NumpySteps:
     """The tracker's step operations in batched NumPy: the readable reference implementation."""
 
     name = "numpy"
 
-    def __init__(self, homotopy: ProjectiveHomotopy) -> None:
+    def __init__(self, homotopy: Homotopy) -> None:
         self.homotopy = homotopy
-
-    def _evaluate(self, y: np.ndarray, t: np.ndarray, index: np.ndarray | None, derivative_t: bool = True) -> tuple:
-        if index is None or getattr(self.homotopy, "arc_of_path", None) is None:  # one homotopy for all paths
-            return self.homotopy.evaluate(y, t, derivative_t=derivative_t)
-        return self.homotopy.evaluate(y, t, derivative_t=derivative_t, index=index)  # type: ignore[call-arg]
 
     def _tangent(self, y: np.ndarray, s: np.ndarray, ds: np.ndarray, index: np.ndarray | None = None) -> np.ndarray:
         """dy/du along s(u) = s_a + u (s_b − s_a): −H_y⁻¹ H_t · t · (s_b − s_a)."""
         t = np.exp(s)
-        _, jac, dt = self._evaluate(y, t, index)
+        _, jac, dt = self.homotopy.evaluate(y, t, index=index)
+        assert dt is not None
         return solve(jac, -dt * (t * ds)[:, None])
 
     def rk4_correct(
@@ -123,7 +143,7 @@ class NumpySteps:
         t = np.exp(s0 + hs)
 
         def at_t(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-            values, jac, _ = self._evaluate(z, t, index, derivative_t=False)
+            values, jac, _ = self.homotopy.evaluate(z, t, derivative_t=False, index=index)
             return values, jac
 
         d1 = newton_step(at_t, predicted)
@@ -133,33 +153,41 @@ class NumpySteps:
 
     def newton_target(self, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Two Newton steps on the t = 0 system; the point and both correction norms."""
-        d1 = newton_step(self.homotopy.evaluate_target, y)
+        homotopy = self.homotopy
+        if not isinstance(homotopy, EndgameHomotopy):
+            raise TypeError("Newton at t = 0 needs a homotopy with a target system (EndgameHomotopy)")
+
+        def target(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            values, jac = homotopy.evaluate_target(z)
+            assert jac is not None
+            return values, jac
+
+        d1 = newton_step(target, y)
         y1 = y + d1
-        d2 = newton_step(self.homotopy.evaluate_target, y1)
+        d2 = newton_step(target, y1)
         return y1 + d2, np.linalg.norm(d1, axis=1), np.linalg.norm(d2, axis=1)
 
 
-def make_steps(homotopy: ProjectiveHomotopy, kernel: str = "auto") -> NumpySteps:
-    """Compiled steps when numba is there (and asked for), else the NumPy reference."""
-    if kernel in ("auto", "numba"):
+def make_steps(homotopy: Homotopy, kernel: str = "auto") -> Steps:
+    """Compiled steps when numba is there, the homotopy can be compiled and `kernel` allows it
+    ("auto" or "numba"), else the NumPy reference ("numpy")."""
+    if kernel in ("auto", "numba") and isinstance(homotopy, CompiledHomotopy):
         from .kernel import HAVE_NUMBA, CompiledSteps
 
         if HAVE_NUMBA:
-            return CompiledSteps(homotopy)  # type: ignore[return-value]
-        if kernel == "numba":
-            raise RuntimeError("numba is not installed")
+            return CompiledSteps(homotopy)
+    if kernel == "numba":
+        raise RuntimeError("compiled steps need numba and a homotopy with kernel_data()")
     return NumpySteps(homotopy)
 
 
 class Tracker:
     """Tracks batches of paths of one homotopy."""
 
-    def __init__(
-        self, homotopy: ProjectiveHomotopy, options: TrackerOptions | None = None, steps: NumpySteps | None = None
-    ) -> None:
+    def __init__(self, homotopy: Homotopy, options: TrackerOptions | None = None, steps: Steps | None = None) -> None:
         self.homotopy = homotopy
         self.options = options or TrackerOptions()
-        self.steps = steps or NumpySteps(homotopy)
+        self.steps: Steps = steps or NumpySteps(homotopy)
 
     def track(
         self,
@@ -189,11 +217,14 @@ class Tracker:
             s_b=s_b.astype(complex),
         )
         if endgame:
+            if not isinstance(self.homotopy, EndgameHomotopy):
+                raise TypeError("tracking with the endgame needs an EndgameHomotopy (projective)")
+            G = self.homotopy.G
             st.s_newton = np.full(N, np.inf)
             st.s_check = np.full(N, np.nan)
-            st.log_ratio_check = np.full((N, self.homotopy.G), np.nan)
-            st.valuation = np.full((N, self.homotopy.G), np.nan)
-            st.valuation_stable = np.zeros((N, self.homotopy.G), dtype=bool)
+            st.log_ratio_check = np.full((N, G), np.nan)
+            st.valuation = np.full((N, G), np.nan)
+            st.valuation_stable = np.zeros((N, G), dtype=bool)
         done_before = 0
         while True:
             idx = np.flatnonzero(st.status == TRACKING)
@@ -246,6 +277,7 @@ class Tracker:
         if near.size == 0:
             return
         hom = self.homotopy
+        assert isinstance(hom, EndgameHomotopy)  # checked when the run started
         # Newton at t = 0 is tried again only once log t has dropped by 0.5 since the last try
         s_near = st.s(near).real
         due_newton = st.s_newton[near] - s_near >= 0.5
@@ -285,40 +317,3 @@ class Tracker:
             st.valuation_stable[r] = stable
             st.s_check[r] = s_now[due]
             st.log_ratio_check[r] = log_ratio[due]
-
-
-def cauchy_endgame(
-    tracker: Tracker, y: np.ndarray, s0: np.ndarray, *, samples: int = 8, max_loops: int = 6
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Loop around t = 0 at radius e^{s0} until each path closes up.
-
-    The number of loops is the winding number c; by Cauchy's integral formula the mean of
-    equally spaced samples over the c loops approximates the endpoint at t = 0 with an error
-    that falls off like r^(samples/c) (Morgan, Sommese & Wampler, Numer. Math. 1992).  Returns
-    (endpoint estimates, winding numbers (0 where a path did not close), ok mask).
-    """
-    N = y.shape[0]
-    start = y.copy()
-    current = y.copy()
-    total = np.zeros_like(y)
-    winding = np.zeros(N, dtype=np.int64)
-    open_paths = np.ones(N, dtype=bool)
-    ok = np.ones(N, dtype=bool)
-    for loop in range(1, max_loops + 1):
-        idx = np.flatnonzero(open_paths & ok)
-        if idx.size == 0:
-            break
-        for k in range(samples):
-            total[idx] += current[idx]
-            a = s0[idx] + 2j * np.pi * (k / samples + loop - 1)
-            b = s0[idx] + 2j * np.pi * ((k + 1) / samples + loop - 1)
-            state = tracker.track(current[idx], a, b)
-            current[idx] = state.y
-            bad = state.status != REACHED_END
-            ok[idx[bad]] = False
-        closed = idx[np.linalg.norm(current[idx] - start[idx], axis=1) < 1e-6 * np.linalg.norm(start[idx], axis=1)]
-        winding[closed] = loop
-        open_paths[closed] = False
-    endpoint = total / np.maximum(winding * samples, 1)[:, None]
-    ok &= winding > 0
-    return endpoint, winding, ok

@@ -8,18 +8,28 @@ paths are nonsingular with probability one (the "gamma trick", Sommese & Wampler
 Working in projective coordinates keeps every path bounded: a path that diverges in affine
 space ends at a point whose homogenising coordinate h_g is zero, which the tracker recognises
 as *at infinity* instead of chasing it to overflow.
+
+It meets all three protocols of base.py: the tracker evaluates it, ends its paths at t = 0
+(`evaluate_target`, `homogenizing_ratio`), and the compiled kernel evaluates it from
+`kernel_data()` — the same system in sparse monomial form, with the same equation scaling, so
+the two evaluations agree to rounding.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from ...model.problem import Problem
-from .start_systems import LinearProductStart
+from ....model.problem import Problem
+from ....model.sparse import build_gradient_system
+from ..kernel_data import KernelData, KernelMode
+from ..start_systems import LinearProductStart
+from .base import Evaluation
 
 
 class ProjectiveHomotopy:
     """Evaluates H, ∂H/∂y and ∂H/∂t for a batch of points `y` of shape (N, n + G)."""
+
+    arc_of_path = None  # one homotopy for every path
 
     def __init__(self, problem: Problem, start: LinearProductStart, gamma: complex) -> None:
         self.problem = problem
@@ -90,9 +100,10 @@ class ProjectiveHomotopy:
 
     # ------------------------------------------------------------- homotopy
     def evaluate(
-        self, y: np.ndarray, t: np.ndarray, *, derivative_t: bool = True
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-        """H (N, n+G), ∂H/∂y (N, n+G, n+G) and ∂H/∂t (N, n+G) at per-point parameters t (N,)."""
+        self, y: np.ndarray, t: np.ndarray, *, derivative_t: bool = True, index: np.ndarray | None = None
+    ) -> Evaluation:
+        """H (N, n+G), ∂H/∂y (N, n+G, n+G) and ∂H/∂t (N, n+G) at per-point parameters t (N,);
+        every path follows the same homotopy, so `index` is not needed."""
         yt = np.ascontiguousarray(y.T)
         F, JF = self._target_last(yt, True)
         S, JS = self._start_last(yt)
@@ -122,6 +133,12 @@ class ProjectiveHomotopy:
         jac[:, self.n :] = self.chart_rows
         return values, jac
 
+    def target_system(self, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The t = 0 system and its Jacobian: what Newton at t = 0 solves (common.newton)."""
+        values, jac = self.evaluate_target(y)
+        assert jac is not None
+        return values, jac
+
     def start_values(self, y: np.ndarray) -> np.ndarray:
         return self._start_last(np.ascontiguousarray(y.T))[0].T
 
@@ -147,3 +164,71 @@ class ProjectiveHomotopy:
             sl = slice(self.problem.offsets[i], self.problem.offsets[i + 1])
             x[:, sl] /= h[:, i : i + 1]
         return x
+
+    def kernel_data(self) -> KernelData:
+        """The homotopy as the compiled kernel reads it (kernel.py, mode GAMMA): the
+        multi-homogenised target as sparse terms with one homogenising variable per group and
+        the target scaling folded into the coefficients, the start system as its linear factors
+        (start scaling folded into the first), and the charts."""
+        p = self.problem
+        system = build_gradient_system(p.widths, p.X, p.Y, p.penalty, residual=p.residual, scale=p.scale)
+        degrees = self.start.degrees  # (n, G)
+        groups = self.groups
+        rows_vars, rows_exps, coefs, eqs = [], [], [], []
+        for e, eq in enumerate(system.equations):
+            exps = eq.exponents
+            h_exps = np.stack(
+                [degrees[e, g] - exps[:, groups.members[g]].sum(axis=1) for g in range(groups.count)], axis=1
+            )
+            if (h_exps < 0).any():
+                raise ValueError("equation degree exceeds its group degree; homogenisation is inconsistent")
+            full = np.concatenate([exps, h_exps], axis=1)
+            for row, c in zip(full, eq.coefficients):
+                support = np.flatnonzero(row)
+                rows_vars.append(support)
+                rows_exps.append(row[support])
+                coefs.append(complex(c) * self.target_scale[e])
+                eqs.append(e)
+        L = max(len(v) for v in rows_vars)
+        T = len(rows_vars)
+        term_vars = np.full((T, L), -1, dtype=np.int64)
+        term_exps = np.zeros((T, L), dtype=np.int64)
+        for t, (v, x) in enumerate(zip(rows_vars, rows_exps)):
+            term_vars[t, : len(v)] = v
+            term_exps[t, : len(x)] = x
+        n = self.n
+        F = int(degrees.sum(axis=1).max())
+        K = max(len(c) for c in self.group_columns)
+        factor_cols = np.full((n, F, K), -1, dtype=np.int64)
+        factor_coef = np.zeros((n, F, K), dtype=complex)
+        factor_count = degrees.sum(axis=1).astype(np.int64)
+        for e in range(n):
+            f = 0
+            for g, cols in enumerate(self.group_columns):
+                for t in range(int(degrees[e, g])):
+                    factor_cols[e, f, : len(cols)] = cols
+                    factor_coef[e, f, : len(cols)] = self.start.forms[g][e, t]
+                    f += 1
+            factor_coef[e, 0] *= self.start_scale[e]
+        chart_cols = np.full((self.G, K), -1, dtype=np.int64)
+        chart_coef = np.zeros((self.G, K), dtype=complex)
+        for g, cols in enumerate(self.group_columns):
+            chart_cols[g, : len(cols)] = cols
+            chart_coef[g, : len(cols)] = self.start.charts[g]
+        term_coef = np.array(coefs, dtype=complex)
+        return KernelData(
+            mode=int(KernelMode.GAMMA),
+            n=n,
+            gamma=complex(self.gamma),
+            max_power=int(term_exps.max()),
+            term_vars=term_vars,
+            term_exps=term_exps,
+            term_coef=term_coef,
+            term_eq=np.array(eqs, dtype=np.int64),
+            factor_cols=factor_cols,
+            factor_coef=factor_coef,
+            factor_count=factor_count,
+            chart_cols=chart_cols,
+            chart_coef=chart_coef,
+            coef_poly=np.zeros((1, 3, term_coef.shape[0]), dtype=complex),
+        )

@@ -1,0 +1,237 @@
+"""The monodromy family: the gradient systems of one architecture over all data, and arcs in it.
+
+The family.  ∇L depends linearly on p = (S, T, C) (sparse.ParametricSystem), with S = s X Xᵀ,
+T = s Y Xᵀ.  Moving the *data* (X, Y) and the penalty C keeps every structural property of the
+real problem — the rank of S when m < d0, the origin as a solution, the hidden-neuron sign flips
+— so a generic complex parameter point has exactly as many solutions as the generic real
+problem.  A start pair needs no solve: pick a random point x₀ and random complex data, then
+the gradient's linearity in C gives the unique C with ∇L(x₀; X, Y, C) = 0.
+
+Neuron patterns.  A point whose hidden neuron is inactive (incoming row and outgoing column
+zero) stays so along every path of the family, so the solutions split by which neurons are
+active, and each pattern is seeded and grown on its own (Bharadwaj–Hoşten, DOMAIN.md).
+
+Arcs.  Between parameter points a and b the tracker runs s from 0 to iπ, i.e. t = e^s on the
+upper unit half-circle, with p(t) = (a + b)/2 + t (a − b)/2: t = 1 is a, t = −1 is b, and the
+arc avoids the (finitely many) bad points of the complex line through a and b with
+probability one.  Along an arc the term coefficients are quadratic in t
+(homotopies/parameter.py); the tracker, its step control and the compiled kernel are the same
+as for the γ-trick homotopy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from itertools import product
+
+import numpy as np
+
+from ...model.problem import Problem
+from ...model.sparse import ParametricSystem, parametric_gradient_system
+from .homotopies.parameter import ParameterHomotopy
+from .tracker import REACHED_END, Tracker, TrackerOptions, make_steps
+
+ARC_END = 1j * np.pi  # s at the far end of an arc (t = −1)
+PATTERN_ZERO = 1e-8  # |weights of a neuron| below this (relative) means the neuron is inactive
+
+
+@dataclass(frozen=True)
+class DataPoint:
+    """One point of the parameter space: data X (d0 × m), Y (dH × m) and penalties C (n,)."""
+
+    X: np.ndarray
+    Y: np.ndarray
+    C: np.ndarray
+
+    def __add__(self, other: DataPoint) -> DataPoint:
+        return DataPoint(self.X + other.X, self.Y + other.Y, self.C + other.C)
+
+    def __mul__(self, factor: complex) -> DataPoint:
+        return DataPoint(self.X * factor, self.Y * factor, self.C * factor)
+
+    __rmul__ = __mul__
+
+
+class Family:
+    """The gradient systems of one architecture over all data and penalties."""
+
+    def __init__(self, problem: Problem) -> None:
+        self.problem = problem
+        self.system: ParametricSystem = parametric_gradient_system(problem.widths, residual=problem.residual)
+        self.scale = problem.scale
+        self.samples = problem.X.shape[1]
+        self._tables: tuple[np.ndarray, np.ndarray] | None = None
+
+    def term_tables(self) -> tuple[np.ndarray, np.ndarray]:
+        """(terms, L) variable indices (−1 padded) and exponents of every term: the layout the
+        compiled kernel reads; built once per family."""
+        if self._tables is None:
+            exps = self.system.exponents
+            support = exps > 0
+            L = max(1, int(support.sum(axis=1).max()))
+            order = np.argsort(~support, axis=1, kind="stable")[:, :L]  # the variables of each term first
+            term_exps = np.take_along_axis(exps, order, axis=1)
+            term_vars = np.where(term_exps > 0, order, -1)
+            self._tables = (term_vars.astype(np.int64), term_exps.astype(np.int64))
+        return self._tables
+
+    def target(self) -> DataPoint:
+        """The real problem as a point of the family."""
+        p = self.problem
+        return DataPoint(p.X.astype(complex), p.Y.astype(complex), np.concatenate([c.ravel() for c in p.penalty]))
+
+    def arc_coefficients(self, a: DataPoint, b: DataPoint) -> np.ndarray:
+        """(3, terms): the term coefficients along the arc a → b are c₀ + t c₁ + t² c₂.
+
+        With X(t) = Xm + t Xd (Xm, Xd the midpoint and half-difference), S(t) = s X(t) X(t)ᵀ is
+        quadratic in t, T(t) likewise, C(t) linear."""
+        mid = 0.5 * (a + b)
+        half = 0.5 * (a + (-1.0) * b)
+        s = self.scale
+        parts = [
+            (s * mid.X @ mid.X.T, s * mid.Y @ mid.X.T, mid.C),
+            (s * (half.X @ mid.X.T + mid.X @ half.X.T), s * (half.Y @ mid.X.T + mid.Y @ half.X.T), half.C),
+            (s * half.X @ half.X.T, s * half.Y @ half.X.T, np.zeros_like(mid.C)),
+        ]
+        return np.stack([self.system.coefficients(self.system.parameter_vector(*q)) for q in parts])
+
+    def homotopy(self, arcs: list[tuple[DataPoint, DataPoint]], arc_of_path: np.ndarray) -> ParameterHomotopy:
+        """The parameter homotopy along `arcs`, path i on arcs[arc_of_path[i]]."""
+        coefficients = np.stack([self.arc_coefficients(a, b) for a, b in arcs])  # (arcs, 3, T)
+        return ParameterHomotopy(self.system, self.term_tables(), coefficients, arc_of_path)
+
+    def problem_at(self, q: DataPoint) -> Problem:
+        """The (complex) gradient system at q, for batched Newton and Hessians."""
+        p = self.problem
+        C = np.split(q.C, np.cumsum(p.group_sizes)[:-1])
+        return Problem(
+            widths=p.widths,
+            residual=p.residual,
+            S=self.scale * (q.X @ q.X.T),
+            T=self.scale * (q.Y @ q.X.T),
+            X=q.X,
+            Y=q.Y,
+            scale=self.scale,
+            penalty=tuple(c.reshape(shape) for c, shape in zip(C, p.shapes)),
+            regularization=p.regularization,
+        )
+
+    def random_point(self, rng: np.random.Generator, c_scale: float = 1.0) -> DataPoint:
+        p = self.problem
+        return DataPoint(
+            complex_normal(rng, p.X.shape), complex_normal(rng, p.Y.shape), c_scale * complex_normal(rng, (p.n,))
+        )
+
+    def start_pair(self, rng: np.random.Generator, active: np.ndarray | None = None) -> tuple[np.ndarray, DataPoint]:
+        """A random x₀ and data for which it is a critical point: C = −(data part of ∇L at x₀)
+        / x₀ entrywise.  x₀ has unit-modulus entries (no division by a tiny coordinate), except
+        that the weights of inactive hidden neurons (`active`: per coordinate, False where the
+        neuron pattern forces a zero) are zero; there the data part vanishes too and C is free."""
+        n = self.problem.n
+        x0 = np.exp(2j * np.pi * rng.random(n))
+        if active is not None:
+            x0 = np.where(active, x0, 0.0)
+        q = self.random_point(rng)
+        data_part = self.problem_at(DataPoint(q.X, q.Y, np.zeros_like(q.C))).gradient(x0[None])[0]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            C = np.where(x0 != 0, -data_part / x0, q.C)
+        return x0, DataPoint(q.X, q.Y, C)
+
+    def neuron_patterns(self) -> list[np.ndarray]:
+        """Coordinate masks of the active-neuron patterns that seed separate monodromy runs.
+
+        The solutions split by which hidden neurons are inactive (incoming row and outgoing
+        column zero): such a point stays inactive along every path, so loops never leave its
+        pattern and each pattern needs its own seed (Bharadwaj–Hoşten, DOMAIN.md).  A hidden
+        layer with no active neuron forces the origin, which is its own pattern (all False).
+        Residual networks have no such structure: one pattern, all active."""
+        p = self.problem
+        n = p.n
+        if p.residual or p.depth < 2:
+            return [np.ones(n, dtype=bool)]
+        neurons = self.neuron_coordinates()
+        widths = [self.problem.widths[layer] for layer in range(1, p.depth)]
+        patterns = [np.zeros(n, dtype=bool)]
+        for choice in product(*[[m for m in product((True, False), repeat=w) if any(m)] for w in widths]):
+            mask = np.ones(n, dtype=bool)
+            for on, coords in zip([u for units in choice for u in units], neurons):
+                if not on:
+                    mask[coords] = False
+            patterns.append(mask)
+        return patterns
+
+    def neuron_coordinates(self) -> list[np.ndarray]:
+        """For every hidden neuron, its incoming row and outgoing column as coordinate indices."""
+        p = self.problem
+        off = p.offsets
+        out = []
+        for layer in range(1, p.depth):
+            _, cols_in = p.shapes[layer - 1]
+            rows_out, cols_out = p.shapes[layer]
+            for unit in range(p.widths[layer]):
+                out.append(
+                    np.concatenate(
+                        [
+                            off[layer - 1] + unit * cols_in + np.arange(cols_in),
+                            off[layer] + np.arange(rows_out) * cols_out + unit,
+                        ]
+                    )
+                )
+        return out
+
+    def in_pattern(self, points: np.ndarray, active: np.ndarray) -> np.ndarray:
+        """Which points have exactly the neuron pattern `active` (a path can jump onto another
+        pattern's solutions, which are genuine but belong to that pattern's own run)."""
+        if self.problem.residual or self.problem.depth < 2:
+            return np.ones(points.shape[0], dtype=bool)
+        scale = np.maximum(1.0, np.abs(points).max(axis=1))
+        ok = np.ones(points.shape[0], dtype=bool)
+        for coords in self.neuron_coordinates():
+            inactive = np.abs(points[:, coords]).max(axis=1) <= PATTERN_ZERO * scale
+            ok &= inactive != active[coords].any()  # active: some weight of the neuron is free
+        return ok
+
+
+class ArcTracker:
+    """Tracks points along arcs between parameter points, many arcs in one batch (compiled when
+    possible); counts the work done."""
+
+    def __init__(self, family: Family, options: TrackerOptions, kernel: str = "auto") -> None:
+        self.family = family
+        self.options = options
+        self.kernel = kernel
+        self.path_steps = 0  # predictor–corrector steps over all paths (the unit of work)
+        self.calls = 0
+
+    def track(
+        self,
+        y0: np.ndarray,
+        arcs: list[tuple[DataPoint, DataPoint]],
+        arc_of_path: np.ndarray,
+        options: TrackerOptions | None = None,
+        keep_near_end: float | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Endpoints (NaN where lost) and an ok mask; path i runs along arcs[arc_of_path[i]].
+        With `keep_near_end`, a path that stalled after that fraction of its arc keeps its last
+        point (for a Newton refinement at the target to accept or reject)."""
+        N = y0.shape[0]
+        if N == 0:
+            return y0.copy(), np.zeros(0, dtype=bool)
+        hom = self.family.homotopy(arcs, arc_of_path)
+        steps = make_steps(hom, self.kernel)
+        tracker = Tracker(hom, options or self.options, steps)
+        state = tracker.track(y0, np.zeros(N, dtype=complex), np.full(N, ARC_END))
+        self.path_steps += int(state.steps.sum())
+        self.calls += 1
+        ok = (state.status == REACHED_END) & np.isfinite(state.y).all(axis=1)
+        keep = ok
+        if keep_near_end is not None:  # let Newton at the end decide for paths that stalled close to it
+            keep = ok | ((state.u >= keep_near_end) & np.isfinite(state.y).all(axis=1))
+        return np.where(keep[:, None], state.y, np.nan), ok
+
+
+def complex_normal(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+    return (rng.standard_normal(shape) + 1j * rng.standard_normal(shape)) / np.sqrt(2)
+
+
+__all__ = ["ARC_END", "ArcTracker", "DataPoint", "Family", "complex_normal"]

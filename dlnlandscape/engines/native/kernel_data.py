@@ -1,0 +1,47 @@
+"""A homotopy as the compiled kernel reads it: one flat, typed record.
+
+The compiled steps (kernel.py) cannot call back into Python objects, so a homotopy describes
+itself once as plain arrays — its terms in sparse monomial form, the start system's linear
+factors, the charts — in a `KernelData` record, built by the homotopy (`kernel_data()` in
+homotopies/).  It is a named tuple so that numba passes it as one typed value whose fields the
+compiled code reads by name, and its `mode` says which homotopy the arrays describe.  This
+module has no numba in it: building the record never compiles anything.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import NamedTuple
+
+import numpy as np
+
+
+class KernelMode(enum.IntEnum):
+    """Which homotopy the kernel evaluates (passed into compiled code as its int value)."""
+
+    GAMMA = 0  # H = (1 − t) F + t γ S: γ-trick from a linear-product start, projective
+    PARAMETER = 1  # H = Σ_terms c(t) x^e, c(t) = c₀ + t c₁ + t² c₂ per arc: parameter homotopy, affine
+
+
+class KernelData(NamedTuple):
+    """Flat arrays describing one homotopy, in the layout the compiled kernels read (a named
+    tuple: numba passes it as one typed record, fields read by name).  Built by the homotopies
+    (`kernel_data()`); fields a mode does not use are empty placeholders of the right type."""
+
+    mode: int  # a KernelMode value
+    n: int  # target equations (the unknowns are n plus one homogenising coordinate per group)
+    gamma: complex  # GAMMA: the γ of the γ-trick
+    max_power: int  # highest exponent of any variable in any term
+    term_vars: np.ndarray  # (T, L) int64: variables of each term, −1 padded
+    term_exps: np.ndarray  # (T, L) int64: their exponents
+    term_coef: np.ndarray  # (T,) complex: GAMMA: term coefficients, equation scaling included
+    term_eq: np.ndarray  # (T,) int64: equation of each term
+    factor_cols: np.ndarray  # (n, F, K) int64: GAMMA: columns of each start factor, −1 padded
+    factor_coef: np.ndarray  # (n, F, K) complex: their coefficients, start scaling folded into factor 0
+    factor_count: np.ndarray  # (n,) int64: factors per start equation
+    chart_cols: np.ndarray  # (G, K) int64: GAMMA: columns of each chart
+    chart_coef: np.ndarray  # (G, K) complex
+    coef_poly: np.ndarray  # (arcs, 3, T) complex: PARAMETER: c₀, c₁, c₂ of every arc
+
+
+__all__ = ["KernelData", "KernelMode"]
