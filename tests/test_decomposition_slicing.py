@@ -16,6 +16,7 @@ from dlnlandscape.decomposition.slicing import (
     newton,
     sliced_system,
 )
+from dlnlandscape.engines.native.homotopies.base import CompiledHomotopy, EndgameHomotopy, Homotopy
 from dlnlandscape.model.problem import Problem
 
 from .conftest import make_config
@@ -114,3 +115,13 @@ def test_slice_homotopy_runs_from_b_a_at_t_1_to_b_b_at_t_minus_1(hyperbola):
     np.testing.assert_allclose(hom.evaluate(y, t)[2], difference, rtol=1e-9, atol=1e-12)
     second, _, _ = hom.evaluate(at_b[1:] / scale[1:], -np.ones(1), index=np.array([1]))
     assert np.abs(second).max() < 1e-13 and hom.evaluate(y, t, derivative_t=False)[2] is None
+
+
+def test_slice_homotopy_is_a_plain_homotopy(hyperbola):
+    """The tracker's protocol, and no more: no endgame (arcs end at generic slices), no kernel."""
+    problem, _ = hyperbola
+    sl = Slicing.random(2, 1, 1.0, np.random.default_rng(3))
+    b = np.zeros((1, 1), dtype=complex)
+    hom = SliceHomotopy(problem, sl, b, b + 1, np.ones((1, 2)))
+    assert isinstance(hom, Homotopy)
+    assert not isinstance(hom, EndgameHomotopy) and not isinstance(hom, CompiledHomotopy)

@@ -31,6 +31,7 @@ import numpy as np
 
 from ..common.linalg import solve
 from ..common.newton import newton as batched_newton
+from ..engines.native.homotopies.base import Evaluation, Homotopy
 from ..model.problem import Problem
 
 
@@ -143,12 +144,12 @@ def equilibrated_solve(problem: Problem) -> Callable[[np.ndarray, np.ndarray, np
 
 
 # ------------------------------------------------------------------- the homotopy
-class SliceHomotopy:
+class SliceHomotopy(Homotopy):
     """H(x, t) = [R ∇L(x); A x − b(t)] with b(t) = (b_a + b_b)/2 + t (b_a − b_b)/2 per path.
 
-    Implements the part of the native homotopy interface the tracker uses without an endgame:
-    `evaluate`, with `index` (which paths of the batch these are) since every path has its
-    own arc (`arc_of_path`, as engines/native/monodromy.py's parameter homotopy).
+    Implements the tracker's `Homotopy` protocol (engines/native/homotopies/base.py), and only
+    that: no endgame (the arcs end at generic slices), no compiled kernel.  `evaluate` is told
+    which paths of the batch the points are (`index`), since every path has its own arc.
 
     Equilibrated: the state is z = x / c with c the per-layer size at the start of the arc, and
     every equation is divided by its largest Jacobian entry.  Witness points of GL-orbit
@@ -164,14 +165,14 @@ class SliceHomotopy:
         self.center = (b_a + b_b) / 2
         self.half = (b_a - b_b) / 2
         self.scale = scale
-        self.arc_of_path = np.arange(b_a.shape[0])
+        self.paths = np.arange(b_a.shape[0])
 
     def evaluate(
         self, y: np.ndarray, t: np.ndarray, *, derivative_t: bool = True, index: np.ndarray | None = None
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    ) -> Evaluation:
         """Equilibrated values, Jacobian in y and (with `derivative_t`) ∂H/∂t of the paths
         `index` (all paths when None) at the scaled points y and parameters t."""
-        rows = self.arc_of_path if index is None else index
+        rows = self.paths if index is None else index
         half = self.half[rows]
         col = self.scale[rows]
         b = self.center[rows] + t[:, None] * half

@@ -78,7 +78,7 @@ def move(
     b_b = np.broadcast_to(b_b, (N, slicing.k))
     scale = coordinate_scale(problem, x)
     homotopy = SliceHomotopy(problem, slicing, b_a, b_b, scale)
-    tracker = Tracker(homotopy, options.tracker)  # type: ignore[arg-type]
+    tracker = Tracker(homotopy, options.tracker)
     state = tracker.track(x / scale, np.zeros(N, dtype=complex), np.full(N, 1j * np.pi))
     y, step, cond = newton(problem, slicing, state.y * scale, b_b, iterations=3)
     ok = state.status == REACHED_END
