@@ -5,8 +5,8 @@ has 127,905 multihomogeneous start paths and 998 finite endpoints, with 32 or mo
 positive-dimensional component, and 20,000 random paths found the same components in 3.1 min
 instead of 13.5 (README, "Positive-dimensional critical sets").  The price is a risk — a component
 with few endpoints may have none among the sample — which `decompose` reports in its notes
-(from `engine_info["sampled_paths"]` and `["start_solutions"]`).  The origin, one path, is added
-by `decompose_points` anyway.
+(from the `TrackingStats` it returns: `sampled_paths` of `start_solutions`).  The origin, one
+path, is added by `decompose_points` anyway.
 
 This is the native engine's linear-product homotopy (config's `solver.start`, `auto` meaning
 multihomogeneous here) and its `track_all` (tracking, endgames, re-tracking of suspected path
