@@ -6,8 +6,8 @@ class and coordinate in summary.json and critical_points.csv must agree; timings
 Each NAME is a result directory under both roots (default: every directory under BEFORE_ROOT).
 Numbers are compared to `--atol` (absolute, after a relative scale of max(1, |value|)); strings,
 booleans and integers exactly.  Left out: timings (`seconds`, `*_seconds`, peak memory), the
-output path recorded in the resolved config, and whether the BKK bound came from the disk cache.  Exit 0 when everything agrees, 1 otherwise; one line per
-difference, capped per file.
+output path recorded in the resolved config, and whether the BKK bound came from the disk
+cache.  Exit 0 when everything agrees, 1 otherwise; one line per difference, capped per file.
 """
 
 from __future__ import annotations
