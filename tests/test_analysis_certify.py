@@ -24,7 +24,7 @@ from dlnlandscape.reports.points import critical_points_rows
 from dlnlandscape.reports.text import summary_lines
 
 from .conftest import make_config
-from .test_native import closed_form_111
+from .test_engines_native import closed_form_111
 
 
 def univariate(*coefficients: Fraction) -> SparseSystem:
