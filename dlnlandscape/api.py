@@ -251,7 +251,7 @@ def solve(config: ConfigLike, progress: Any = None, **solver: Any) -> SolveResul
 def components(config: ConfigLike, *, sample_paths: int | None = None, **solver: Any) -> ComponentsResult:
     """Decompose a positive-dimensional critical set (regularization none or l2, residual
     networks): dimension, degree and loss of every component, each witness set trace-tested."""
-    from .decomposition.decompose import decompose
+    from .decomposition import decompose
 
     return ComponentsResult(decompose(as_config(config, **solver), sample_paths=sample_paths))
 

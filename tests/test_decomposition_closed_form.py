@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from dlnlandscape.decomposition import Decomposition, decompose
 from dlnlandscape.decomposition.closed_form import CLOSED_FORM_TOL, closed_form_values, match_closed_form
-from dlnlandscape.decomposition.decompose import Decomposition, decompose
 from dlnlandscape.model.problem import Problem
 
 from .conftest import make_config

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dlnlandscape.decomposition.decompose import decompose
+from dlnlandscape.decomposition import decompose
 from dlnlandscape.decomposition.sampled_starts import SampledStartsEngine
 from dlnlandscape.errors import ConfigError
 from dlnlandscape.model.problem import Problem

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dlnlandscape.decomposition.decompose import Decomposition, decompose
+from dlnlandscape.decomposition import Decomposition, decompose
 from dlnlandscape.decomposition.options import ComponentOptions
 from dlnlandscape.decomposition.slicing import Slicing
 from dlnlandscape.decomposition.witness import (

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from dlnlandscape.cli import main
 from dlnlandscape.common.atomic import MARKER, read_marker
-from dlnlandscape.decomposition.decompose import decompose_points
+from dlnlandscape.decomposition import decompose_points
 from dlnlandscape.errors import OutputPathError
 from dlnlandscape.model.problem import Problem
 from dlnlandscape.reports.components import components_markdown, write_components

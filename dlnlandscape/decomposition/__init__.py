@@ -12,13 +12,13 @@ in the order the pipeline uses them:
 * `closed_form.py` — the critical values of the Λ = 0 loss in closed form, and matching;
 * `sampled_starts.py` — an engine for the initial solve that tracks a random sample of paths;
 * `result.py` — `Component` and `Decomposition`, the typed results (components.json);
-* `decompose.py` — the pipeline: initial solve → seeds → dimensions → witness sets → report.
+* `run.py` — one decomposition, end to end: initial solve → seeds → dimensions → witness sets → report.
 
 Writing the result files is `reports/components.py`.
 """
 
-from .decompose import decompose, decompose_points
 from .options import ComponentOptions
 from .result import Component, Decomposition
+from .run import decompose, decompose_points
 
 __all__ = ["Component", "ComponentOptions", "Decomposition", "decompose", "decompose_points"]

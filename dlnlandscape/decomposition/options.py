@@ -1,7 +1,7 @@
 """The decomposition's tolerances and loop limits as one small frozen record.
 
 Every stage reads the same record (the local dimension test, moving points between slices,
-monodromy, the trace test, membership), so it lives below all of them; `decompose.py` takes it
+monodromy, the trace test, membership), so it lives below all of them; `run.py` takes it
 as an argument and passes it down.  The defaults were tuned on (2,2,2) and (3,2,3) with Λ = 0.
 """
 

@@ -1,4 +1,4 @@
-"""decomposition/decompose.py: components known by hand, end to end (initial solve, tested local
+"""decomposition/run.py: components known by hand, end to end (initial solve, tested local
 dimension, witness sets, membership, closed form), and refused input."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dlnlandscape.decomposition.decompose import Decomposition, decompose, decompose_points
+from dlnlandscape.decomposition import Decomposition, decompose, decompose_points
 from dlnlandscape.errors import ConfigError
 from dlnlandscape.model.problem import Problem
 
