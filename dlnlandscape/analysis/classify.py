@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..common.linalg import numerical_rank
-from ..common.points import SAME_POINT_TOL, unique_points
+from ..common.points import SAME_POINT_TOL, real_mask, unique_points
 from ..common.symmetry import orbits
 from ..engines.base import PathResults
 from ..model.problem import Problem
@@ -19,7 +19,6 @@ from .points import CriticalPoints
 from .theory import point_columns
 
 DISTINCT_TOL = SAME_POINT_TOL  # relative max-norm distance under which two endpoints are one solution
-REAL_TOL = 1e-8  # |Im x| ≤ REAL_TOL · max(1, ‖x‖∞) means real
 ZERO_TOL = 1e-8  # |x_k| ≤ ZERO_TOL · max(1, ‖x‖∞) means a zero coordinate
 EIGEN_TOL = 1e-8  # |eigenvalue| ≤ EIGEN_TOL · ‖H‖₂ means zero
 LOSS_TOL = 1e-9  # relative tie tolerance for the global minimum
@@ -58,7 +57,7 @@ def classify(
 ) -> CriticalPoints:
     k, n = sols.shape
     scale = np.maximum(1.0, np.abs(sols).max(axis=1)) if k else np.ones(0)
-    is_real = np.abs(sols.imag).max(axis=1, initial=0.0) <= REAL_TOL * scale
+    is_real = real_mask(sols)
     sols = sols.copy()
     sols[is_real] = sols[is_real].real
     loss = problem.loss(sols) if k else np.zeros(0, dtype=complex)

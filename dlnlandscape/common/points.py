@@ -11,6 +11,16 @@ from __future__ import annotations
 import numpy as np
 
 SAME_POINT_TOL = 1e-6  # relative max-norm distance under which two endpoints are one point
+REAL_TOL = 1e-8  # |Im x| ≤ REAL_TOL · max(1, ‖x‖∞) means a real point
+
+
+def real_mask(points: np.ndarray, tol: float = REAL_TOL) -> np.ndarray:
+    """Which points (rows) are real: every imaginary part within `tol` of zero, relative to the
+    point's size in the max-norm — the one rule for "real" everywhere in the package."""
+    if points.shape[0] == 0:
+        return np.zeros(0, dtype=bool)
+    scale = np.maximum(1.0, np.abs(points).max(axis=1))
+    return np.abs(points.imag).max(axis=1, initial=0.0) <= tol * scale
 
 
 def _sort_keys(points: np.ndarray) -> tuple[np.ndarray, float]:

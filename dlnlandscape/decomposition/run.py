@@ -34,6 +34,7 @@ from dataclasses import replace
 import numpy as np
 
 from ..common.linalg import numerical_rank
+from ..common.points import real_mask
 from ..engines.base import Engine
 from ..errors import ConfigError
 from ..model.config import Config
@@ -157,7 +158,7 @@ def decompose_points(
             components[c_index] = replace(
                 c,
                 seeds=c.seeds + hit.size,
-                real_seeds=c.real_seeds + int(np.sum(_is_real(seeds[hit]))),
+                real_seeds=c.real_seeds + int(np.sum(real_mask(seeds[hit]))),
                 seed_loss_spread=max(c.seed_loss_spread, float(np.abs(seed_loss[hit] - c.loss).max())),
             )
         unexplained = unexplained[on < 0]
@@ -244,7 +245,7 @@ def _component(
         rank_end_to_end=rank,
         partial_ranks=partial,
         seeds=int(seed_points.shape[0]),
-        real_seeds=int(np.sum(_is_real(seed_points))),
+        real_seeds=int(np.sum(real_mask(seed_points))),
         seed_loss_spread=float(np.abs(seed_losses - loss).max(initial=0.0)),
         slicing=slicing,
     )
@@ -259,10 +260,6 @@ def _with_origin(problem: Problem, seeds: np.ndarray, singular: np.ndarray) -> t
     with np.errstate(all="ignore"):
         cond = float(np.linalg.cond(problem.hessian(origin)[0]))
     return np.concatenate([seeds, origin]), np.append(singular, not cond < 1e10)
-
-
-def _is_real(x: np.ndarray) -> np.ndarray:
-    return np.abs(x.imag).max(axis=1, initial=0.0) <= 1e-8 * np.maximum(1.0, np.abs(x).max(axis=1))
 
 
 def _ranks(problem: Problem, x: np.ndarray) -> tuple[int, str]:

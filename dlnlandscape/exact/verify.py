@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from ..common.points import real_mask
 from ..model.sparse import SparseSystem
 from .msolve import (
     DEFAULT_TIMEOUT,
@@ -191,7 +192,7 @@ def verify(
         np.ones(k, dtype=np.int64) if multiplicities is None else np.asarray(multiplicities, dtype=np.int64)
     )
     if is_real is None:
-        is_real = np.all(np.abs(solutions.imag) <= 1e-8 * np.maximum(1.0, np.abs(solutions)), axis=1)
+        is_real = real_mask(solutions)
     is_real = np.asarray(is_real, dtype=bool)
     if multiplicities.shape != (k,) or is_real.shape != (k,):
         raise ValueError("multiplicities and is_real must have one entry per solution")
