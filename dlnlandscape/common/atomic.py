@@ -122,22 +122,32 @@ def owned_files(directory: Path) -> list[str] | None:
     return sorted(entries) if _legacy_result(directory, entries) else None
 
 
+def _where(path: Path, origin: str) -> str:
+    """How an error names a path: with the flag or config field it came from."""
+    return f"{origin} {path}" if origin else str(path)
+
+
+def _refuse_link_or_file(directory: Path, where: str) -> None:
+    """A symbolic link or a file where a directory is wanted is never followed or replaced."""
+    if directory.is_symlink():
+        raise OutputPathError(f"{where}: is a symbolic link; give the real directory or a new path (nothing written)")
+    if directory.exists() and not directory.is_dir():
+        raise OutputPathError(
+            f"{where}: a file of that name exists; the tool never replaces it — choose another path (nothing written)"
+        )
+
+
 def check_result_directory(directory: Path, origin: str) -> None:
     """Raise `OutputPathError` unless `directory` may receive a result: absent, empty, or an
     earlier result of the tool's own.  Called before any work, and again just before writing."""
     directory = Path(directory)
-    where = f"{origin} {directory}" if origin else str(directory)
-    if directory.is_symlink():
-        raise OutputPathError(f"{where}: is a symbolic link; give the real directory or a new path (nothing written)")
+    where = _where(directory, origin)
+    _refuse_link_or_file(directory, where)
     if not directory.exists():
         parent = _existing_ancestor(directory)
         if not parent.is_dir():
             raise OutputPathError(f"{where}: {parent} is not a directory; choose another path (nothing written)")
         return
-    if not directory.is_dir():
-        raise OutputPathError(
-            f"{where}: a file of that name exists; the tool never replaces it — choose another path (nothing written)"
-        )
     if owned_files(directory) is None:
         raise OutputPathError(
             f"{where}: holds files the tool did not write; choose a new or empty directory (nothing written, "
@@ -154,7 +164,7 @@ def _filesystem_errors(target: Path, origin: str) -> Iterator[None]:
     except OutputPathError:
         raise
     except OSError as error:
-        where = f"{origin} {target}" if origin else str(target)
+        where = _where(target, origin)
         what = error.strerror or type(error).__name__
         culprit = f" ({error.filename})" if error.filename and str(error.filename) != str(target) else ""
         raise OutputPathError(
@@ -247,15 +257,10 @@ def check_owned_root(
     (a sweep's output): absent, empty, carrying a marker of the same kind, or recognised by
     `legacy` as one an earlier version wrote.  Nothing is ever removed from a root."""
     directory = Path(directory)
-    where = f"{origin} {directory}" if origin else str(directory)
-    if directory.is_symlink():
-        raise OutputPathError(f"{where}: is a symbolic link; give the real directory or a new path (nothing written)")
+    where = _where(directory, origin)
+    _refuse_link_or_file(directory, where)
     if not directory.exists():
         return
-    if not directory.is_dir():
-        raise OutputPathError(
-            f"{where}: a file of that name exists; the tool never replaces it — choose another path (nothing written)"
-        )
     if not any(directory.iterdir()):
         return
     marker = read_marker(directory)
@@ -321,7 +326,7 @@ def replace_text(path: Path, text: str) -> None:
 def check_result_file(path: Path, origin: str, recognise: Callable[[Path], bool]) -> None:
     """Raise `OutputPathError` unless `path` is absent or a file the tool wrote (`recognise`)."""
     path = Path(path)
-    where = f"{origin} {path}" if origin else str(path)
+    where = _where(path, origin)
     if path.is_symlink():
         raise OutputPathError(f"{where}: is a symbolic link; give a new path (nothing written)")
     if path.is_dir():
