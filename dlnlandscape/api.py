@@ -65,21 +65,14 @@ def _count_line(summary: Mapping[str, Any]) -> str:
     )
 
 
-@dataclass(frozen=True)
-class SolveResult:
-    """One solve: counts, completeness with its reasons, bounds, the critical points, the summary.
+class _RunView:
+    """What every solve result shows the same way: the summary, and the verdict read from it."""
 
-    `summary` is exactly the dict written to `summary.json`; the properties are views of it and
-    of the classified points, so nothing here can disagree with the files `save` writes."""
-
-    run: Any  # pipeline.Run: config, problem, engine result, classified points, summary
-
-    @property
-    def config(self) -> Config:
-        return self.run.config
+    run: Any
 
     @property
     def summary(self) -> dict[str, Any]:
+        """Exactly the summary.json written by `save`."""
         return self.run.summary
 
     @property
@@ -91,6 +84,20 @@ class SolveResult:
     def reasons(self) -> list[str]:
         """Why the count is not (or is only heuristically) complete; empty when it is."""
         return list(self.summary["warnings"])
+
+
+@dataclass(frozen=True)
+class SolveResult(_RunView):
+    """One solve: counts, completeness with its reasons, bounds, the critical points, the summary.
+
+    `summary` is exactly the dict written to `summary.json`; the properties are views of it and
+    of the classified points, so nothing here can disagree with the files `save` writes."""
+
+    run: Any  # pipeline.Run: config, problem, engine result, classified points, summary
+
+    @property
+    def config(self) -> Config:
+        return self.run.config
 
     @property
     def complex_solutions(self) -> int:
@@ -158,22 +165,10 @@ class SolveResult:
 
 
 @dataclass(frozen=True)
-class InstancesResult:
+class InstancesResult(_RunView):
     """`data.instances: N`: one table over N random instances, with distributions."""
 
     run: Any  # pipeline.instances.InstancesRun
-
-    @property
-    def summary(self) -> dict[str, Any]:
-        return self.run.summary
-
-    @property
-    def complete(self) -> bool:
-        return bool(self.summary["complete"])
-
-    @property
-    def reasons(self) -> list[str]:
-        return list(self.summary["warnings"])
 
     @property
     def points(self) -> Any:

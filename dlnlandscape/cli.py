@@ -40,6 +40,19 @@ def _errors(interrupted: str = "dln: interrupted") -> Iterator[None]:
         _fail(error)
 
 
+def _config_to_write(config_path: Path, out: Path | None, **solver: Any) -> Any:
+    """The config with CLI overrides, its output path checked before any work starts (a long
+    solve must not end in "cannot write there")."""
+    from . import api
+    from .common.atomic import check_result_directory
+
+    config = api.as_config(config_path, **solver)
+    if out is not None:
+        config = config.with_output(out)
+    check_result_directory(config.output_dir, config.output_origin)
+    return config
+
+
 def _fail(error: BaseException) -> None:
     if os.environ.get("DLN_DEBUG"):
         raise error
@@ -84,13 +97,9 @@ def solve(
 ) -> None:
     with _errors("dln: interrupted; nothing was written"):
         from . import api
-        from .common.atomic import check_result_directory
         from .reports.terminal import Progress, print_result
 
-        config = api.as_config(config_path, backend=backend, seed=seed, verify=verify)
-        if out is not None:
-            config = config.with_output(out)
-        check_result_directory(config.output_dir, config.output_origin)  # before a long solve, not after
+        config = _config_to_write(config_path, out, backend=backend, seed=seed, verify=verify)
         result = api.solve(config, progress=Progress(enabled=not quiet and not as_json))
         directory = result.save(config.output_dir, origin=config.output_origin)
         if as_json:
@@ -154,12 +163,8 @@ def components(
 ) -> None:
     with _errors("dln: interrupted"):
         from . import api
-        from .common.atomic import check_result_directory
 
-        config = api.as_config(config_path, seed=seed)
-        if out is not None:
-            config = config.with_output(out)
-        check_result_directory(config.output_dir, config.output_origin)
+        config = _config_to_write(config_path, out, seed=seed)
         result = api.components(config, sample_paths=sample_paths)
         directory = result.save(config.output_dir, origin=config.output_origin)
         if as_json:
