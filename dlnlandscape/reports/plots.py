@@ -153,12 +153,18 @@ def read_points(run_dir: Path) -> list[dict[str, Any]]:
     ]
 
 
-def morse_figure(run_dir: Path, out: Path, title: str | None = None) -> Path:
-    """Bars: number of real critical points per Morse index, stacked by class."""
+def _plottable_points(run_dir: Path, out: Path) -> list[dict[str, Any]]:
+    """A run's real critical points, refusing a figure with nothing to show (or a bad format)."""
     _check_out(out)
     points = read_points(run_dir)
     if not points:
         raise ResultsError(f"{run_dir}: no real critical points to plot")
+    return points
+
+
+def morse_figure(run_dir: Path, out: Path, title: str | None = None) -> Path:
+    """Bars: number of real critical points per Morse index, stacked by class."""
+    points = _plottable_points(run_dir, out)
     plt = _pyplot()
     indices = list(range(0, max(p["index"] for p in points) + 1))
     fig, ax = plt.subplots(figsize=(6.4, 4.0))
@@ -182,10 +188,7 @@ def morse_figure(run_dir: Path, out: Path, title: str | None = None) -> Path:
 
 def loss_figure(run_dir: Path, out: Path, title: str | None = None) -> Path:
     """Scatter: loss of each real critical point against its Morse index, coloured by class."""
-    _check_out(out)
-    points = read_points(run_dir)
-    if not points:
-        raise ResultsError(f"{run_dir}: no real critical points to plot")
+    points = _plottable_points(run_dir, out)
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6.4, 4.0))
     for cls, color in CLASS_COLORS.items():
