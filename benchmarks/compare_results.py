@@ -5,7 +5,7 @@ class and coordinate in summary.json and critical_points.csv must agree; timings
 
 Each NAME is a result directory under both roots (default: every directory under BEFORE_ROOT).
 Numbers are compared to `--atol` (absolute, after a relative scale of max(1, |value|)); strings,
-booleans and integers exactly.  Left out: timings (`seconds`, `*_seconds`, peak memory), the
+booleans and integers exactly.  Left out: timings (`seconds`, `*_seconds`, `timings`, peak memory), the
 output path recorded in the resolved config, and whether the BKK bound came from the disk
 cache.  Exit 0 when everything agrees, 1 otherwise; one line per difference, capped per file.
 """
@@ -30,7 +30,8 @@ TIMING_KEYS = {
     "analysis_seconds",
     "decompose_seconds",
 }
-TIMING_PARENTS = {"seconds"}  # whole blocks of timings (components.json: "seconds": {...})
+# whole blocks of timings (components.json: "seconds": {...}; summary.json: "timings": {...})
+TIMING_PARENTS = {"seconds", "timings"}
 # The output path differs by construction; `cached` says whether this machine's BKK disk cache
 # already held the bound (the numbers themselves are compared).
 WHERE_WRITTEN = {"summary.json.config.output.dir", "summary.json.bounds.bkk.cached"}

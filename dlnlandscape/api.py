@@ -21,6 +21,7 @@ for anything else — all three without knowing the pipeline's internals.
 from __future__ import annotations
 
 import html
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -229,18 +230,26 @@ class ComponentsResult:
         return f"<ComponentsResult {self.decomposition.name}: {len(self.components)} component(s): {parts}{more}>"
 
 
-def solve(config: ConfigLike, progress: Any = None, **solver: Any) -> SolveResult | InstancesResult:
+def solve(
+    config: ConfigLike, progress: Any = None, *, force: bool = False, began: float | None = None, **solver: Any
+) -> SolveResult | InstancesResult:
     """Solve a config's gradient system and classify every critical point.
 
     `solver` keywords override the config's `solver:` keys.  A config with `data.instances > 1`
-    gives an `InstancesResult` (one monodromy solve, a parameter homotopy per instance)."""
+    gives an `InstancesResult` (one monodromy solve, a parameter homotopy per instance).  A solve
+    whose estimated cost is beyond what can finish raises `TooExpensive` before it starts
+    (`pipeline/cost.py`) unless `force`.  `began` (time.perf_counter() at the caller's entry, as
+    the CLI passes it) starts summary.json's `seconds`; by default it is this call."""
     from .pipeline import solve as solve_one
     from .pipeline import solve_instances
+    from .pipeline.cost import guard
 
+    began = time.perf_counter() if began is None else began
     parsed = as_config(config, **solver)
+    guard(parsed, force)
     if parsed.instances > 1:
         return InstancesResult(solve_instances(parsed, progress=progress))
-    return SolveResult(solve_one(parsed, progress=progress))
+    return SolveResult(solve_one(parsed, progress=progress, began=began))
 
 
 def components(config: ConfigLike, *, sample_paths: int | None = None, **solver: Any) -> ComponentsResult:
@@ -261,10 +270,13 @@ class CheckResult:
         return self.facts[key]
 
     def __repr__(self) -> str:
+        from .analysis.bounds import describe_bound
+
         f = self.facts
         return (
             f"<CheckResult {f['name']}: widths {f['widths']}, {f['unknowns']} unknowns, degree {f['degree']}, "
-            f"Bézout {f['bounds']['bezout']}, multihomogeneous {f['bounds']['multihomogeneous']}>"
+            f"Bézout {describe_bound(f['bounds']['bezout'], f['bounds']['log10']['bezout'])}, multihomogeneous "
+            f"{describe_bound(f['bounds']['multihomogeneous'], f['bounds']['log10']['multihomogeneous'], upper=True)}>"
         )
 
 
@@ -292,13 +304,17 @@ def engine_availability() -> dict[str, str]:
     return states
 
 
-def check(config: ConfigLike) -> CheckResult:
-    """Validate a config and report its unknowns, equations, degrees and bounds (no solving)."""
-    from .analysis.bounds import bounds
-    from .model.problem import Problem
+def check(config: ConfigLike, *, bkk: bool = False) -> CheckResult:
+    """Validate a config and report its unknowns, equations, degrees, bounds and the estimated
+    cost of solving it (no solving; closed forms only, so it answers at once at any size).  The
+    BKK bound comes from the disk cache or a small budget; `bkk=True` computes it in full (and
+    caches it for later runs)."""
+    from .analysis.bounds import architecture_bounds
+    from .pipeline.cost import estimate
 
     parsed = as_config(config)
-    problem = Problem.from_config(parsed)
+    H = parsed.depth
+    n = sum(a * b for a, b in zip(parsed.widths[:-1], parsed.widths[1:]))
     return CheckResult(
         {
             "name": parsed.name,
@@ -306,13 +322,13 @@ def check(config: ConfigLike) -> CheckResult:
             "samples": parsed.samples,
             "regularization": parsed.regularization,
             "residual": parsed.residual,
-            "unknowns": problem.n,
-            "equations": problem.n,
-            "degree": 2 * problem.depth - 1,
-            "multidegrees_per_layer": [
-                [int(v) for v in row] for row in {tuple(r) for r in problem.multidegrees.tolist()}
-            ],
-            "bounds": bounds(problem, parsed.samples),
+            "unknowns": n,
+            "equations": n,
+            "degree": 2 * H - 1,
+            # equations of layer i: degree 1 in layer i's weights, 2 in every other layer's
+            "multidegrees_per_layer": [[1 if j == i else 2 for j in range(H)] for i in range(H)],
+            "bounds": architecture_bounds(parsed.widths, parsed.residual, parsed.samples, "full" if bkk else "budget"),
+            "estimate": estimate(parsed).as_dict(),
             "engines": engine_availability(),
         }
     )

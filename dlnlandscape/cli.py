@@ -11,6 +11,7 @@ import contextlib
 import json
 import os
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -53,13 +54,19 @@ def _config_to_write(config_path: Path, out: Path | None, **solver: Any) -> Any:
     return config
 
 
+def _one_line(text: str) -> str:
+    """Control characters (a key written with a tab or a line separator in it) escaped, so an
+    error stays one line whatever the config holds."""
+    return "".join(c if c.isprintable() or c == " " else repr(c)[1:-1] for c in text)
+
+
 def _fail(error: BaseException) -> None:
     if os.environ.get("DLN_DEBUG"):
         raise error
     if isinstance(error, DLNError):
-        click.echo(f"dln: error: {error}", err=True)
+        click.echo(f"dln: error: {_one_line(str(error))}", err=True)
         sys.exit(error.exit_code)
-    message = str(error).splitlines()[0] if str(error) else type(error).__name__
+    message = _one_line(str(error).splitlines()[0]) if str(error) else type(error).__name__
     click.echo(f"dln: internal error: {type(error).__name__}: {message} (DLN_DEBUG=1 shows a traceback)", err=True)
     sys.exit(EXIT_OTHER)
 
@@ -85,6 +92,7 @@ def main() -> None:
 @click.option("--strict", is_flag=True, help="Exit 4 when the verification finds a mismatch.")
 @click.option("--json", "as_json", is_flag=True, help="Print summary.json to stdout (for shell batches).")
 @click.option("--quiet", is_flag=True, help="No table and no progress bar.")
+@click.option("--force", is_flag=True, help="Run even when the estimated cost is beyond what can finish.")
 def solve(
     config_path: Path,
     out: Path | None,
@@ -94,13 +102,15 @@ def solve(
     strict: bool,
     as_json: bool,
     quiet: bool,
+    force: bool,
 ) -> None:
+    began = time.perf_counter()  # summary.json's `seconds`: the whole command
     with _errors("dln: interrupted; nothing was written"):
         from . import api
         from .reports.terminal import Progress, print_result
 
         config = _config_to_write(config_path, out, backend=backend, seed=seed, verify=verify)
-        result = api.solve(config, progress=Progress(enabled=not quiet and not as_json))
+        result = api.solve(config, progress=Progress(enabled=not quiet and not as_json), force=force, began=began)
         directory = result.save(config.output_dir, origin=config.output_origin)
         if as_json:
             click.echo(json.dumps(result.summary, indent=2))
@@ -112,16 +122,21 @@ def solve(
 
 
 @main.command(
-    help="Validate CONFIG and print its unknowns, equations, degrees and bounds (no solving).\n\n" + EXIT_CODES_HELP
+    help="Validate CONFIG and print its unknowns, equations, degrees, bounds and the estimated cost of "
+    "solving it (no solving; answers at once at any size).\n\n" + EXIT_CODES_HELP
 )
 @click.argument("config_path", metavar="CONFIG", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print the facts as JSON.")
-def check(config_path: Path, as_json: bool) -> None:
+@click.option(
+    "--bkk", is_flag=True, help="Compute the BKK bound in full (can take minutes; cached for every later run)."
+)
+def check(config_path: Path, as_json: bool, bkk: bool) -> None:
     with _errors():
         from . import api
         from .analysis.bkk import describe
+        from .analysis.bounds import describe_bound
 
-        facts = api.check(config_path).facts
+        facts = api.check(config_path, bkk=bkk).facts
         if as_json:
             click.echo(json.dumps(facts, indent=2))
             return
@@ -130,14 +145,25 @@ def check(config_path: Path, as_json: bool) -> None:
             click.echo(f"  {key}: {facts[key]}")
         b = facts["bounds"]
         click.echo(
-            f"  bounds: Bézout {b['bezout']}, multihomogeneous {b['multihomogeneous']}"
+            f"  bounds: Bézout {describe_bound(b['bezout'], b['log10']['bezout'])}, multihomogeneous "
+            f"{describe_bound(b['multihomogeneous'], b['log10']['multihomogeneous'], upper=True)}"
             + (f", {describe(b['bkk'])}" if b.get("bkk") else "")
         )
         if "one_hidden_layer_one_sample" in b:
             o = b["one_hidden_layer_one_sample"]
             click.echo(f"  one hidden layer, one sample: all {o['all']}, no zero coordinate {o['no_zero_coordinate']}")
+        cost = facts["estimate"]
+        click.echo(f"  estimated solve: {_estimate_line(cost)}")
         for name, state in facts["engines"].items():
             click.echo(f"  engine {name}: {state}")
+
+
+def _estimate_line(cost: dict[str, Any]) -> str:
+    from .pipeline.cost import duration, power
+
+    what = "paths" if "start" in cost["method"] else "critical points"
+    line = f"~{duration(cost['seconds_log10'])} ({cost['method']}, ~{power(cost['paths_log10'])} {what})"
+    return line + ("" if cost["feasible"] else "; beyond what can finish: dln solve refuses it without --force")
 
 
 @main.command(
@@ -193,6 +219,7 @@ def components(
     help="Write each point as a config file into this directory (for a shell loop over dln solve) and exit.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the outcome (counts of skipped/computed/failed) as JSON.")
+@click.option("--force", is_flag=True, help="Run points even when their estimated cost is beyond what can finish.")
 def sweep(
     sweep_path: Path,
     jobs: int | None,
@@ -202,12 +229,13 @@ def sweep(
     dask_address: str | None,
     export_dir: Path | None,
     as_json: bool,
+    force: bool,
 ) -> None:
     with _errors("dln: interrupted; finished points are kept, rerun to resume"):
         import contextlib
         import signal
 
-        from .batches.sweep import check_outputs, dask_executor, export_configs, load_sweep, run_sweep
+        from .batches.sweep import check_costs, check_outputs, dask_executor, export_configs, load_sweep, run_sweep
 
         def _terminated(signum: int, frame: Any) -> None:
             raise KeyboardInterrupt
@@ -217,6 +245,7 @@ def sweep(
         plan = load_sweep(sweep_path, output_dir=out)
         if not dry_run and export_dir is None:
             check_outputs(plan)
+            check_costs(plan, force)
         states = [point.state().value for point in plan.points]
         done = states.count("done")
         if dry_run:
@@ -254,7 +283,7 @@ def sweep(
                 click.echo(f"  FAILED  {result['name']}: {result['error']}", err=True)
 
         with executor as pool:
-            outcome = run_sweep(plan, jobs, backend=backend, executor=pool, on_result=report)
+            outcome = run_sweep(plan, jobs, backend=backend, executor=pool, on_result=report, force=force)
         if as_json:
             click.echo(json.dumps(outcome.as_dict(), indent=2))
         else:
@@ -315,6 +344,24 @@ def plot(kind: str, results: tuple[str, ...], out: Path, x: str, where: tuple[st
             figure = plots.morse_figure if kind == "morse" else plots.loss_figure
             path = figure(Path(results[0]), out, title)
         click.echo(f"wrote {path}")
+
+
+@main.command(
+    help="List what this installation has and where it keeps things: Python, numba (and whether its "
+    "compile cache is warm), msolve, Julia, Dask, the cache directories.  Solves nothing."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the findings as JSON.")
+def doctor(as_json: bool) -> None:
+    with _errors():
+        from .doctor import diagnose
+
+        findings = diagnose()
+        if as_json:
+            click.echo(json.dumps([f.as_dict() for f in findings], indent=2))
+            return
+        width = max(len(f.name) for f in findings)
+        for f in findings:
+            click.echo(f"{'  ' if f.ok else '! '}{f.name:<{width}}  {f.state}")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -49,3 +49,10 @@ class OutputPathError(DLNError):
     before anything is moved or written."""
 
     exit_code = EXIT_USAGE
+
+
+class TooExpensive(DLNError):
+    """The estimated cost of a solve is beyond what can finish (`pipeline/cost.py`): refused
+    before it starts, unless forced (`--force`)."""
+
+    exit_code = EXIT_USAGE

@@ -213,7 +213,8 @@ def test_two_one_two_between_count_and_multihomogeneous() -> None:
     assert 17 <= out["affine"] <= 33  # count (m = 2) ≤ BKK ≤ multihomogeneous
 
 
-def test_bounds_dict_carries_bkk_and_limits_report_a_reason() -> None:
+def test_bounds_dict_carries_bkk_and_limits_report_a_reason(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("DLN_CACHE_DIR", str(tmp_path))  # empty: a stored number is returned whatever the limits
     problem = Problem.from_config(make_config([2, 1, 2], samples=2))
     b = bounds(problem, 2)
     assert b["bkk"]["affine"] == 33 and b["bkk"]["torus"] == 32 and b["bkk"]["status"] == "computed"
@@ -226,6 +227,28 @@ def test_bounds_dict_carries_bkk_and_limits_report_a_reason() -> None:
     busy = bkk_bound((2, 2, 2), max_tests=1000)
     assert busy["status"] == "not computed" and "work limit of 1,000 edge tests" in busy["reason"]
     assert describe(None) == ""
+
+
+def test_a_computed_bound_is_cached_on_disk_and_read_whatever_the_limits(tmp_path, monkeypatch) -> None:
+    from dlnlandscape.analysis.bkk import cached_bkk
+
+    monkeypatch.setenv("DLN_CACHE_DIR", str(tmp_path))
+    assert cached_bkk((2, 1, 2)) is None
+    first = bkk_bound((2, 1, 2))
+    assert first["status"] == "computed" and "cached" not in first
+    assert (tmp_path / "bkk-v2.json").is_file()
+    assert cached_bkk((2, 1, 2))["affine"] == 33
+    again = bkk_bound((2, 1, 2), max_tests=1)  # the number does not depend on the limits
+    assert again["cached"] is True and again["affine"] == 33
+
+
+def test_the_size_limit_is_checked_before_anything_is_built() -> None:
+    import time
+
+    began = time.perf_counter()
+    out = bkk_bound((50, 50, 50))
+    assert out["status"] == "not computed" and "5000 unknowns > 16" in out["reason"]
+    assert time.perf_counter() - began < 0.5
 
 
 def test_two_two_two_quickstart_counts_within_bkk() -> None:

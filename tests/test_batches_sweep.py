@@ -10,7 +10,15 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from dlnlandscape.batches.sweep import load_sweep, parse_sweep, point_name, run_sweep, solve_point, tasks
+from dlnlandscape.batches.sweep import (
+    load_sweep,
+    parse_sweep,
+    point_name,
+    run_sweep,
+    solve_point,
+    tasks,
+    write_manifest,
+)
 from dlnlandscape.cli import main
 from dlnlandscape.common import atomic
 from dlnlandscape.errors import ConfigError
@@ -251,7 +259,23 @@ def test_dask_executor(tmp_path: Path):
     from dlnlandscape.batches.sweep import dask_executor
 
     sweep = parse_sweep(TINY, source="tiny", output_dir=tmp_path)
+    write_manifest(sweep)  # the root is the sweep's before a point is written into it
     fake_runner(tasks(sweep)[0])
     with dask_executor(None) as pool:
         outcome = run_sweep(sweep, executor=pool, runner=fake_runner)
     assert outcome.skipped == ["w1-1-1_m1"] and len(outcome.computed) == 3
+
+
+def test_dln_sweep_on_a_real_local_dask_cluster(tmp_path: Path):
+    """`dln sweep --dask local`: a distributed LocalCluster (worker processes) solves every point
+    for real; a rerun on a new cluster skips them all."""
+    pytest.importorskip("distributed")
+    sweep_file = _write(tmp_path / "tiny.yaml", {**TINY, "output": {"dir": str(tmp_path / "out")}})
+    first = CliRunner().invoke(main, ["sweep", str(sweep_file), "--dask", "local", "--json"])
+    assert first.exit_code == 0, first.output
+    outcome = json.loads(first.output[first.output.index("{") :])
+    assert (outcome["computed"], outcome["failed"]) == (4, 0)
+    for name in ("w1-1-1_m1", "w1-1-1_m2", "w2-1-2_m1", "w2-1-2_m2"):
+        assert json.loads((tmp_path / "out" / name / "summary.json").read_text())["complete"] is True
+    again = CliRunner().invoke(main, ["sweep", str(sweep_file), "--dask", "local", "--json"])
+    assert json.loads(again.output[again.output.index("{") :])["skipped"] == 4

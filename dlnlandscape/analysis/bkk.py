@@ -37,7 +37,6 @@ exact integers.  Cross-checked against msolve's degree of random systems (tests/
 from __future__ import annotations
 
 import json
-import os
 import time
 from dataclasses import dataclass
 from fractions import Fraction
@@ -48,21 +47,28 @@ from typing import Any, Literal
 import numpy as np
 
 from ..common.atomic import write_cache_json
+from ..common.caches import bkk_cache_file, prepare_numba, tolerate_broken_cache
 from ..model.sparse import SparseSystem, build_gradient_system
+
+_CACHE = prepare_numba()  # numba's cache in the user cache directory, set before numba is imported
 
 try:  # numba is a dependency; the guard keeps the module importable without it
     import numba as nb
 
-    _njit = nb.njit(cache=True)
+    _njit = nb.njit(cache=_CACHE)
 except ImportError:  # pragma: no cover
 
     def _njit(f):  # type: ignore[no-redef]
         return f
 
 
-# Defaults for `bounds()`: it runs with every solve and `dln check`, so it must stay quick.
-MAX_TESTS = 2_000_000  # edge tests (small LPs, ~6 µs each) per mixed volume: a deterministic work limit
-TIME_LIMIT = 60.0  # seconds for both mixed volumes together: only a safety net on a slow machine
+# Defaults for `bounds()`: it runs with every solve and `dln check`, so by default it only spends a
+# small, deterministic budget — (2,2,2) needs ~0.3 M edge tests, 1–3 s — and a result computed once
+# is kept in the disk cache for every later run.  `dln check --bkk` asks for the full computation.
+MAX_TESTS = 400_000  # edge tests (small LPs, ~6 µs each) per mixed volume: a deterministic work limit
+TIME_LIMIT = 5.0  # seconds for both mixed volumes together: only a safety net on a slow machine
+FULL_TESTS = 50_000_000  # on request (`dln check --bkk`, `bkk="full"`): (1,2,2,2) needs 1.5 M, 25 s
+FULL_TIME_LIMIT = 3600.0
 MAX_UNKNOWNS = 16
 LIFT_RANGE = 1 << 20  # random integer heights in [0, 2^20); a tie is caught exactly and redrawn
 _FEASIBILITY_TOL = 1e-6  # dual value above this (heights < 2^20) means "no α": far above rounding
@@ -386,6 +392,9 @@ def _filter_all(
     return codes, False
 
 
+tolerate_broken_cache(globals())  # a corrupt cache file costs a recompile, not the run
+
+
 # --------------------------------------------------------------------------- mixed volume
 
 
@@ -629,16 +638,20 @@ def describe(bkk: dict[str, Any] | None) -> str:
     return f"BKK not computed ({bkk.get('reason', 'no reason given')})"
 
 
+def unknowns_of(widths: tuple[int, ...]) -> int:
+    """Σ d_i d_{i−1}: the number of unknowns, from the widths alone (nothing built)."""
+    return sum(int(a) * int(b) for a, b in zip(widths[:-1], widths[1:]))
+
+
 @lru_cache(maxsize=64)
 def _bkk_cached(
     widths: tuple[int, ...], residual: bool, max_tests: int, time_limit: float, max_unknowns: int
-) -> tuple[dict[str, Any], bool]:
-    """(the bounds dict, whether it holds for every later run: a number or a size/work limit —
-    not a time limit, which depends on the machine's load)."""
+) -> dict[str, Any]:
+    n = unknowns_of(widths)
+    if n > max_unknowns:  # checked before the supports are built: they alone take minutes at n = 5,000
+        return {"status": "not computed", "reason": f"{n} unknowns > {max_unknowns} (size limit)"}
     supports = generic_supports(widths, residual)
-    n = len(supports)
-    if n > max_unknowns:
-        return {"status": "not computed", "reason": f"{n} unknowns > {max_unknowns} (size limit)"}, True
+    compile_kernels()  # a cold compile (10–30 s once per install) is not charged to the time limit
     start = time.monotonic()
     try:
         torus = mixed_volume(supports, max_tests=max_tests, time_limit=time_limit)
@@ -646,7 +659,9 @@ def _bkk_cached(
         affine = mixed_volume(supports, origin=True, max_tests=max_tests, time_limit=left)
     except MixedVolumeLimit as error:
         reason = str(error) if error.kind == "work" else f"time limit {time_limit:g} s"
-        return {"status": "not computed", "reason": reason}, error.kind == "work"
+        if (max_tests, time_limit) == (MAX_TESTS, TIME_LIMIT):
+            reason += " of the default budget; `dln check --bkk` computes it and caches it for later runs"
+        return {"status": "not computed", "reason": reason}
     return {
         "status": "computed",
         "affine": affine.volume,
@@ -655,7 +670,14 @@ def _bkk_cached(
         "edge_tests": affine.tests + torus.tests,
         "seconds": round(time.monotonic() - start, 3),
         "method": "mixed cells of a random lifting (seed 0), exact rational cell checks",
-    }, True
+    }
+
+
+@lru_cache(maxsize=1)
+def compile_kernels() -> None:
+    """Run the compiled LP kernels once on (1,1,1)'s supports, so that numba's compile (or its
+    load from the cache) happens here, not inside a time-limited mixed-volume search."""
+    mixed_volume(generic_supports((1, 1, 1)))
 
 
 def bkk_bound(
@@ -668,28 +690,39 @@ def bkk_bound(
 ) -> dict[str, Any]:
     """BKK numbers of the generic gradient system: `affine` = MV with the origin added (bounds the
     isolated critical points in C^n — the counts), `torus` = MV of the supports (bounds those with
-    no zero coordinate).  Or {"status": "not computed", "reason": …} past a limit.  Cached: the
-    numbers depend on the widths and on residual only."""
+    no zero coordinate).  Or {"status": "not computed", "reason": …} past a limit.  The numbers
+    depend on the widths and on residual only: a computed one is kept in the disk cache (user
+    cache directory) and read from there by every later call, whatever its limits."""
     key = (tuple(int(d) for d in widths), bool(residual), int(max_tests), float(time_limit), int(max_unknowns))
-    # on disk only under the default limits (a caller asking for other limits wants them applied)
-    use_disk = (max_tests, time_limit, max_unknowns) == (MAX_TESTS, TIME_LIMIT, MAX_UNKNOWNS)
     disk_key = f"{'-'.join(map(str, key[0]))}{'-residual' if residual else ''}"
-    stored = _disk_cache().get(disk_key) if use_disk else None
-    if stored is not None:
-        return {**stored, "cached": True}
-    cached, deterministic = _bkk_cached(*key)
-    result = dict(cached)
-    if use_disk and deterministic:
+    if unknowns_of(key[0]) <= max_unknowns:
+        stored = _disk_cache().get(disk_key)
+        if isinstance(stored, dict) and stored.get("status") == "computed":
+            return {**stored, "cached": True}
+    result = dict(_bkk_cached(*key))
+    if result["status"] == "computed":
         _store(disk_key, result)
     return result
+
+
+def bkk_full(widths: tuple[int, ...], residual: bool = False) -> dict[str, Any]:
+    """The BKK numbers without the default budget (`dln check --bkk`): up to FULL_TESTS edge
+    tests and FULL_TIME_LIMIT seconds; the result is cached on disk for every later run."""
+    return bkk_bound(widths, residual, max_tests=FULL_TESTS, time_limit=FULL_TIME_LIMIT)
+
+
+def cached_bkk(widths: tuple[int, ...], residual: bool = False) -> dict[str, Any] | None:
+    """The BKK numbers if the disk cache holds them (never computes)."""
+    disk_key = f"{'-'.join(str(int(d)) for d in widths)}{'-residual' if residual else ''}"
+    stored = _disk_cache().get(disk_key)
+    return {**stored, "cached": True} if isinstance(stored, dict) and stored.get("status") == "computed" else None
 
 
 CACHE_SCHEMA = "dlnlandscape-bkk-v2"
 
 
 def _cache_file() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "dlnlandscape" / "bkk-v2.json"
+    return bkk_cache_file()
 
 
 def _disk_cache() -> dict[str, Any]:
@@ -703,5 +736,5 @@ def _disk_cache() -> dict[str, Any]:
 
 def _store(key: str, result: dict[str, Any]) -> None:
     """Add one result to the disk cache (`common.atomic.write_cache_json`: atomic, and a file at
-    that path that is not this cache is left alone); a read-only home only costs recomputation."""
+    that path that is not this cache is left alone); an unwritable cache only costs recomputation."""
     write_cache_json(_cache_file(), {**_disk_cache(), key: result}, CACHE_SCHEMA)

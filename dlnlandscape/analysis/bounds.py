@@ -1,26 +1,68 @@
-"""Upper bounds on the number of complex critical points (DOMAIN.md, "Counting critical points")."""
+"""Upper bounds on the number of complex critical points (docs/mathematics.md, "Counting critical
+points").
+
+They cost nothing at any size: Bézout is (2H − 1)^n; the multihomogeneous number has a closed
+form (`engines.native.start_systems.layer_bezout`) and, above `EXACT_DIGITS` digits, a log-scale
+upper bound instead (`log10_layer_bezout_bound`, microseconds); BKK is read from the disk cache
+or computed within a small default budget (`bkk.py`), fully only on request (`bkk="full"`,
+`dln check --bkk`).  Numbers above 10^EXACT_DIGITS are given as `None` with their log10 in
+`log10` (a JSON reader's double overflows near 10^308, and Python prints ints of at most 4,300
+digits), which no solvable system comes near.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import math
+from typing import Any, Literal
 
-from ..engines.native.start_systems import multihomogeneous_bezout
+from ..engines.native.start_systems import layer_bezout, log10_layer_bezout_bound
 from ..model.problem import Problem
-from .bkk import bkk_bound
+from .bkk import bkk_bound, bkk_full, unknowns_of
+
+EXACT_DIGITS = 300
+BkkMode = Literal["budget", "full", "skip"]
 
 
-def bounds(problem: Problem, samples: int) -> dict[str, Any]:
-    """Bézout, multihomogeneous Bézout (one group per layer), BKK (mixed volumes, bkk.py; within
-    a time and size limit, else the reason) and, for one hidden layer and one sample,
-    Bharadwaj's bounds.  Exact integers."""
-    H = problem.depth
+def bounds(problem: Problem, samples: int, bkk: BkkMode = "budget") -> dict[str, Any]:
+    """Bézout, multihomogeneous Bézout (one group per layer), BKK (mixed volumes, bkk.py: from the
+    disk cache, or within the default budget, or — `bkk="full"` — without it, or `"skip"`) and,
+    for one hidden layer and one sample, Bharadwaj's bounds.  Exact integers, or None with the
+    log10 beside (see the module docstring)."""
+    return architecture_bounds(problem.widths, problem.residual, samples, bkk)
+
+
+def architecture_bounds(
+    widths: tuple[int, ...], residual: bool, samples: int, bkk: BkkMode = "budget"
+) -> dict[str, Any]:
+    """`bounds` from the architecture alone (the bounds hold for every data and Λ)."""
+    widths = tuple(int(w) for w in widths)
+    H = len(widths) - 1
+    n = unknowns_of(widths)
+    sizes = tuple(a * b for a, b in zip(widths[:-1], widths[1:]))
+    log_bezout = n * math.log10(2 * H - 1) if H > 1 else 0.0
+    bezout = (2 * H - 1) ** n if log_bezout <= EXACT_DIGITS else None
+    log_multi = log10_layer_bezout_bound(sizes) if H > 1 else 0.0
+    multi = (layer_bezout(sizes) if H > 1 else 1) if log_multi <= EXACT_DIGITS else None
     out: dict[str, Any] = {
-        "bezout": (2 * H - 1) ** problem.n,
-        "multihomogeneous": multihomogeneous_bezout(problem.multidegrees, _sizes(problem)),
-        "bkk": bkk_bound(problem.widths, problem.residual),
+        "bezout": bezout,
+        "multihomogeneous": multi,
+        "log10": {
+            "bezout": round(log_bezout, 3),
+            "multihomogeneous": round(math.log10(multi) if multi else log_multi, 3),
+        },
     }
-    if H == 2 and samples == 1 and not any(problem.residual_layers):
-        d1, dH = problem.widths[1], problem.widths[2]
+    if bezout is None or multi is None:
+        out["log10"]["note"] = (
+            f"numbers above 10^{EXACT_DIGITS} are given in log10 only"
+            + ("; the multihomogeneous one is that of an upper bound (saddle point)" if multi is None else "")
+        )
+    if bkk == "full":
+        out["bkk"] = bkk_full(widths, residual)
+    elif bkk == "budget":
+        out["bkk"] = bkk_bound(widths, residual)
+    residual_layers = residual and any(a == b for a, b in zip(widths[:-1], widths[1:]))
+    if H == 2 and samples == 1 and not residual_layers and widths[1] * math.log10(1 + 4 * widths[2]) <= EXACT_DIGITS:
+        d1, dH = widths[1], widths[2]
         out["one_hidden_layer_one_sample"] = {
             "all": (1 + 4 * dH) ** d1,
             "no_zero_coordinate": (4 * dH) ** d1,
@@ -30,7 +72,9 @@ def bounds(problem: Problem, samples: int) -> dict[str, Any]:
     return out
 
 
-def _sizes(problem: Problem) -> Any:
-    import numpy as np
-
-    return np.array(problem.group_sizes, dtype=np.int64)
+def describe_bound(value: int | None, log10: float, upper: bool = False) -> str:
+    """A bound for people: the number when it is short, else ≈ 10^x (≤ 10^x when `upper`: the
+    log10 is that of a bound on the bound)."""
+    if value is not None and value < 10**15:
+        return str(value)
+    return f"{'≤' if upper and value is None else '≈'} 10^{log10:.1f}"

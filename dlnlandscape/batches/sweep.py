@@ -31,6 +31,7 @@ import enum
 import hashlib
 import itertools
 import json
+import math
 import multiprocessing
 import re
 import time
@@ -72,6 +73,7 @@ LABELS = {
 }
 SUMMARY = "summary.json"
 MAX_NAME = 100
+MAX_POINTS = 100_000  # grid points of one sweep: each is validated before anything runs
 ERROR = "error.json"
 SWEEP_KIND = "sweep"
 
@@ -187,7 +189,11 @@ def load_sweep(path: str | Path, output_dir: str | Path | None = None) -> Sweep:
 
 def _read_yaml(path: Path, source: str) -> Any:
     try:
-        return yaml.load(path.read_text(encoding="utf-8"), Loader=YamlLoader)  # noqa: S506 - SafeLoader subclass
+        return yaml.load(path.read_text(encoding="utf-8", errors="replace"), Loader=YamlLoader)  # noqa: S506
+    except OSError as error:
+        raise ConfigError(
+            source, "", f"cannot be read ({error.strerror or type(error).__name__}); check its permissions or copy it"
+        ) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "YAML"
@@ -274,6 +280,9 @@ def _grid(grid: Any, source: str) -> dict[str, list[Any]]:
         if not isinstance(values, list) or not values:
             raise ConfigError(source, where, "must be a non-empty list of values")
         out[str(key)] = values
+    points = math.prod(len(v) for v in out.values())
+    if points > MAX_POINTS:
+        raise ConfigError(source, "grid", f"{points:,} points (limit {MAX_POINTS:,}); split the sweep into smaller")
     return out
 
 
@@ -379,6 +388,7 @@ def solve_point(task: Task) -> dict[str, Any]:
         clean_partial_leftovers(directory)
         from ..model.config import parse_config as parse
         from ..pipeline import solve
+        from ..pipeline.cost import guard
         from ..reports.files import write_outputs
 
         config = parse(
@@ -386,7 +396,8 @@ def solve_point(task: Task) -> dict[str, Any]:
         )
         if task.get("backend"):
             config = config.with_solver(backend=task["backend"])
-        run = solve(config)
+        guard(config, bool(task.get("force")))
+        run = solve(config, began=began)
         write_outputs(run, directory, task.get("origin", ""))
         return {
             "name": task["name"],
@@ -424,7 +435,7 @@ def record_failure(task: Task, message: str, trace: str, began: float) -> dict[s
     return record
 
 
-def tasks(sweep: Sweep, backend: str | None = None) -> list[Task]:
+def tasks(sweep: Sweep, backend: str | None = None, force: bool = False) -> list[Task]:
     return [
         {
             "name": p.name,
@@ -435,6 +446,7 @@ def tasks(sweep: Sweep, backend: str | None = None) -> list[Task]:
             "source": f"{sweep.source} (grid point {p.name})",
             "base_dir": str(sweep.base_dir),
             "backend": backend,
+            "force": force,
             "origin": f"sweep point {p.name} under {sweep.output_origin}",
         }
         for p in sweep.points
@@ -447,6 +459,18 @@ def check_outputs(sweep: Sweep) -> None:
     check_owned_root(sweep.output_dir, sweep.output_origin, SWEEP_KIND, legacy=_legacy_root)
     for point in sweep.points:
         check_result_directory(point.directory, f"sweep point {point.name} under {sweep.output_origin}")
+
+
+def check_costs(sweep: Sweep, force: bool = False) -> None:
+    """Refuse, before anything runs, a sweep with a point whose estimated cost is beyond what can
+    finish (`pipeline.cost.guard`: one line naming the point and the estimate), unless `force`."""
+    if force:
+        return
+    from ..pipeline.cost import guard
+
+    for point in sweep.points:
+        source = f"{sweep.source} (grid point {point.name})"
+        guard(parse_config(point.document, source=source, base_dir=sweep.base_dir, default_name=point.name))
 
 
 def _legacy_root(directory: Path) -> bool:
@@ -482,6 +506,7 @@ def run_sweep(
     runner: Runner = solve_point,
     executor: Executor | None = None,
     on_result: Callable[[dict[str, Any]], None] | None = None,
+    force: bool = False,
 ) -> SweepOutcome:
     """Run every point not done yet.  ``jobs == 1`` (and no executor) runs in this process;
     otherwise a process pool of ``jobs`` workers (or the given executor, e.g. Dask's)."""
@@ -491,7 +516,7 @@ def run_sweep(
     check_outputs(sweep)
     write_manifest(sweep)
     todo = []
-    for task, point in zip(tasks(sweep, backend), sweep.points, strict=True):
+    for task, point in zip(tasks(sweep, backend, force), sweep.points, strict=True):
         state = point.state()
         if state is PointState.DONE:
             outcome.skipped.append(point.name)

@@ -380,6 +380,9 @@ def run_msolve(
             raise MsolveTimeoutError(
                 f"msolve did not finish within {timeout:g} s (raise solver.verify_timeout)"
             ) from None
+        except BaseException:  # Ctrl-C, SIGTERM: msolve has its own session, so it must be stopped here
+            _kill(proc)
+            raise
         seconds = time.perf_counter() - start
         if proc.returncode != 0:
             last = _last_line(stderr) or _last_line(stdout) or "no message"

@@ -11,6 +11,7 @@ import copy
 import re
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +52,9 @@ SCHEMA: dict[str, dict[str, Any]] = {
     "output": {"dir": None},
 }
 TOP_LEVEL = ("name", *SCHEMA)
+# Unknowns (weights) or data entries a config may ask for: beyond it even drawing the numbers
+# takes memory and minutes, for systems nothing can solve (`pipeline/cost.py`).
+MAX_ENTRIES = 10_000_000
 
 
 class LiteralFloat(float):
@@ -117,7 +121,12 @@ def to_fraction(value: Any) -> Fraction:
 @dataclass(frozen=True)
 class Config:
     """A validated, resolved config.  Arrays are float64; `*_exact` hold the same numbers as
-    object arrays of `Fraction` (decimal literals as written, generated floats exactly)."""
+    object arrays of `Fraction` (decimal literals as written, generated floats exactly).
+
+    The exact arrays are built on first use: a `Fraction` per entry costs ~2 µs, seconds for a
+    large architecture that `dln check` only sizes up.  Where the config wrote numbers (inline
+    data, explicit Λ, `decimals`, `lambda`) they are kept as given (`given_exact`); elsewhere
+    they are the floats' exact values."""
 
     name: str
     source: str
@@ -126,19 +135,33 @@ class Config:
     samples: int
     X: np.ndarray
     Y: np.ndarray
-    X_exact: np.ndarray
-    Y_exact: np.ndarray
     normalization: str
     regularization: str
     convention: str
     Lambda: tuple[np.ndarray, ...]
     penalty: tuple[np.ndarray, ...]
-    penalty_exact: tuple[np.ndarray, ...]
     solver: SolverOptions
     output_dir: Path
     raw: dict[str, Any] = field(repr=False, default_factory=dict)
     instances: int = 1  # data.instances: random instances of the architecture solved together
     output_origin: str = ""  # where output_dir came from ("--out", "output.dir of <file>"), for errors
+    # exact X, Y and penalty where the config wrote them (None: the floats' exact values, built lazily)
+    given_exact: tuple[Any, Any, Any] = field(repr=False, default=(None, None, None))
+
+    @cached_property
+    def X_exact(self) -> np.ndarray:
+        return self.given_exact[0] if self.given_exact[0] is not None else _exact_of(self.X)
+
+    @cached_property
+    def Y_exact(self) -> np.ndarray:
+        return self.given_exact[1] if self.given_exact[1] is not None else _exact_of(self.Y)
+
+    @cached_property
+    def penalty_exact(self) -> tuple[np.ndarray, ...]:
+        if self.given_exact[2] is not None:
+            return self.given_exact[2]
+        exact = tuple(_exact_of(lam) for lam in self.Lambda)  # Λ drawn: its floats exactly
+        return tuple(m * m for m in exact) if self.convention == "squared" else exact
 
     @property
     def depth(self) -> int:
@@ -207,7 +230,12 @@ def load_config(path: str | Path) -> Config:
         raise ConfigError(source, "", "no such file; give the path of a YAML config")
     if path.is_dir():
         raise ConfigError(source, "", "is a directory; give the path of a YAML config file")
-    text = path.read_text(encoding="utf-8", errors="replace")
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError as error:
+        raise ConfigError(
+            source, "", f"cannot be read ({error.strerror or type(error).__name__}); check its permissions or copy it"
+        ) from None
     if not text.strip():
         raise ConfigError(source, "", "the file is empty; start from configs/quickstart.yaml")
     try:
@@ -287,19 +315,17 @@ def parse_config(
         samples=samples,
         X=X,
         Y=Y,
-        X_exact=X_exact,
-        Y_exact=Y_exact,
         normalization=normalization,
         regularization=kind,
         convention=convention,
         Lambda=Lambda,
         penalty=penalty,
-        penalty_exact=penalty_exact,
         solver=solver,
         output_dir=Path(out),
         raw=raw,
         instances=int(instances),
         output_origin=f"output.dir of {source}",
+        given_exact=(X_exact, Y_exact, penalty_exact),
     )
 
 
@@ -332,6 +358,14 @@ def _widths(value: Any, source: str) -> tuple[int, ...]:
     for k, w in enumerate(value):
         if not _is_int(w) or w < 1:
             raise ConfigError(source, f"{field}[{k}]", f"got {w!r}; every width is an integer >= 1")
+    n = sum(int(a) * int(b) for a, b in zip(value[:-1], value[1:]))
+    if n > MAX_ENTRIES:
+        raise ConfigError(
+            source,
+            field,
+            f"{n:,} unknowns: too many to even set up (limit {MAX_ENTRIES:,}; systems solved here have tens of "
+            "unknowns, see `dln check`); use smaller widths",
+        )
     return tuple(int(w) for w in value)
 
 
@@ -360,11 +394,11 @@ def _decimals(value: Any, source: str, field: str) -> int | None:
     return int(value)
 
 
-def _rounded(values: np.ndarray, decimals: int | None) -> tuple[np.ndarray, np.ndarray]:
+def _rounded(values: np.ndarray, decimals: int | None) -> tuple[np.ndarray, np.ndarray | None]:
     """Generated numbers, optionally rounded to short decimals that convert to small exact
     rationals (msolve's exact verification is much faster on those than on 53-bit floats)."""
     if decimals is None:
-        return values, _exact_of(values)
+        return values, None  # the floats' exact values, built when needed (Config.X_exact)
     exact = np.array([Fraction(format(v, f".{decimals}f")) for v in values.ravel()], dtype=object)
     exact = exact.reshape(values.shape)
     return np.array([float(f) for f in exact.ravel()]).reshape(values.shape), exact
@@ -376,7 +410,7 @@ def _exact_of(array: np.ndarray) -> np.ndarray:
 
 def _data(
     data: dict[str, Any], widths: tuple[int, ...], source: str, base_dir: Path | None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None, int]:
     d0, dH = widths[0], widths[-1]
     samples = data["samples"]
     inline = data["X"] is not None or data["Y"] is not None
@@ -389,6 +423,10 @@ def _data(
             raise ConfigError(source, "data.samples", "missing; give the number of samples m >= 1")
     if samples is not None and (not _is_int(samples) or samples < 1):
         raise ConfigError(source, "data.samples", f"got {samples!r}; must be an integer >= 1")
+    if samples is not None and (d0 + dH) * samples > MAX_ENTRIES:
+        raise ConfigError(
+            source, "data.samples", f"{samples:,} samples: over {MAX_ENTRIES:,} numbers of data; use fewer"
+        )
     if inline:
         if data["X"] is None or data["Y"] is None:
             missing = "data.X" if data["X"] is None else "data.Y"
@@ -410,7 +448,7 @@ def _data(
 
 def _data_file(
     name: Any, d0: int, dH: int, samples: int | None, source: str, base_dir: Path | None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None, int]:
     if not isinstance(name, str):
         raise ConfigError(source, "data.file", "must be the path of an .npz file with arrays X and Y")
     path = Path(name)
@@ -426,8 +464,16 @@ def _data_file(
             Y = np.asarray(archive["Y"], dtype=float)
     except ConfigError:
         raise
+    except OSError as exc:  # permission, a directory, an I/O error: the file system's, not the format's
+        what = exc.strerror or type(exc).__name__
+        raise ConfigError(
+            source, "data.file", f"cannot read {path} ({what}); check its permissions, or give another .npz file"
+        ) from None
     except Exception as exc:  # noqa: BLE001 - any unreadable file is a config error
-        raise ConfigError(source, "data.file", f"cannot read {path} as .npz ({exc})") from None
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ConfigError(
+            source, "data.file", f"cannot read {path} as .npz ({first}); give an .npz with arrays X and Y"
+        ) from None
     m = X.shape[1] if X.ndim == 2 else -1
     if X.ndim != 2 or X.shape[0] != d0:
         raise ConfigError(source, "data.file", f"X in {path} has shape {X.shape}, expected ({d0}, m)")
@@ -437,7 +483,7 @@ def _data_file(
         raise ConfigError(source, "data.samples", f"is {samples} but {path} holds {m} samples")
     if not (np.all(np.isfinite(X)) and np.all(np.isfinite(Y))):
         raise ConfigError(source, "data.file", f"{path} contains NaN or infinite values")
-    return X, Y, _exact_of(X), _exact_of(Y), m
+    return X, Y, None, None, m
 
 
 def _positive(value: Any, source: str, field: str, allow_zero: bool = False) -> float:
@@ -450,7 +496,7 @@ def _positive(value: Any, source: str, field: str, allow_zero: bool = False) -> 
 
 def _regularization(
     reg: dict[str, Any], widths: tuple[int, ...], source: str
-) -> tuple[str, str, tuple[np.ndarray, ...], tuple[np.ndarray, ...], tuple[np.ndarray, ...]]:
+) -> tuple[str, str, tuple[np.ndarray, ...], tuple[np.ndarray, ...], tuple[np.ndarray, ...] | None]:
     """Λ per layer, and the gradient's penalty coefficients C_i (Λ∘Λ, or Λ with the linear
     convention) as floats and as exact Fractions."""
     kind = _choice(reg["kind"], REGULARIZATION_KINDS, source, "regularization.kind")
@@ -501,6 +547,8 @@ def _regularization(
         if any(np.any(p[0] <= 0) for p in pairs):
             raise ConfigError(source, "regularization.decimals", "rounding made an entry 0; use more decimals")
         Lambda = tuple(p[0] for p in pairs)
+        if decimals is None:  # the floats' exact values, built when needed (Config.penalty_exact)
+            return kind, convention, Lambda, tuple(m * m for m in Lambda) if convention == "squared" else Lambda, None
         Lambda_exact = tuple(p[1] for p in pairs)
     if convention == "squared":
         return kind, convention, Lambda, tuple(m * m for m in Lambda), tuple(m * m for m in Lambda_exact)

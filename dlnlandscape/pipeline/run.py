@@ -28,6 +28,7 @@ from ..model.config import Config
 from ..model.options import SolverOptions
 from ..model.problem import Problem
 from .summary import build_summary
+from .timings import Timings
 from .verdict import Verdict, decide
 
 
@@ -45,10 +46,12 @@ class Run:
     summary: dict[str, Any]
 
 
-def solve(config: Config, progress: Any = None, engine: Engine | None = None) -> Run:
+def solve(config: Config, progress: Any = None, engine: Engine | None = None, began: float | None = None) -> Run:
     """Solve the config's gradient system, classify its critical points, certify them
-    (`solver.certify`) and, with `solver.verify`, cross-check the counts with msolve."""
-    began = time.perf_counter()
+    (`solver.certify`) and, with `solver.verify`, cross-check the counts with msolve.  `began`:
+    the command's entry (time.perf_counter()), so `seconds` counts the whole command."""
+    clock = Timings(began)
+    clock.lap("parse")
     problem = Problem.from_config(config)
     if config.solver.verify != "none":
         from ..exact.msolve import find_msolve
@@ -59,17 +62,23 @@ def solve(config: Config, progress: Any = None, engine: Engine | None = None) ->
     else:
         reason = "given by the caller"
     result = engine.solve(problem, resolve_trusted_count(problem, config.solver, engine), progress)
-    return finish(config, problem, result, reason, began)
+    clock.lap("solve")
+    return finish(config, problem, result, reason, clock)
 
 
-def finish(config: Config, problem: Problem, result: SolveResult, reason: str, began: float) -> Run:
+def finish(config: Config, problem: Problem, result: SolveResult, reason: str, began: float | Timings) -> Run:
     """An engine's paths → classified points → certification → verification → verdict → summary."""
+    clock = began if isinstance(began, Timings) else Timings(began)
     points = analyse(problem, result.paths)
+    clock.lap("analysis")
     certification = certify_points(problem, config.solver.certify, points)
     if certification is not None and certification.certified is not None:
         points = replace(points, certified=certification.certified)
+    clock.lap("certification")
     verification = verify_points(problem, config.solver, points) if config.solver.verify != "none" else None
+    clock.lap("verification")
     the_bounds = bounds(problem, config.samples)
+    clock.lap("bounds")
     verdict = decide(result, points, the_bounds, verification)
     summary = build_summary(
         config,
@@ -81,7 +90,8 @@ def finish(config: Config, problem: Problem, result: SolveResult, reason: str, b
         certification,
         verification,
         reason,
-        time.perf_counter() - began,
+        clock.total(),
+        timings=clock.as_dict(),
     )
     return Run(config, problem, result, points, certification, verification, verdict, summary)
 

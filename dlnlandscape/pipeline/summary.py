@@ -35,8 +35,10 @@ def build_summary(
     verification: Verification | None,
     reason: str,
     seconds: float,
+    timings: dict[str, float] | None = None,
 ) -> dict[str, Any]:
-    """The contents of summary.json for one solve."""
+    """The contents of summary.json for one solve.  `seconds` is the whole command's wall time
+    (from the CLI/API entry), `timings` its split by stage (pipeline/timings.py)."""
     k = len(points)
     real = points.is_real
     orbit_ids = np.unique(points.orbit) if k else np.zeros(0)
@@ -65,7 +67,7 @@ def build_summary(
             "max_residual": float(np.max(points.residual)) if k else None,
             "origin_found": bool(k and np.any(np.abs(points.solutions).max(axis=1) < 1e-10)),
             "real_parity_ok": bool((np.sum(real) - k) % 2 == 0) if not np.any(points.singular) else None,
-            "within_bounds": bool(k <= bounds["multihomogeneous"]),
+            "within_bounds": bool(bounds["multihomogeneous"] is None or k <= bounds["multihomogeneous"]),
             "within_bkk": bool(k <= bkk["affine"]) if bkk.get("status") == "computed" else None,
         },
         "backend": {
@@ -76,6 +78,7 @@ def build_summary(
         },
         "seed": result.seed,
         "seconds": round(seconds, 3),
+        "timings": timings or {},
         "peak_memory_mib": peak_memory_mib(),
         "solve_seconds": round(result.seconds, 3),
         "unknowns": problem.n,

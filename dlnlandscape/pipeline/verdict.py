@@ -59,7 +59,7 @@ def decide(
     reasons = path_reasons(result.paths, points)
     complete = not reasons
     k = len(points)
-    if k > bounds["multihomogeneous"]:
+    if bounds["multihomogeneous"] is not None and k > bounds["multihomogeneous"]:  # None: above 10^300
         reasons.append("more distinct solutions than the multihomogeneous Bézout bound: a bug")
         complete = False
     mono = result.monodromy

@@ -16,16 +16,20 @@ target with coefficients quadratic in t, one set per arc.
 
 How it is called.  A homotopy describes itself as a `KernelData` record (its `kernel_data()`),
 whose `mode` (a `KernelMode`) says which of the two it is; entry points take the record and
-named arrays, and write into caller-allocated outputs.  Every function is `cache=True`, and the
-loop over paths is a `prange` inside compiled code — Python never loops over paths.
+named arrays, and write into caller-allocated outputs.  Every function is cached on disk (in the
+user cache directory, `common/caches.py`), and the loop over paths is a `prange` inside compiled
+code — Python never loops over paths.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from ...common.caches import prepare_numba, tolerate_broken_cache
 from .homotopies.base import CompiledHomotopy
 from .kernel_data import KernelMode
+
+_CACHE = prepare_numba()  # numba's cache in the user cache directory, set before numba is imported
 
 try:  # numba is a dependency; the guard keeps the NumPy reference path usable without it
     import numba as nb
@@ -40,7 +44,7 @@ _PARAMETER = int(KernelMode.PARAMETER)
 
 if HAVE_NUMBA:
 
-    @nb.njit(cache=True, error_model="numpy")
+    @nb.njit(cache=_CACHE, error_model="numpy")
     def _target(y, n, max_power, term_vars, term_exps, term_coef, term_eq, F, J, pw):  # pragma: no cover
         k = y.shape[0]
         for v in range(k):
@@ -68,7 +72,7 @@ if HAVE_NUMBA:
                 suffix[j] = suffix[j + 1] * pw[v, e]
                 J[eq, v] += c * e * pw[v, e - 1] * prefix[j] * suffix[j + 1]
 
-    @nb.njit(cache=True, error_model="numpy")
+    @nb.njit(cache=_CACHE, error_model="numpy")
     def _term_values(pw, term_vars, term_exps, coef, term_eq, out):  # pragma: no cover
         """Values only, with the power table `pw` that `_target` just filled."""
         out[:] = 0.0
@@ -82,7 +86,7 @@ if HAVE_NUMBA:
                 value *= pw[v, term_exps[t, j]]
             out[term_eq[t]] += value
 
-    @nb.njit(cache=True, error_model="numpy")
+    @nb.njit(cache=_CACHE, error_model="numpy")
     def _start(y, factor_cols, factor_coef, factor_count, S, JS, lin):  # pragma: no cover
         n, Fm, K = factor_cols.shape
         JS[:, :] = 0.0
@@ -110,7 +114,7 @@ if HAVE_NUMBA:
                         break
                     JS[e, col] += others * factor_coef[e, f, j]
 
-    @nb.njit(cache=True, error_model="numpy")
+    @nb.njit(cache=_CACHE, error_model="numpy")
     def _chart(y, chart_cols, chart_coef, n, Hv, Hy):  # pragma: no cover
         G, K = chart_cols.shape
         for g in range(G):
@@ -124,7 +128,7 @@ if HAVE_NUMBA:
                 Hy[n + g, col] = chart_coef[g, j]
             Hv[n + g] = acc
 
-    @nb.njit(cache=True, error_model="numpy")
+    @nb.njit(cache=_CACHE, error_model="numpy")
     def _lu_solve(A, b):  # pragma: no cover
         """Solve A x = b in place (b becomes x) by Gaussian elimination with partial pivoting."""
         m = A.shape[0]
@@ -160,7 +164,7 @@ if HAVE_NUMBA:
             b[k] = s / A[k, k]
         return True
 
-    @nb.njit(cache=True, error_model="numpy")
+    @nb.njit(cache=_CACHE, error_model="numpy")
     def _homotopy(y, t, with_t, data, kk, Hv, Hy, Ht, F, JF, S, JS, pw, lin):  # pragma: no cover
         """H (and ∂H/∂y, with `with_t` also ∂H/∂t) at one point y, parameter t, arc kk."""
         n = data.n
@@ -193,7 +197,7 @@ if HAVE_NUMBA:
             for g in range(n, k):
                 Ht[g] = 0.0
 
-    @nb.njit(cache=True, error_model="numpy")
+    @nb.njit(cache=_CACHE, error_model="numpy")
     def _work(k, n, max_power, Fm):  # pragma: no cover
         """Per-thread buffers; `lin` (size Fm) holds the start system's linear factors, or in
         mode PARAMETER the two coefficient vectors c(t) and c'(t) (Fm ≥ 2 T there)."""
@@ -209,17 +213,17 @@ if HAVE_NUMBA:
             np.empty(Fm, np.complex128),
         )
 
-    @nb.njit(cache=True)
+    @nb.njit(cache=_CACHE)
     def _scratch_size(data):  # pragma: no cover
         return data.factor_cols.shape[1] if data.mode == _GAMMA else 2 * data.coef_poly.shape[2]
 
-    @nb.njit(cache=True)
+    @nb.njit(cache=_CACHE)
     def _chunks(N, blocks):  # pragma: no cover
         """Boundaries of contiguous blocks of paths, a few per thread (work arrays per block)."""
         blocks = max(1, min(N, blocks))
         return np.linspace(0, N, blocks + 1).astype(np.int64)
 
-    @nb.njit(cache=True, error_model="numpy")
+    @nb.njit(cache=_CACHE, error_model="numpy")
     def _newton_update(z, Hv, Hy):  # pragma: no cover
         """z ← z − Hy⁻¹ Hv (Hv holds the system's values; both are overwritten); ‖step‖ or ∞."""
         k = z.shape[0]
@@ -233,7 +237,7 @@ if HAVE_NUMBA:
             acc += abs(Hv[j]) ** 2
         return np.sqrt(acc)
 
-    @nb.njit(cache=True, error_model="numpy")
+    @nb.njit(cache=_CACHE, error_model="numpy")
     def _tangent(y, s, ds, data, kk, out, Hv, Hy, Ht, F, JF, S, JS, pw, lin):  # pragma: no cover
         t = np.exp(s)
         _homotopy(y, t, True, data, kk, Hv, Hy, Ht, F, JF, S, JS, pw, lin)
@@ -242,7 +246,7 @@ if HAVE_NUMBA:
             out[j] = -Ht[j] * f
         return _lu_solve(Hy, out)
 
-    @nb.njit(cache=True, error_model="numpy", parallel=True)
+    @nb.njit(cache=_CACHE, error_model="numpy", parallel=True)
     def rk4_correct(Y, S0, DS, Hstep, which, data, blocks, out_y, out_n1, out_n2):  # pragma: no cover
         """One RK4 predictor step of length Hstep[p] (in u, s = S0 + u·DS) and two Newton
         corrections for every path p on arc which[p]; the corrected points and correction norms
@@ -294,7 +298,7 @@ if HAVE_NUMBA:
                 out_n1[p] = norms[0]
                 out_n2[p] = norms[1]
 
-    @nb.njit(cache=True, error_model="numpy", parallel=True)
+    @nb.njit(cache=_CACHE, error_model="numpy", parallel=True)
     def newton_target(Y, data, blocks, out_y, out_n1, out_n2):  # pragma: no cover
         """Two Newton steps on the t = 0 system (target and chart) from every point (mode
         GAMMA); the points and both correction norms go to out_y, out_n1, out_n2."""
@@ -324,7 +328,7 @@ if HAVE_NUMBA:
                 out_n1[p] = norms[0]
                 out_n2[p] = norms[1]
 
-    @nb.njit(cache=True, error_model="numpy")
+    @nb.njit(cache=_CACHE, error_model="numpy")
     def evaluate_homotopy(Y, T, which, data, out_H, out_Hy, out_Ht):  # pragma: no cover
         """H, ∂H/∂y, ∂H/∂t at each point (for tests against the NumPy reference)."""
         N, k = Y.shape
@@ -335,6 +339,8 @@ if HAVE_NUMBA:
             out_H[p] = Hv
             out_Hy[p] = Hy
             out_Ht[p] = Ht
+
+    tolerate_broken_cache(globals())  # a corrupt cache file costs a recompile, not the run
 
 
 PARALLEL_MIN_PATHS = 256  # below this a batch runs on one thread

@@ -157,7 +157,15 @@ def _group_patterns(degrees: np.ndarray, sizes: np.ndarray) -> list[np.ndarray]:
 
 
 def multihomogeneous_bezout(degrees: np.ndarray, sizes: np.ndarray) -> int:
-    """Coefficient of Π_g z_g^{n_g} in Π_k (Σ_g D[k,g] z_g), exactly (Python ints)."""
+    """Coefficient of Π_g z_g^{n_g} in Π_k (Σ_g D[k,g] z_g), exactly (Python ints).
+
+    The per-layer grouping of a network (equation k of layer i has degree 1 in layer i and 2 in
+    every other) has a closed form, `layer_bezout`, fast at any size; any other degree pattern
+    goes through the dynamic programme over the unfilled group sizes."""
+    degrees = np.asarray(degrees, dtype=np.int64)
+    sizes = np.asarray(sizes, dtype=np.int64)
+    if is_layer_pattern(degrees, sizes):
+        return layer_bezout(tuple(int(s) for s in sizes))
     counts: dict[tuple[int, ...], int] = {tuple(int(s) for s in sizes): 1}
     for row in degrees:
         nxt: dict[tuple[int, ...], int] = {}
@@ -168,3 +176,74 @@ def multihomogeneous_bezout(degrees: np.ndarray, sizes: np.ndarray) -> int:
                     nxt[key] = nxt.get(key, 0) + c * int(d)
         counts = nxt
     return counts.get(tuple(0 for _ in sizes), 0)
+
+
+def is_layer_pattern(degrees: np.ndarray, sizes: np.ndarray) -> bool:
+    """Whether `degrees` is a network's per-layer pattern: every row is 2 − e_g for its own
+    group g, and group g owns exactly n_g rows (G ≥ 2)."""
+    n, G = degrees.shape
+    if G < 2 or len(sizes) != G or int(np.sum(sizes)) != n:
+        return False
+    own = np.argmin(degrees, axis=1)
+    expected = 2 - np.eye(G, dtype=np.int64)[own]
+    return bool(np.array_equal(degrees, expected) and np.array_equal(np.bincount(own, minlength=G), sizes))
+
+
+def layer_bezout(sizes: tuple[int, ...]) -> int:
+    """The multihomogeneous Bézout number of the per-layer pattern with group sizes n_1..n_G.
+
+    It is the coefficient of Π z_i^{n_i} in Π_i (2s − z_i)^{n_i}, s = Σ z_g.  Expanding each
+    factor and taking the multinomial coefficient of s^{N−K} gives, with ∫_0^∞ u^j e^{−u} du = j!,
+
+        B = (−1)^N ∫_0^∞ e^{−u} Π_i L_{n_i}(2u) du,      L_n the Laguerre polynomials,
+
+    so B·Π n_i! = (−1)^N Σ_j P_j j! for the integer polynomial P = Π_i n_i! L_{n_i}(2u)
+    (coefficients C(n,j)·n!/j!·(−2)^j), multiplied by FLINT and summed by Horner's rule in j.
+    Exact; (50,50,50), 5,000 unknowns, 2,384 digits, in well under a second — where the dynamic
+    programme took 30 s."""
+    import math
+
+    import flint
+
+    product = flint.fmpz_poly([1])
+    for n in sizes:
+        coefficients, c = [], math.factorial(n)
+        for j in range(n + 1):
+            coefficients.append(c)
+            c = c * (-2) * (n - j) // ((j + 1) * (j + 1))  # exact: the next coefficient is an integer
+        product *= flint.fmpz_poly(coefficients)
+    acc = flint.fmpz(0)
+    for j in range(product.degree(), -1, -1):  # Σ_j P_j j! = P_0 + 1·(P_1 + 2·(P_2 + 3·(…)))
+        acc = product[j] + (j + 1) * acc if j < product.degree() else product[j]
+    total = int(acc) * (-1) ** sum(sizes)
+    denominator = math.prod(math.factorial(n) for n in sizes)
+    value, rest = divmod(total, denominator)
+    assert rest == 0, "layer_bezout: the Laguerre sum is not divisible (a bug)"
+    return value
+
+
+def log10_layer_bezout_bound(sizes: tuple[int, ...], iterations: int = 200) -> float:
+    """log10 of an upper bound on `layer_bezout(sizes)`, at any size and in microseconds.
+
+    The coefficients of F(z) = Π_i (2s − z_i)^{n_i} are non-negative, so the coefficient of z^n
+    is at most F(r)/r^n for every r > 0 (the saddle-point bound); r is improved by the
+    fixed-point iteration of its stationarity condition.  Within O(G log N) of the exact
+    number's log (e.g. 2385.6 against 2383.9 for (50,50,50)), and never below it."""
+    n = np.asarray(sizes, dtype=float)
+    if n.size == 0:
+        return 0.0
+
+    def value(r: np.ndarray) -> float:
+        return float(np.sum(n * np.log10(2 * r.sum() - r)) - np.sum(n * np.log10(r)))
+
+    r = np.ones_like(n)
+    best = value(r)
+    for _ in range(iterations):
+        weights = n / (2 * r.sum() - r)
+        step = n / (2 * weights.sum() - weights)
+        step /= step.sum()
+        candidate = value(step)
+        if not np.isfinite(candidate) or candidate >= best - 1e-12:
+            break
+        r, best = step, candidate
+    return best

@@ -1,0 +1,184 @@
+"""`dln doctor`: what this installation has and where it keeps things, in one screen.
+
+A newcomer's first questions — which Python, is numba's compile done yet (a cold first solve
+spends ~30 s compiling), is msolve or Julia there, can sweeps use Dask, where do the caches
+live — answered without solving anything and without starting Julia.  Each line is a name, a
+state and, when something is missing or wrong, the fix.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import importlib.metadata
+import importlib.util
+import os
+import platform
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .common.caches import bkk_cache_file, cache_root, numba_cache_dir, user_cache_root
+from .version import __version__
+
+# The modules whose functions numba compiles and caches.
+COMPILED = ("engines/native/kernel.py", "analysis/bkk.py")
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One line of the report: `ok` False when something is missing or wrong (with the fix)."""
+
+    name: str
+    state: str
+    ok: bool = True
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "state": self.state, "ok": self.ok}
+
+
+def _version(distribution: str) -> str | None:
+    try:
+        return importlib.metadata.version(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def compiled_functions(source: Path) -> list[tuple[str, int]]:
+    """(name, first line) of every numba-decorated function of a module (numba names its cache
+    files `<module>.<name>-<first line>.py<ver>.nbi`, the first line being the decorator's)."""
+    tree = ast.parse(source.read_text(encoding="utf-8"))
+    out = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef) and any("njit" in ast.unparse(d) for d in node.decorator_list):
+            out.append((node.name, min(d.lineno for d in node.decorator_list)))
+    return out
+
+
+def numba_cache_state(cache_dir: Path | None) -> tuple[str, bool]:
+    """Whether the compiled kernels are in numba's cache: warm, partly, cold or stale."""
+    if cache_dir is None:
+        return "caching off (no writable cache directory): every process compiles its kernels", False
+    package = Path(__file__).resolve().parent
+    tag = f"py{sys.version_info[0]}{sys.version_info[1]}"
+    cached = expected = stale = 0
+    for relative in COMPILED:
+        source = package / relative
+        if not source.is_file():
+            continue
+        folder = source.parent
+        # numba.core.caching: <cache dir>/<parent folder name>_<sha1 of the folder's absolute path>
+        sub = cache_dir / f"{folder.name}_{hashlib.sha1(str(folder).encode()).hexdigest()}"
+        for name, line in compiled_functions(source):
+            expected += 1
+            index = sub / f"{source.stem}.{name}-{line}.{tag}.nbi"
+            if index.is_file():
+                cached += 1
+                stale += index.stat().st_mtime < source.stat().st_mtime
+    if expected and cached == expected and not stale:
+        return f"warm: all {expected} compiled functions cached", True
+    if cached == 0:
+        return f"cold: none of {expected} compiled functions cached yet; the first solve compiles them (~30 s)", True
+    note = f", {stale} older than their source (recompiled on first use)" if stale else ""
+    state = f"partly warm: {cached} of {expected} compiled functions cached (the rest compile when first used)"
+    return state + note, True
+
+
+def leftovers_in_install() -> list[Path]:
+    """numba cache files inside the installed package (written by versions before the caches
+    moved to the user cache directory): they make a later `pip install -e .` leave a namespace
+    package behind."""
+    package = Path(__file__).resolve().parent
+    return sorted(p for pattern in ("*.nbi", "*.nbc") for p in package.rglob(f"__pycache__/{pattern}"))
+
+
+def diagnose() -> list[Finding]:
+    """Every finding, in the order `dln doctor` prints them."""
+    out = [
+        Finding("dlnlandscape", f"{__version__} at {Path(__file__).resolve().parent}"),
+        Finding("python", f"{platform.python_version()} ({sys.executable})"),
+        Finding("platform", f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores"),
+    ]
+    for name in ("numpy", "python-flint", "click", "pyyaml"):
+        version = _version(name)
+        out.append(Finding(name, version or "MISSING: pip install dlnlandscape again", version is not None))
+    numba = _version("numba")
+    directory, why = numba_cache_dir()
+    if numba is None:
+        out.append(Finding("numba", "MISSING: pip install numba (the native engine runs uncompiled, slowly)", False))
+    else:
+        state, ok = numba_cache_state(directory)
+        out.append(Finding("numba", f"{numba}; cache {directory or '-'} ({why}); {state}", ok))
+    stray = leftovers_in_install()
+    if stray:
+        folder = Path(__file__).resolve().parent
+        installed = any(part in ("site-packages", "dist-packages") for part in folder.parts)
+        out.append(
+            Finding(
+                "old numba cache" + (" in the install" if installed else ""),
+                f"{len(stray)} files under {folder}/**/__pycache__ from an earlier version, no longer used; remove "
+                f"them (find {folder} -name '*.nb[ic]' -delete)"
+                + (" before a `pip install -e .` in this environment" if installed else ""),
+                not installed,
+            )
+        )
+    out.append(_msolve())
+    out.append(_julia())
+    out.append(_dask())
+    for name, what in (("pandas", "result.points"), ("matplotlib", "dln plot")):
+        version = _version(name)
+        out.append(Finding(name, version or f"not installed (optional, for {what}): pip install '.[{_extra(name)}]'"))
+    root = cache_root()
+    moved = "" if root == user_cache_root() else f" ({user_cache_root()} is not writable: temporary fallback)"
+    out.append(Finding("cache directory", f"{root}{moved}; override with DLN_CACHE_DIR"))
+    bkk = bkk_cache_file()
+    out.append(Finding("BKK cache", f"{bkk} ({_entries(bkk)})"))
+    return out
+
+
+def _extra(name: str) -> str:
+    return {"matplotlib": "plot"}.get(name, name)
+
+
+def _entries(path: Path) -> str:
+    import json
+
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return "empty"
+    except (OSError, ValueError) as error:
+        return f"unreadable ({type(error).__name__}); it is rebuilt when removed"
+    return f"{sum(1 for k in data if k != 'schema')} architectures" if isinstance(data, dict) else "not ours"
+
+
+def _msolve() -> Finding:
+    try:
+        from .exact.msolve import msolve_info
+
+        info = msolve_info()
+    except Exception as error:  # noqa: BLE001 - a broken optional install is reported, not raised
+        return Finding("msolve", f"not usable: {error}", False)
+    if info["available"]:
+        return Finding("msolve", f"{info['version']} at {info['path']} ({info['source']})")
+    return Finding("msolve", f"not found (optional, for --verify): {info['message']}")
+
+
+def _julia() -> Finding:
+    if importlib.util.find_spec("juliacall") is None:
+        return Finding("julia", "juliacall not installed (optional): pip install '.[julia]'")
+    try:
+        from .engines.julia.runtime import julia_available
+
+        found, why = julia_available()
+    except Exception as error:  # noqa: BLE001
+        return Finding("julia", f"not usable: {error}", False)
+    return Finding("julia", ("ready: " if found else "not ready: ") + why)
+
+
+def _dask() -> Finding:
+    version = _version("distributed")
+    if version is None:
+        return Finding("dask", "not installed (optional, for dln sweep --dask): pip install '.[dask]'")
+    return Finding("dask", f"distributed {version} (dln sweep --dask local, or --dask tcp://host:8786)")

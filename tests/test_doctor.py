@@ -1,0 +1,80 @@
+"""doctor.py (`dln doctor`): what the installation has and where it keeps things."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from dlnlandscape import doctor
+from dlnlandscape.cli import main
+
+
+def test_dln_doctor_lists_every_part_and_the_cache_places(tmp_path: Path, monkeypatch):
+    monkeypatch.setenv("DLN_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.delenv("NUMBA_CACHE_DIR", raising=False)
+    result = CliRunner().invoke(main, ["doctor"])
+    assert result.exit_code == 0, result.output
+    names = [line[2:].split("  ")[0].strip() for line in result.output.splitlines()]
+    for name in ("python", "numba", "msolve", "julia", "dask", "cache directory", "BKK cache"):
+        assert name in names, result.output
+    assert str(tmp_path / "cache") in result.output
+    findings = json.loads(CliRunner().invoke(main, ["doctor", "--json"]).output)
+    assert {f["name"] for f in findings} >= {"python", "numba", "dask"} and all("ok" in f for f in findings)
+
+
+def _index_files(cache: Path) -> list[Path]:
+    package = Path(doctor.__file__).resolve().parent
+    tag = f"py{sys.version_info[0]}{sys.version_info[1]}"
+    out = []
+    for relative in doctor.COMPILED:
+        source = package / relative
+        sub = cache / f"{source.parent.name}_{hashlib.sha1(str(source.parent).encode()).hexdigest()}"
+        out += [sub / f"{source.stem}.{name}-{line}.{tag}.nbi" for name, line in doctor.compiled_functions(source)]
+    return out
+
+
+def test_numba_cache_state_tells_cold_partly_warm_and_stale(tmp_path: Path):
+    assert doctor.numba_cache_state(None)[1] is False
+    assert doctor.numba_cache_state(tmp_path)[0].startswith("cold")
+    files = _index_files(tmp_path)
+    assert len(files) >= 15
+    for f in files[:3]:
+        f.parent.mkdir(parents=True, exist_ok=True)
+        f.write_bytes(b"")
+    assert doctor.numba_cache_state(tmp_path)[0].startswith("partly warm: 3 of")
+    for f in files:
+        f.parent.mkdir(parents=True, exist_ok=True)
+        f.write_bytes(b"")
+    assert doctor.numba_cache_state(tmp_path)[0].startswith("warm")
+    os.utime(files[0], (0, 0))  # older than its source: numba recompiles it
+    assert "older than their source" in doctor.numba_cache_state(tmp_path)[0]
+
+
+def test_the_names_looked_for_are_those_numba_writes():
+    """The index files in this machine's real numba cache (written by the other tests' solves)
+    all carry names doctor expects — numba's own naming, not a guess."""
+    from dlnlandscape.common.caches import numba_cache_dir
+
+    cache, _ = numba_cache_dir()
+    if cache is None or not any(cache.rglob("*.nbi")):
+        pytest.skip("numba's cache is empty here (nothing compiled yet)")
+    expected = {p.relative_to(cache) for p in _index_files(cache)}
+    written = {
+        p.relative_to(cache) for p in cache.rglob("*.nbi") if p.parent.name.split("_")[0] in ("native", "analysis")
+    }
+    package = Path(doctor.__file__).resolve().parent
+    ours = {
+        p
+        for p in written
+        if p.parts[0].endswith(hashlib.sha1(str(package / "analysis").encode()).hexdigest())
+        or p.parts[0].endswith(hashlib.sha1(str(package / "engines" / "native").encode()).hexdigest())
+    }
+    assert ours, "no index file of this package's kernels where doctor looks"
+    current = {p for p in ours if p in expected}
+    assert current, sorted(map(str, ours))[:5]
