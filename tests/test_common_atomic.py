@@ -394,3 +394,31 @@ def test_a_place_that_refuses_writing_is_one_line(tmp_path: Path, monkeypatch: p
     result = _solve(_config(tmp_path), "--out", str(tmp_path / "new"))
     _one_line_exit_2(result, "--out", "Permission denied")
     assert not (tmp_path / "new").exists()
+
+
+def test_a_checkpoint_is_listed_before_it_appears_and_only_where_the_tool_may_write(tmp_path: Path):
+    new = tmp_path / "run"
+    atomic.keep_file(new, "checkpoint.npz", b"state 1", kind="solve")
+    assert (new / "checkpoint.npz").read_bytes() == b"state 1"
+    assert atomic.read_marker(new)["files"] == ["checkpoint.npz"] and atomic.read_marker(new)["kind"] == "solve"
+    atomic.keep_file(new, "checkpoint.npz", b"state 2")  # replaced whole, by a rename
+    assert (new / "checkpoint.npz").read_bytes() == b"state 2"
+    atomic.check_result_directory(new, "--out")  # still the tool's
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("precious")
+    with pytest.raises(OutputPathError, match="holds files the tool did not write"):
+        atomic.keep_file(mine, "checkpoint.npz", b"state")
+    assert sorted(p.name for p in mine.iterdir()) == ["notes.txt"]
+
+
+def test_a_result_keeps_the_checkpoint_only_when_asked(tmp_path: Path):
+    out = tmp_path / "run"
+    atomic.keep_file(out, "checkpoint.npz", b"state", kind="solve")
+    with atomic.result_directory(out, kind="solve", keep=("checkpoint.npz",)) as tmp:
+        (tmp / "summary.json").write_text(json.dumps({"config": {}}))
+    assert sorted(p.name for p in out.iterdir()) == [".dlnlandscape", "checkpoint.npz", "summary.json"]
+    assert atomic.read_marker(out)["files"] == ["checkpoint.npz", "summary.json"]
+    with atomic.result_directory(out, kind="solve") as tmp:  # a complete result: the checkpoint goes
+        (tmp / "summary.json").write_text(json.dumps({"config": {}}))
+    assert sorted(p.name for p in out.iterdir()) == [".dlnlandscape", "summary.json"]

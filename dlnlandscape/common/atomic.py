@@ -180,13 +180,18 @@ def _existing_ancestor(path: Path) -> Path:
 
 
 @contextlib.contextmanager
-def result_directory(directory: Path, origin: str = "", kind: str = "result") -> Iterator[Path]:
+def result_directory(
+    directory: Path, origin: str = "", kind: str = "result", keep: Iterable[str] = ()
+) -> Iterator[Path]:
     """Yield a temporary directory to write a result into; when the block succeeds, its files
     replace those of an earlier result at `directory` (see the module docstring).  When the block
-    fails, the temporary directory is removed and `directory` is left exactly as it was."""
+    fails, the temporary directory is removed and `directory` is left exactly as it was.  Files
+    of the tool's own at `directory` named in `keep` (a partial result's checkpoint) stay, listed
+    in the new marker."""
     directory = Path(directory)
     check_result_directory(directory, origin)
     exists = directory.is_dir()
+    kept = sorted(set(keep) & set(owned_files(directory) or ())) if exists else []
     with _filesystem_errors(directory, origin):
         if not exists:
             directory.parent.mkdir(parents=True, exist_ok=True)
@@ -199,18 +204,20 @@ def result_directory(directory: Path, origin: str = "", kind: str = "result") ->
                 (entry.name for entry in tmp.iterdir() if entry.name not in (PARTIAL_MARKER, MARKER)),
                 key=lambda name: (name in LAST, name),
             )
-            marker = {"written_by": "dlnlandscape", "version": __version__, "kind": kind, "files": files}
+            kept = [name for name in kept if name not in files]
+            listed = sorted([*files, *kept], key=lambda name: (name in LAST, name))
+            marker = {"written_by": "dlnlandscape", "version": __version__, "kind": kind, "files": listed}
             (tmp / MARKER).write_text(json.dumps(marker, indent=2) + "\n", encoding="utf-8")
-            _install(tmp, directory, files, origin)
+            _install(tmp, directory, files, origin, kept)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _install(tmp: Path, directory: Path, files: list[str], origin: str) -> None:
+def _install(tmp: Path, directory: Path, files: list[str], origin: str, kept: Iterable[str] = ()) -> None:
     """Put the files of `tmp` at `directory`: a rename of the whole directory when nothing is
     there, else file by file, summary.json and the marker last, then the earlier result's own
-    files that the new one does not have are removed."""
+    files that the new one does not have (and does not keep) are removed."""
     for entry in tmp.iterdir():
         if entry.is_file():
             os.chmod(entry, 0o666 & ~_umask())
@@ -225,7 +232,7 @@ def _install(tmp: Path, directory: Path, files: list[str], origin: str) -> None:
         if target.is_dir() and not target.is_symlink():
             shutil.rmtree(target)  # an earlier result's own subdirectory (listed in its marker)
         os.replace(tmp / name, target)
-    for name in previous - set(files) - {MARKER}:
+    for name in previous - set(files) - set(kept) - {MARKER}:
         stale = directory / name
         if stale.is_dir() and not stale.is_symlink():
             shutil.rmtree(stale)
@@ -299,8 +306,25 @@ def add_owned_file(directory: Path, name: str, text: str, origin: str = "") -> N
     check_result_directory(directory, origin)
     if read_marker(directory) is None:  # an earlier version's result: give it a marker first
         _write_marker(directory, "result", owned_files(directory) or [])
+    register(directory, "result", [name])  # listed before it appears: a kill in between leaves it ours
     replace_text(directory / name, text)
-    register(directory, "result", [name])
+
+
+def keep_file(directory: Path, name: str, data: bytes, origin: str = "", kind: str = "result") -> Path:
+    """Write one file the tool keeps in a result directory while a result is still on its way —
+    a long solve's checkpoint — under the result directory's rule: `directory` is created (with a
+    marker) when absent, and must otherwise be empty or the tool's own.  The marker lists the file
+    before it appears, and the file is replaced by a rename, so a kill at any moment leaves the
+    directory recognisably the tool's and the previous checkpoint whole."""
+    directory = Path(directory)
+    check_result_directory(directory, origin)
+    with _filesystem_errors(directory, origin):
+        directory.mkdir(parents=True, exist_ok=True)
+        if read_marker(directory) is None:
+            _write_marker(directory, kind, owned_files(directory) or [])
+        register(directory, kind, [name])
+        replace_bytes(directory / name, data)
+    return directory / name
 
 
 def _write_marker(directory: Path, kind: str, files: list[str]) -> None:
@@ -311,10 +335,15 @@ def _write_marker(directory: Path, kind: str, files: list[str]) -> None:
 def replace_text(path: Path, text: str) -> None:
     """Write `text` to a temporary name beside `path` and rename it onto `path` (callers have
     established that `path` is the tool's to replace)."""
+    replace_bytes(path, text.encode("utf-8"))
+
+
+def replace_bytes(path: Path, data: bytes) -> None:
+    """`replace_text` for bytes."""
     fd, tmp = tempfile.mkstemp(prefix=f"{PARTIAL_PREFIX}{path.name}.", dir=path.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
         os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:

@@ -23,6 +23,7 @@ from dataclasses import replace
 import numpy as np
 
 from ..engines.base import Progress, SolveResult
+from ..engines.control import RunControl
 from ..engines.native.engine import NativeEngine, build_homotopy, resolve_start
 from ..errors import ConfigError
 from ..model.options import SolverOptions
@@ -40,7 +41,13 @@ class SampledStartsEngine:
         self.paths = paths
         self.native = native or NativeEngine()
 
-    def solve(self, problem: Problem, options: SolverOptions, progress: Progress | None = None) -> SolveResult:
+    def solve(
+        self,
+        problem: Problem,
+        options: SolverOptions,
+        progress: Progress | None = None,
+        control: RunControl | None = None,
+    ) -> SolveResult:
         from threadpoolctl import threadpool_limits  # one BLAS thread, as the native engine (see there)
 
         start = resolve_start(options, problem)

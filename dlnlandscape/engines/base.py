@@ -16,6 +16,7 @@ import numpy as np
 
 from ..model.options import SolverOptions
 from ..model.problem import Problem
+from .control import RunControl
 from .stats import EngineStats, MonodromySolveStats, MonodromyStats
 
 
@@ -109,6 +110,7 @@ class SolveResult:
     seconds: float
     stats: EngineStats | None = None  # how the engine got there (stats.py)
     exact_degree: int | None = None  # the exact complex count, when the engine computes it (msolve)
+    stopped_early: str | None = None  # a partial result: why the engine stopped (control.py)
 
     @property
     def monodromy(self) -> MonodromyStats | None:
@@ -123,18 +125,29 @@ class SolveResult:
 
 class Progress(Protocol):
     """What an engine may report while it runs (the CLI's progress bar): the number of paths or
-    solutions to expect, how many more are done, and the end."""
+    solutions to expect (0: unknown), how many more are done, a line saying what it knows (a
+    monodromy round: solutions per pattern, loops, pace), and the end."""
 
     def start(self, total: int) -> None: ...
 
     def advance(self, count: int) -> None: ...
 
+    def note(self, text: str) -> None: ...
+
     def finish(self) -> None: ...
 
 
 class Engine(Protocol):
-    """An engine takes a problem and solver options and returns path results; nothing more."""
+    """An engine takes a problem and solver options and returns path results; nothing more.
+    `control` (a time limit, a checkpoint directory, signals received) is honoured by the engines
+    that can stop early and continue — the native monodromy solve — and ignored by the others."""
 
     name: str
 
-    def solve(self, problem: Problem, options: SolverOptions, progress: Progress | None = None) -> SolveResult: ...
+    def solve(
+        self,
+        problem: Problem,
+        options: SolverOptions,
+        progress: Progress | None = None,
+        control: RunControl | None = None,
+    ) -> SolveResult: ...

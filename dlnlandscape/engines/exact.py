@@ -20,6 +20,7 @@ from ..exact.verify import consensus_degree
 from ..model.options import SolverOptions
 from ..model.problem import Problem
 from .base import PathResults, Progress, ReturnCode, SolveResult
+from .control import RunControl
 from .stats import MsolveStats
 
 SINGULAR_CONDITION = 1e12  # Hessian condition number above which a real point is reported SINGULAR
@@ -43,7 +44,13 @@ class ExactEngine:
         self.primes = primes
         self.newton_steps = newton_steps
 
-    def solve(self, problem: Problem, options: SolverOptions, progress: Progress | None = None) -> SolveResult:
+    def solve(
+        self,
+        problem: Problem,
+        options: SolverOptions,
+        progress: Progress | None = None,
+        control: RunControl | None = None,
+    ) -> SolveResult:
         """Run msolve (degree on `primes` primes, then real isolation) and refine the boxes.
 
         Raises `BackendUnavailable` without msolve, `PositiveDimensionalError` when the

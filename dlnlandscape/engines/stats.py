@@ -86,6 +86,26 @@ class PatternStats:
 
 
 @dataclass(frozen=True)
+class FinalPassStats:
+    """One pass of the final parameter homotopy to the target(s) (engines/native/targets.py)."""
+
+    kind: str  # "direct", "retrack" (same arcs, tighter steps) or "detour" (a new route)
+    paths: int  # paths tracked in this pass
+    refined: int  # endpoints confirmed only by Newton in extended precision
+    found: int  # orbits this pass found that no earlier pass had
+    missing: int  # orbits still missing after it (over all targets and patterns)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "paths": self.paths,
+            "refined": self.refined,
+            "found": self.found,
+            "missing": self.missing,
+        }
+
+
+@dataclass(frozen=True)
 class MonodromyStats:
     """The monodromy solve: loops at the base points, then the final parameter homotopy to the
     target (summary.json's `backend.monodromy`)."""
@@ -109,6 +129,13 @@ class MonodromyStats:
     seconds: float
     per_pattern: tuple[PatternStats, ...]
     trusted_count_source: str | None = None  # "config", or msolve's degree and primes
+    final_refined: int = 0  # endpoints confirmed only in extended precision
+    final_passes: tuple[FinalPassStats, ...] = ()
+    path_steps_per_second: float | None = None  # path_steps over the solve's seconds
+    stopped_early: str | None = None  # a time limit or a signal ended the solve: a partial result
+    carried_to_target: bool = True  # False: stopped before the base solutions reached the target
+    resumed_at_round: int | None = None  # continued from a checkpoint written after this round
+    checkpoint: str | None = None  # the checkpoint file this solve wrote last
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -131,6 +158,13 @@ class MonodromyStats:
             "seconds": self.seconds,
             "per_pattern": [p.as_dict() for p in self.per_pattern],
             "trusted_count_source": self.trusted_count_source,
+            "final_refined": self.final_refined,
+            "final_passes": [p.as_dict() for p in self.final_passes],
+            "path_steps_per_second": self.path_steps_per_second,
+            "stopped_early": self.stopped_early,
+            "carried_to_target": self.carried_to_target,
+            "resumed_at_round": self.resumed_at_round,
+            "checkpoint": self.checkpoint,
         }
 
 
@@ -230,6 +264,7 @@ class JuliaStats:
 
 __all__ = [
     "EngineStats",
+    "FinalPassStats",
     "JuliaStats",
     "MonodromySolveStats",
     "MonodromyStats",

@@ -23,13 +23,18 @@ def print_summary(summary: dict[str, Any], console: Any) -> None:
 
 
 class Progress:
-    """Progress bar on stderr, shown only on a terminal and only once a solve runs > 2 s."""
+    """Progress bar on stderr, shown only on a terminal and only once a solve runs > 2 s.
+
+    With a known total (paths to track, a trusted count) it is a bar; without one (monodromy
+    without a trusted count) a counter.  The engine's `note` — for monodromy the round, the
+    solutions per pattern, loops and path-steps per second — is the bar's description."""
 
     def __init__(self, enabled: bool) -> None:
         self.enabled = enabled and sys.stderr.isatty()
         self.total = 0
         self.done = 0
         self.began = 0.0
+        self.text = "tracking paths"
         self._bar: Any = None
         self._task: Any = None
 
@@ -40,6 +45,13 @@ class Progress:
 
     def advance(self, count: int) -> None:
         self.done += count
+        self._show()
+
+    def note(self, text: str) -> None:
+        self.text = text
+        self._show()
+
+    def _show(self) -> None:
         if not self.enabled:
             return
         if self._bar is None and time.monotonic() - self.began > 2.0:
@@ -56,9 +68,9 @@ class Progress:
                 transient=True,
             )
             self._bar.start()
-            self._task = self._bar.add_task("tracking paths", total=self.total, completed=self.done)
+            self._task = self._bar.add_task(self.text, total=self.total or None, completed=self.done)
         if self._bar is not None:
-            self._bar.update(self._task, completed=self.done)
+            self._bar.update(self._task, completed=self.done, description=self.text)
 
     def finish(self) -> None:
         if self._bar is not None:

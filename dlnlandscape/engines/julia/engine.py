@@ -26,6 +26,7 @@ from ...model.options import SolverOptions
 from ...model.problem import Problem
 from ...model.sparse import SparseSystem, build_gradient_system
 from ..base import PathResults, Progress, ReturnCode, SolveResult
+from ..control import RunControl
 from ..stats import JuliaStats
 from . import runtime as julia_runtime
 
@@ -175,7 +176,13 @@ class JuliaEngine:
             raise ValueError(f"system must be one of {', '.join(SYSTEMS)}, got {system!r}")
         self.system = system
 
-    def solve(self, problem: Problem, options: SolverOptions, progress: Progress | None = None) -> SolveResult:
+    def solve(
+        self,
+        problem: Problem,
+        options: SolverOptions,
+        progress: Progress | None = None,
+        control: RunControl | None = None,
+    ) -> SolveResult:
         """All critical points of one instance (HC.jl shows no progress; `progress` is unused)."""
         return self.solve_instances([problem], options)[0]
 

@@ -24,6 +24,7 @@ from ...errors import ConfigError
 from ...model.options import SolverOptions
 from ...model.problem import Problem
 from ..base import PathResults, Progress, SolveResult
+from ..control import RunControl
 from ..stats import MonodromySolveStats, TrackingStats
 from .endgame import NEWTON_ACCURACY, end_paths, refine
 from .homotopies.projective import ProjectiveHomotopy
@@ -60,16 +61,26 @@ class NativeEngine:
         self.options = options or TrackerOptions()
         self.kernel = kernel
 
-    def solve(self, problem: Problem, options: SolverOptions, progress: Progress | None = None) -> SolveResult:
+    def solve(
+        self,
+        problem: Problem,
+        options: SolverOptions,
+        progress: Progress | None = None,
+        control: RunControl | None = None,
+    ) -> SolveResult:
+        """Solve one problem; a monodromy solve honours `control` (a time limit, signals, its
+        checkpoint: engines/control.py, checkpoint.py), the linear-product homotopies do not."""
         # One BLAS thread: the engine's linear algebra is on tiny matrices, and OpenBLAS worker
         # threads spinning between calls steal the cores the compiled kernel's threads run on
         # (measured: (2,2,2,2) monodromy 16 s → 5.5 s on 2 cores).
         from threadpoolctl import threadpool_limits
 
         with threadpool_limits(limits=1, user_api="blas"):
-            return self._solve(problem, options, progress)
+            return self._solve(problem, options, progress, control)
 
-    def _solve(self, problem: Problem, options: SolverOptions, progress: Progress | None) -> SolveResult:
+    def _solve(
+        self, problem: Problem, options: SolverOptions, progress: Progress | None, control: RunControl | None
+    ) -> SolveResult:
         start = options.start
         if start not in SUPPORTED_STARTS:
             raise ConfigError(
@@ -84,7 +95,7 @@ class NativeEngine:
         rng = np.random.default_rng(seed)
         start = resolve_start(options, problem)
         if start == "monodromy":
-            return self._solve_monodromy(problem, options, rng, seed, threads, began, progress)[0]
+            return self._solve_monodromy(problem, options, rng, seed, threads, began, progress, control=control)[0]
         homotopy = build_homotopy(problem, start, rng)
         bound = multihomogeneous_bezout(homotopy.start.degrees, homotopy.groups.sizes())
         if bound > MAX_START_PATHS:
@@ -133,8 +144,10 @@ class NativeEngine:
         began: float,
         progress: Progress | None,
         instances: list[Problem] | None = None,
+        control: RunControl | None = None,
     ) -> list[SolveResult]:
-        from .monodromy import MonodromyOptions, solve_by_monodromy
+        from .checkpoint import Checkpointer, fingerprint
+        from .monodromy import Component, MonodromyOptions, solve_by_monodromy
 
         trusted = options.trusted_count
         if trusted == "msolve":
@@ -146,17 +159,29 @@ class NativeEngine:
             )
         if progress is not None:
             progress.start(trusted or 0)
+        monodromy_options = MonodromyOptions(loops_without_progress=int(options.loops_without_progress))
+        keeper = None
+        if control is not None and control.checkpoint_dir is not None and instances is None:
+            keeper = Checkpointer(
+                control.checkpoint_dir,
+                control.checkpoint_origin,
+                fingerprint(problem, options, self.options, monodromy_options, self.kernel),
+                Component,
+                control.checkpoint_every,
+            )
         results, monodromy = solve_by_monodromy(
             problem,
             rng,
             self.options,
-            MonodromyOptions(loops_without_progress=int(options.loops_without_progress)),
+            monodromy_options,
             trusted_count=trusted,
             kernel=self.kernel,
             refine=refine,
             accuracy_limit=NEWTON_ACCURACY,
-            progress=progress.advance if progress else None,
+            progress=progress,
             instances=instances,
+            control=control,
+            keeper=keeper,
         )
         if progress is not None:
             progress.finish()
@@ -170,6 +195,7 @@ class NativeEngine:
                 seed=seed,
                 seconds=seconds,
                 stats=MonodromySolveStats(monodromy, threads, paths.counts()["added_by_symmetry"]),
+                stopped_early=monodromy.stopped_early,
             )
             for paths in results
         ]

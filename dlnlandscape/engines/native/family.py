@@ -21,6 +21,7 @@ as for the γ-trick homotopy.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import product
 
@@ -202,6 +203,7 @@ class ArcTracker:
         self.kernel = kernel
         self.path_steps = 0  # predictor–corrector steps over all paths (the unit of work)
         self.calls = 0
+        self.check: Callable[[], None] | None = None  # called before every step; may raise to stop
 
     def track(
         self,
@@ -220,7 +222,7 @@ class ArcTracker:
         hom = self.family.homotopy(arcs, arc_of_path)
         steps = make_steps(hom, self.kernel)
         tracker = Tracker(hom, options or self.options, steps)
-        state = tracker.track(y0, np.zeros(N, dtype=complex), np.full(N, ARC_END))
+        state = tracker.track(y0, np.zeros(N, dtype=complex), np.full(N, ARC_END), check=self.check)
         self.path_steps += int(state.steps.sum())
         self.calls += 1
         ok = (state.status == REACHED_END) & np.isfinite(state.y).all(axis=1)

@@ -23,7 +23,6 @@ the critical points.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -32,8 +31,10 @@ from ...common.newton import newton
 from ...common.points import SAME_POINT_TOL, match_points, unique_points
 from ...common.symmetry import closure, representatives
 from ...model.problem import Problem
-from ..base import PathResults
+from ..base import PathResults, Progress
+from ..control import RunControl, StopRequested
 from ..stats import MonodromyStats, PatternStats
+from .checkpoint import Checkpointer, MonodromyState, capture, restore
 from .family import ArcTracker, DataPoint, Family
 from .targets import BaseSolutions, Refine, track_to_targets
 from .tracker import TrackerOptions
@@ -41,6 +42,7 @@ from .tracker import TrackerOptions
 NEWTON_ACCURACY = 1e-10  # relative Newton step below which an arc's endpoint is a solution
 SEED_CONDITION = 1e8  # Hessian condition at a seed above which its pattern is not generic
 FRESH_ARCS_PER_ROUND = 8  # a round gives each pattern ≥ this many (representative, fresh loop) pairs
+FINAL_COST = 3.0  # the final homotopy's path steps per representative, in loop arcs' average steps (measured)
 
 
 @dataclass(frozen=True)
@@ -107,6 +109,11 @@ class MonodromySolver:
         self.signs = problem.sign_flips() if problem.symmetric else np.ones((1, problem.n))
         self.arcs_tracked = 0
         self.arcs_failed = 0
+        self.stopped_early = ""  # why a stop request ended the loops (a partial result)
+        self.resumed_at: int | None = None  # the round a checkpoint had reached
+        self.seconds_before = 0.0  # loop seconds of the runs before a resume
+        self.began = time.perf_counter()
+        self.final_state: MonodromyState | None = None
 
     def seed(self, active: np.ndarray) -> Component:
         """A start pair for one pattern; a pattern without generic solutions is closed at once."""
@@ -126,15 +133,31 @@ class MonodromySolver:
             component.stopped = "the origin: a solution for every parameter value"
         return component
 
-    def solve(self, trusted_count: int | None = None, progress: Callable[[int], None] | None = None) -> list[Component]:
-        """Loops until every pattern stagnated (or the total reached `trusted_count`)."""
+    def solve(
+        self,
+        trusted_count: int | None = None,
+        progress: Progress | None = None,
+        control: RunControl | None = None,
+        keeper: Checkpointer | None = None,
+    ) -> list[Component]:
+        """Loops until every pattern stagnated (or the total reached `trusted_count`).  With a
+        `control`, a stop request ends the loops at the last complete round (engines/control.py);
+        with a `keeper`, the state after a round is saved now and then, and always on a stop, and
+        a resumed run starts from the saved state (checkpoint.py)."""
         opt = self.options
-        c_scale = 1.0
-        components = [self.seed(mask) for mask in self.family.neuron_patterns()]
+        saved = keeper.load() if keeper is not None and control is not None and control.resume else None
+        if saved is not None:
+            components, rounds, c_scale = restore(self, saved)
+        else:
+            c_scale = 1.0
+            components = [self.seed(mask) for mask in self.family.neuron_patterns()]
+            open_ = [c for c in components if not c.stopped]
+            if open_:
+                c_scale = float(np.sqrt(np.mean([np.mean(np.abs(c.base.C) ** 2) for c in open_])))
+            rounds = 0
         open_ = [c for c in components if not c.stopped]
-        if open_:
-            c_scale = float(np.sqrt(np.mean([np.mean(np.abs(c.base.C) ** 2) for c in open_])))
-        rounds = 0
+        if control is not None:
+            self.arcs.check = control.checker()
         while True:
             total = sum(c.known.shape[0] for c in components)
             if trusted_count is not None and total >= trusted_count:
@@ -144,6 +167,16 @@ class MonodromySolver:
             open_ = [c for c in open_ if not c.stopped]
             if not open_:
                 break
+            if control is not None:  # a round boundary: the one place a checkpoint is consistent
+                control.reserve = self.final_estimate(components)
+                why = control.stop_reason()
+                if why or (keeper is not None and keeper.due()):
+                    if keeper is not None:
+                        keeper.save(capture(self, components, rounds, c_scale))
+                    if why:
+                        self.stop(why, open_)
+                        break
+            before_round = (self.rng.bit_generator.state, [(len(c.loops), list(c.carried)) for c in open_])
             rounds += 1
             for c in open_:
                 # once a pattern has stalled, few orbits get several fresh loops per round: a loop
@@ -156,7 +189,18 @@ class MonodromySolver:
                         (self.family.random_point(self.rng, c_scale), self.family.random_point(self.rng, c_scale))
                     )
                     c.carried.append(0)
-            found = self._round(open_)
+            try:
+                found = self._round(open_)
+            except StopRequested as stop:  # back to the state the round started from
+                self.rng.bit_generator.state = before_round[0]
+                for c, (loops, carried) in zip(open_, before_round[1]):
+                    del c.loops[loops:]
+                    c.carried = carried
+                rounds -= 1
+                if keeper is not None:
+                    keeper.save(capture(self, components, rounds, c_scale))
+                self.stop(stop.reason, open_)
+                break
             for c, new in zip(open_, found):
                 before = c.known.shape[0]
                 if new.shape[0]:
@@ -169,12 +213,46 @@ class MonodromySolver:
                 c.history.append(int(c.known.shape[0]))
                 c.stagnant = c.stagnant + 1 if c.known.shape[0] == before else 0
                 if progress is not None and c.known.shape[0] > before:
-                    progress(int(c.known.shape[0] - before))
+                    progress.advance(int(c.known.shape[0] - before))
                 if c.stagnant >= opt.loops_without_progress:
                     c.stopped = f"no new solutions in {c.stagnant} consecutive rounds with a fresh loop"
                 elif len(c.loops) >= opt.max_loops:
                     c.stopped = f"loop limit {opt.max_loops} reached while still finding solutions"
+            if progress is not None:
+                progress.note(self.describe(components, rounds))
+        self.final_state = capture(self, components, rounds, c_scale)  # for a checkpoint if the final stops
         return components
+
+    def stop(self, reason: str, open_: list[Component]) -> None:
+        """A stop request ended the loops: the open patterns say so (after the checkpoint, which
+        keeps them open for a resumed run)."""
+        self.stopped_early = reason
+        for c in open_:
+            c.stopped = f"stopped early: {reason}"
+
+    def loop_seconds(self) -> float:
+        """Seconds spent in loops, over this run and the runs it resumed."""
+        return self.seconds_before + time.perf_counter() - self.began
+
+    def final_estimate(self, components: list[Component]) -> float:
+        """Seconds the final homotopy is expected to take: FINAL_COST loop arcs' worth of steps per
+        representative, at the loops' pace so far."""
+        if self.arcs_tracked == 0 or self.arcs.path_steps == 0:
+            return 0.0
+        steps = FINAL_COST * self.arcs.path_steps / self.arcs_tracked * sum(c.reps.shape[0] for c in components)
+        return steps / (self.arcs.path_steps / max(self.loop_seconds(), 1e-9))
+
+    def describe(self, components: list[Component], rounds: int) -> str:
+        """One line for the progress display: solutions per pattern, loops, pace."""
+        counts = sorted((c.known.shape[0] for c in components if c.known.shape[0]), reverse=True)
+        shown = " + ".join(f"{k:,}" for k in counts[:6]) + (" + …" if len(counts) > 6 else "")
+        open_ = sum(1 for c in components if not c.stopped)
+        pace = self.arcs.path_steps / max(self.loop_seconds(), 1e-9)
+        return (
+            f"monodromy round {rounds}: {sum(counts):,} solutions ({shown}), "
+            f"{open_} of {len(components)} patterns open, {sum(len(c.loops) for c in components)} loops, "
+            f"{pace:,.0f} path-steps/s"
+        )
 
     def _round(self, components: list[Component]) -> list[np.ndarray]:
         """Carry every representative through every loop of its pattern it has not been through
@@ -225,24 +303,37 @@ def solve_by_monodromy(
     kernel: str = "auto",
     refine: Refine,
     accuracy_limit: float,
-    progress: Callable[[int], None] | None = None,
+    progress: Progress | None = None,
     instances: list[Problem] | None = None,
+    control: RunControl | None = None,
+    keeper: Checkpointer | None = None,
 ) -> tuple[list[PathResults], MonodromyStats]:
     """Monodromy for every neuron pattern at random base points, then parameter homotopies from
     the base points to each target problem (`problem`, or every problem of `instances` — the
     same architecture with other data): representatives only, their sign-flip images added and
     marked.  Returns one PathResults per target and the statistics (trusted_count_source is
-    left for the engine to fill)."""
+    left for the engine to fill).  `control` and `keeper`: see MonodromySolver.solve; a stop
+    request ends the loops, the solutions known are still carried to the target(s), and a
+    further request (or the time limit itself) ends that too — the statistics say how far it
+    got (stopped_early, carried_to_target)."""
     began = time.perf_counter()
     solver = MonodromySolver(problem, rng, tracker_options, options, kernel)
-    components = solver.solve(trusted_count, progress)
-    loop_seconds = time.perf_counter() - began
+    components = solver.solve(trusted_count, progress, control, keeper)
+    loop_seconds = solver.loop_seconds()
     targets = instances if instances is not None else [problem]
-    bases = [BaseSolutions(c.base, c.reps) for c in components]
+    bases = [BaseSolutions(c.base, c.reps, c.active) for c in components]
+    if control is not None:  # the final homotopy stops at the limit itself, or on a further signal
+        solver.arcs.check = control.checker(reserve=False, since=len(control.signals))
+    if progress is not None:
+        progress.note(f"to the target: {sum(b.representatives.shape[0] for b in bases):,} paths")
     results, final = track_to_targets(
         solver.arcs, rng, solver.signs, bases, targets, tracker_options, refine, accuracy_limit
     )
+    stopped_early = solver.stopped_early or final.stopped
+    if final.stopped and keeper is not None and not solver.stopped_early and solver.final_state is not None:
+        keeper.save(solver.final_state)  # the loops were complete: a resumed run goes straight to the target
     total = int(sum(c.known.shape[0] for c in components))
+    seconds = time.perf_counter() - began
     stats = MonodromyStats(
         patterns=len(components),
         base_solutions=total,
@@ -260,8 +351,15 @@ def solve_by_monodromy(
         path_steps=solver.arcs.path_steps,
         tracker_calls=solver.arcs.calls,
         loop_seconds=round(loop_seconds, 3),
-        seconds=round(time.perf_counter() - began, 3),
+        seconds=round(seconds, 3),
         per_pattern=tuple(c.stats() for c in components),
+        final_refined=final.refined,
+        final_passes=final.passes,
+        path_steps_per_second=round(solver.arcs.path_steps / max(solver.seconds_before + seconds, 1e-9), 1),
+        stopped_early=stopped_early or None,
+        carried_to_target=bool(final.passes),
+        resumed_at_round=solver.resumed_at,
+        checkpoint=None if keeper is None or keeper.written is None else str(keeper.written),
     )
     return results, stats
 

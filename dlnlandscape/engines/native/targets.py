@@ -1,18 +1,43 @@
 """The final parameter homotopy: from the base points' solutions to the real problem(s).
 
 Monodromy (monodromy.py) ends with every solution at random complex base points, one
-representative per sign-flip orbit.  One parameter homotopy per (target, pattern) pair carries
-the representatives to the target data — the real problem, or every instance of a
-`data.instances` run, all paths in one batch — and the images of every point reached are
-added and marked (PathResults.added_by_symmetry).
+representative per sign-flip orbit.  Parameter homotopies carry the representatives to the
+target data — the real problem, or every instance of a `data.instances` run, all paths in one
+batch — and the images of every point reached are added and marked
+(PathResults.added_by_symmetry).
 
-Why the care.  Here a path that jumps or is lost loses a whole orbit, so the steps are tighter
-than inside loops (these paths are few: 652 against ~23,000 loop arcs on (3,2,3), m = 3), a path
-that stalls close to its end is handed to Newton at the target, and failures are repaired in
-two stages: the same arcs with much tighter steps, then — for a branch point or a pole near the
-arc — *all* paths of the affected (target, pattern) pair re-routed through one random point (a
-single route keeps the endpoints a bijection onto the target's solutions; mixing routes would
-duplicate some), keeping whichever route lost fewer paths.
+What is counted.  A path's endpoint counts when Newton confirms it as a solution of the target
+(relative step ≤ the accuracy limit), it has the pattern's zero structure, and no point found
+at that target — nor any sign-flip image of one — is the same.  The target has as many
+solutions as the base point (the family is generic along its arcs), so a (target, pattern) pair
+is done when it has as many distinct orbits as the pattern has representatives; until then
+orbits are *missing*.  The count is a union over routes: any confirmed, distinct endpoint is a
+genuine critical point, whichever route and start reached it, so a second route can only add.
+
+Why paths are lost, and the passes that recover them (measured on (2,2,2,2) m = 2, 949 paths):
+a straight arc passes close to a parameter value where some solutions go to infinity; there
+the solution reaches |x| ~ 10²–10³, its degree-7 terms cancel, and the Newton corrector stops
+contracting at ~1e-7 relative — precision, not step size, ends the path (28 of 772 in one
+pattern).  So, in order:
+
+1. *direct*: every representative along its arc, tighter steps than in loops, and a corrector
+   that accepts corrections at double precision's floor (`NOISE_FLOOR`) — the stalls near the
+   end vanish (40 → 10 failed paths).  A path that stalls after `NEAR_END` of its arc is handed
+   to Newton at the target.
+2. *extended precision*, after every pass: endpoints that arrived but which Newton in double
+   precision cannot confirm are refined in 128-bit ball arithmetic (precision.py).
+3. *retrack*: paths that failed, or that landed on a point another path also reached (one of
+   them jumped), once more along the same arc with much tighter steps.
+4. *detour*, repeated while orbits are missing and the budget (`MAX_DETOURS`) lasts: all
+   representatives of each incomplete pair along a fresh route base → random point → target.
+   The route differs by a monodromy permutation, so endpoints land on other solutions — that
+   is why the whole pair goes, and why the union (not a replacement) is kept.  A pole close to
+   one route is far from another: two routes miss a solution only if both do.
+
+Every pass is recorded (FinalPassStats: paths tracked, endpoints refined, orbits found, orbits
+still missing).  Whatever is still missing at the end is reported as failed paths, which makes
+the verdict incomplete.  A stop request (engines/control.py) ends the passes early; the
+solutions found so far are returned.
 """
 
 from __future__ import annotations
@@ -27,32 +52,91 @@ from ...common.points import SAME_POINT_TOL, unique_points
 from ...common.symmetry import match_images, missing_images
 from ...model.problem import Problem
 from ..base import PathResults, ReturnCode
+from ..control import StopRequested
+from ..stats import FinalPassStats
 from .family import ArcTracker, DataPoint, Family
+from .precision import refine_extended
 from .tracker import TrackerOptions
 
 NEAR_END = 0.9  # a final path that stalls after this share of its arc is handed to Newton at the target
+NOISE_FLOOR = 1e-6  # relative corrections accepted without contraction in the final homotopy (tracker.py)
+MAX_DETOURS = 4  # re-routings of the incomplete (target, pattern) pairs before their missing orbits count as lost
+RETRACK_FACTOR = 3.0  # step tightening of the retrack pass (much tighter only runs out of steps)
 
 Refine = Callable[[Problem, np.ndarray], NewtonResult]
 
 
 @dataclass(frozen=True)
 class FinalTracking:
-    """How the final parameter homotopies to the targets went."""
+    """How the final parameter homotopies to the targets went (totals over the passes)."""
 
-    paths: int
-    lost_first_pass: int
+    paths: int  # representatives × targets: the orbits to find
+    lost_first_pass: int  # orbits missing after the direct pass
     retracked: int
     detoured: int
-    failed: int
+    refined: int  # endpoints confirmed only in extended precision
+    failed: int  # orbits still missing at the end
+    passes: tuple[FinalPassStats, ...]
+    stopped: str = ""  # a stop request ended the passes early
 
 
 @dataclass(frozen=True)
 class BaseSolutions:
     """One neuron pattern's solutions at its base point, as the final homotopy starts from them:
-    one representative per sign-flip orbit."""
+    one representative per sign-flip orbit, and the pattern's coordinate mask (None: any point
+    counts, as for residual networks)."""
 
     point: DataPoint
     representatives: np.ndarray  # (orbits, n)
+    active: np.ndarray | None = None
+
+
+class _Found:
+    """The distinct orbits found so far at each target, tagged by pattern."""
+
+    def __init__(self, targets: int, n: int, signs: np.ndarray) -> None:
+        self.signs = signs
+        self.points = [np.zeros((0, n), dtype=complex) for _ in range(targets)]
+        self.pattern = [np.zeros(0, dtype=np.int64) for _ in range(targets)]
+        self.accuracy = [np.zeros(0) for _ in range(targets)]
+        self.residual = [np.zeros(0) for _ in range(targets)]
+
+    def count(self, k: int, patterns: int) -> np.ndarray:
+        return np.bincount(self.pattern[k], minlength=patterns)
+
+    def add(
+        self, k: int, x: np.ndarray, pattern: np.ndarray, accuracy: np.ndarray, residual: np.ndarray, ok: np.ndarray
+    ) -> tuple[int, np.ndarray]:
+        """Add target k's endpoints that are confirmed (`ok`) and whose orbit is new; returns how
+        many orbits were added and which rows collided with another row of this batch (either
+        of the two may be the path that jumped)."""
+        collided = np.zeros(x.shape[0], dtype=bool)
+        rows = np.flatnonzero(ok)
+        if rows.size == 0:
+            return 0, collided
+        pts = x[rows]
+        known = self.points[k]
+        seen = (
+            (match_images(pts, self.signs, among=known) >= 0).any(axis=1)
+            if known.shape[0]
+            else np.zeros(rows.size, bool)
+        )
+        reps, labels, _ = unique_points(pts, SAME_POINT_TOL)
+        first = np.zeros(rows.size, dtype=bool)
+        first[reps] = True
+        match = match_images(pts, self.signs)
+        earlier = (match >= 0) & (match < np.arange(rows.size)[:, None])
+        repeat = ~first | earlier.any(axis=1)
+        hit = np.zeros(rows.size, dtype=bool)
+        hit[match[earlier]] = True
+        hit |= np.isin(labels, labels[~first])
+        collided[rows] = repeat | hit
+        new = rows[~repeat & ~seen]
+        self.points[k] = np.concatenate([known, x[new]])
+        self.pattern[k] = np.concatenate([self.pattern[k], pattern[new]])
+        self.accuracy[k] = np.concatenate([self.accuracy[k], accuracy[new]])
+        self.residual[k] = np.concatenate([self.residual[k], residual[new]])
+        return int(new.size), collided
 
 
 def track_to_targets(
@@ -64,78 +148,104 @@ def track_to_targets(
     tracker_options: TrackerOptions,
     refine: Refine,
     accuracy_limit: float,
+    max_detours: int = MAX_DETOURS,
 ) -> tuple[list[PathResults], FinalTracking]:
-    """Parameter homotopies base → every target, all in one batch; lost paths and path jumps are
-    re-tracked with tighter steps, then (still lost) along a detour through a random point (drawn
-    from `rng`).  One PathResults per target, with the sign-flip images of its points added."""
+    """Parameter homotopies base → every target in the passes of the module docstring (detour
+    points drawn from `rng`).  One PathResults per target: a row per orbit found (SUCCESS) and
+    per orbit missing (FAILED), with the sign-flip images of the found points added."""
     family = arc_tracker.family
-    reps = np.concatenate([b.representatives for b in bases])
-    comp_of_rep = np.concatenate([np.full(b.representatives.shape[0], i) for i, b in enumerate(bases)])
-    R, K = reps.shape[0], len(targets)
+    C, K = len(bases), len(targets)
+    n = targets[0].n
     target_points = [Family(t).target() for t in targets]
-    arcs = [(b.point, q) for q in target_points for b in bases]  # arc index: target · C + component
+    wanted = np.array([b.representatives.shape[0] for b in bases])
+    reps = np.concatenate([b.representatives for b in bases])
+    pattern_of_rep = np.repeat(np.arange(C), wanted)
     starts = np.tile(reps, (K, 1))
-    target_of_path = np.repeat(np.arange(K), R)
-    arc_of_path = target_of_path * len(bases) + np.tile(comp_of_rep, K)
-    # Tighter steps than inside loops: here a jump loses a whole orbit, and these paths are few
-    # next to the loops' (652 against ~23,000 arcs on (3,2,3) m = 3).
-    tracker_options = replace(tracker_options, tol=tracker_options.tol / 10)
-    y, ok = arc_tracker.track(starts, arcs, arc_of_path, tracker_options, keep_near_end=NEAR_END)
-    lost_first = int(np.sum(~ok))
-    x, accuracy, residual = _finish_all(targets, target_of_path, y, refine)
+    target_of_path = np.repeat(np.arange(K), reps.shape[0])
+    pattern_of_path = np.tile(pattern_of_rep, K)
+    pair_of_path = target_of_path * C + pattern_of_path
+    # Tighter steps than inside loops (a jump here costs a route, and these paths are few next
+    # to the loops': 652 against ~23,000 arcs on (3,2,3) m = 3), and corrections accepted at the
+    # precision floor.
+    options = replace(tracker_options, tol=tracker_options.tol / 10, noise_floor=NOISE_FLOOR)
+    found = _Found(K, n, signs)
+    passes: list[FinalPassStats] = []
+    stopped = ""
 
-    def bad_paths() -> np.ndarray:
-        good = accuracy <= accuracy_limit
-        dup = np.zeros(x.shape[0], dtype=bool)
-        for k in range(K):
-            rows = np.flatnonzero(target_of_path == k)
-            dup[rows] = _duplicates(x[rows], good[rows], signs, involved=True)
-        return np.flatnonzero(~good | dup)
+    def missing() -> np.ndarray:
+        """(K, C) orbits still missing per (target, pattern)."""
+        return np.stack([np.maximum(wanted - found.count(k, C), 0) for k in range(K)])
 
-    retracked, detoured = 0, 0
-    bad = bad_paths()
-    if bad.size:  # same arcs, once more with tighter steps (much tighter only runs out of steps)
-        y_again, _ = arc_tracker.track(
-            starts[bad], arcs, arc_of_path[bad], tracker_options.tighter(3.0), keep_near_end=NEAR_END
-        )
-        x[bad], accuracy[bad], residual[bad] = _finish_all(targets, target_of_path[bad], y_again, refine)
-        retracked += bad.size
-    options_now = tracker_options
-    for _ in range(3):
-        # Still lost: a branch point or a pole lies near the arc.  Re-route *every* path of the
-        # affected (target, pattern) pairs through a random point — one route for all of them,
-        # so their endpoints are again a bijection onto the target's solutions (routes differ
-        # by a monodromy permutation; mixing routes would duplicate some endpoints).
-        bad = bad_paths()
-        if bad.size == 0:
-            break
-        for pair in np.unique(arc_of_path[bad]):
-            rows = np.flatnonzero(arc_of_path == pair)
-            k, c = divmod(int(pair), len(bases))
-            detour = family.random_point(rng)
-            zeros = np.zeros(rows.size, int)
-            y_mid, ok_mid = arc_tracker.track(starts[rows], [(bases[c].point, detour)], zeros, options_now)
-            y_end, ok_end = arc_tracker.track(
-                np.where(ok_mid[:, None], y_mid, 0.0), [(detour, target_points[k])], zeros, options_now, NEAR_END
+    def settle(kind: str, rows: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Confirm the endpoints y of paths `rows`, add the new orbits, record the pass; returns
+        the rows to suspect (unconfirmed, or colliding with another row)."""
+        x, accuracy, residual = _finish_all(targets, target_of_path[rows], y, refine)
+        hard = np.isfinite(y).all(axis=1) & ~(accuracy <= accuracy_limit)
+        if hard.any():  # arrived, but double precision cannot confirm it
+            for k in np.unique(target_of_path[rows[hard]]):
+                sub = np.flatnonzero(hard & (target_of_path[rows] == k))
+                better = refine_extended(targets[k], y[sub])
+                x[sub], accuracy[sub], residual[sub] = better.points, better.step, better.residual
+        ok = accuracy <= accuracy_limit
+        for c, base in enumerate(bases):
+            mine = np.flatnonzero(ok & (pattern_of_path[rows] == c))
+            if base.active is not None and mine.size:
+                ok[mine] = family.in_pattern(x[mine], base.active)
+        added = 0
+        suspect = ~ok
+        for k in np.unique(target_of_path[rows]):
+            sub = np.flatnonzero(target_of_path[rows] == k)
+            new, collided = found.add(k, x[sub], pattern_of_path[rows[sub]], accuracy[sub], residual[sub], ok[sub])
+            added += new
+            suspect[sub] |= collided
+        passes.append(
+            FinalPassStats(
+                kind=kind,
+                paths=int(rows.size),
+                refined=int(np.sum(hard & ok)),
+                found=added,
+                missing=int(missing().sum()),
             )
+        )
+        return rows[suspect]
+
+    try:
+        everyone = np.arange(starts.shape[0])
+        arcs = [(b.point, q) for q in target_points for b in bases]  # arc index = pair index
+        y, _ = arc_tracker.track(starts, arcs, pair_of_path, options, keep_near_end=NEAR_END)
+        suspects = settle("direct", everyone, y)
+        if suspects.size and missing().any():
+            y, _ = arc_tracker.track(
+                starts[suspects], arcs, pair_of_path[suspects], options.tighter(RETRACK_FACTOR), keep_near_end=NEAR_END
+            )
+            settle("retrack", suspects, y)
+        for _ in range(max_detours):
+            short = np.flatnonzero(missing().ravel() > 0)  # incomplete pairs, index k·C + c
+            if short.size == 0:
+                break
+            rows = np.flatnonzero(np.isin(pair_of_path, short))
+            detours = {int(p): family.random_point(rng) for p in short}
+            route = {int(p): i for i, p in enumerate(short)}
+            leg = np.array([route[int(p)] for p in pair_of_path[rows]], dtype=np.int64)
+            first = [(bases[int(p) % C].point, detours[int(p)]) for p in short]
+            second = [(detours[int(p)], target_points[int(p) // C]) for p in short]
+            y_mid, ok_mid = arc_tracker.track(starts[rows], first, leg, options)
+            y_end, _ = arc_tracker.track(np.where(ok_mid[:, None], y_mid, 0.0), second, leg, options, NEAR_END)
             y_end[~ok_mid] = np.nan
-            before = (x[rows].copy(), accuracy[rows].copy(), residual[rows].copy())
-            lost_before = np.isin(rows, bad_paths()).sum()
-            x[rows], accuracy[rows], residual[rows] = _finish(targets[k], y_end, refine)
-            if np.isin(rows, bad_paths()).sum() > lost_before:  # keep the better of the two routes
-                x[rows], accuracy[rows], residual[rows] = before
-            detoured += rows.size
-    failed_after = bad_paths()
-    results = []
-    for k, problem in enumerate(targets):
-        rows = np.flatnonzero(target_of_path == k)
-        results.append(_results(problem, signs, x[rows], accuracy[rows], residual[rows], accuracy_limit))
+            settle("detour", rows, y_end)
+    except StopRequested as stop:
+        stopped = stop.reason
+    results = [_results(problem, signs, found, k, wanted) for k, problem in enumerate(targets)]
+    by_kind = {kind: sum(p.paths for p in passes if p.kind == kind) for kind in ("retrack", "detour")}
     final = FinalTracking(
         paths=int(starts.shape[0]),
-        lost_first_pass=lost_first,
-        retracked=int(retracked),
-        detoured=int(detoured),
-        failed=int(failed_after.size),
+        lost_first_pass=passes[0].missing if passes else int(starts.shape[0]),
+        retracked=by_kind["retrack"],
+        detoured=by_kind["detour"],
+        refined=int(sum(p.refined for p in passes)),
+        failed=int(missing().sum()),
+        passes=tuple(passes),
+        stopped=stopped,
     )
     return results, final
 
@@ -143,84 +253,44 @@ def track_to_targets(
 def _finish_all(
     targets: list[Problem], target_of_path: np.ndarray, y: np.ndarray, refine: Refine
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Newton-refine endpoints on their own target problem (one batch per target)."""
+    """Newton-refine endpoints on their own target problem (one batch per target); lost paths
+    (NaN) get accuracy ∞."""
     x = np.full_like(y, np.nan)
     accuracy = np.full(y.shape[0], np.inf)
     residual = np.full(y.shape[0], np.nan)
     for k in np.unique(target_of_path):
-        rows = np.flatnonzero(target_of_path == k)
-        x[rows], accuracy[rows], residual[rows] = _finish(targets[k], y[rows], refine)
+        rows = np.flatnonzero((target_of_path == k) & np.isfinite(y).all(axis=1))
+        if rows.size:
+            refined = refine(targets[k], y[rows])
+            x[rows], accuracy[rows], residual[rows] = refined.points, refined.step, refined.residual
     return x, accuracy, residual
 
 
-def _results(
-    problem: Problem,
-    signs: np.ndarray,
-    x: np.ndarray,
-    accuracy: np.ndarray,
-    residual: np.ndarray,
-    accuracy_limit: float,
-) -> PathResults:
-    """One target's path results: converged, non-duplicate endpoints succeed, the rest failed."""
-    x = x.copy()
-    converged = accuracy <= accuracy_limit
-    duplicate = _duplicates(x, converged, signs)
+def _results(problem: Problem, signs: np.ndarray, found: _Found, k: int, wanted: np.ndarray) -> PathResults:
+    """Target k's path results: a SUCCESS row per orbit found and a FAILED row per orbit
+    missing, pattern by pattern, then the found points' sign-flip images."""
+    C = wanted.size
+    order = np.argsort(found.pattern[k], kind="stable")
+    x = found.points[k][order]
+    lost = int(np.maximum(wanted - found.count(k, C), 0).sum())
     condition = np.full(x.shape[0], np.inf)
-    with np.errstate(all="ignore"):
-        if converged.any():
-            condition[converged] = np.linalg.cond(problem.hessian(x[converged]))
-    code = np.where(converged & ~duplicate, int(ReturnCode.SUCCESS), int(ReturnCode.FAILED)).astype(np.int8)
-    x[code != int(ReturnCode.SUCCESS)] = np.nan
+    if x.shape[0]:
+        with np.errstate(all="ignore"):
+            condition = np.linalg.cond(problem.hessian(x))
+    m = x.shape[0] + lost
     tracked = PathResults(
-        solutions=x,
-        return_code=code,
-        residual=residual,
-        condition=condition,
-        winding_number=np.ones(x.shape[0], dtype=np.int64),
-        steps=np.zeros(x.shape[0], dtype=np.int64),
-        accuracy=accuracy,
-        added_by_symmetry=np.zeros(x.shape[0], dtype=bool),
+        solutions=np.concatenate([x, np.full((lost, problem.n), np.nan, dtype=complex)]),
+        return_code=np.repeat(
+            np.array([int(ReturnCode.SUCCESS), int(ReturnCode.FAILED)], dtype=np.int8), [x.shape[0], lost]
+        ),
+        residual=np.concatenate([found.residual[k][order], np.full(lost, np.nan)]),
+        condition=np.concatenate([condition, np.full(lost, np.inf)]),
+        winding_number=np.ones(m, dtype=np.int64),
+        steps=np.zeros(m, dtype=np.int64),
+        accuracy=np.concatenate([found.accuracy[k][order], np.full(lost, np.inf)]),
+        added_by_symmetry=np.zeros(m, dtype=bool),
     )
     return _with_images(problem, signs, tracked)
-
-
-def _finish(problem: Problem, y: np.ndarray, refine: Refine) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Newton-refine arc endpoints on the real problem; lost paths get accuracy ∞."""
-    x = np.full_like(y, np.nan)
-    accuracy = np.full(y.shape[0], np.inf)
-    residual = np.full(y.shape[0], np.nan)
-    ok = np.isfinite(y).all(axis=1)
-    if ok.any():
-        refined = refine(problem, y[ok])
-        x[ok], accuracy[ok], residual[ok] = refined.points, refined.step, refined.residual
-    return x, accuracy, residual
-
-
-def _duplicates(x: np.ndarray, valid: np.ndarray, signs: np.ndarray, *, involved: bool = False) -> np.ndarray:
-    """Valid rows whose point — or a sign-flip image of it — an earlier valid row reached.
-
-    Only orbit representatives are tracked to the target, so a path that jumps onto another
-    representative's *image* loses a whole orbit just as surely as one that lands on the
-    representative itself."""
-    out = np.zeros(x.shape[0], dtype=bool)
-    idx = np.flatnonzero(valid)
-    k = idx.size
-    if k < 2:
-        return out
-    points = x[idx]
-    reps, labels, _ = unique_points(points, SAME_POINT_TOL)
-    first = np.zeros(k, dtype=bool)
-    first[reps] = True
-    match = match_images(points, signs)
-    earlier = (match >= 0) & (match < np.arange(k)[:, None])
-    flagged = ~first | earlier.any(axis=1)
-    if involved:  # also the rows they collide with: either path may be the one that jumped
-        hit = np.zeros(k, dtype=bool)
-        hit[match[earlier]] = True
-        hit |= np.isin(labels, labels[~first])
-        flagged |= hit
-    out[idx[flagged]] = True
-    return out
 
 
 def _with_images(problem: Problem, signs: np.ndarray, tracked: PathResults) -> PathResults:

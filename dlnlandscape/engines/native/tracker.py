@@ -44,6 +44,10 @@ class TrackerOptions:
     t_endgame: float = 0.05  # below this |t|, try Newton at t = 0 and watch valuations
     t_min: float = 1e-7  # undecided paths stop here and go to the Cauchy endgame
     infinity_ratio: float = 1e-3  # |h_g| / ‖y_g‖ below which a stable valuation means infinity
+    # Relative size below which both Newton corrections count as converged even if the second
+    # does not contract: double precision's limit near large solutions (|y| ~ 10², degree 7:
+    # cancellation leaves ~1e-7) — 0 keeps the strict contraction test.
+    noise_floor: float = 0.0
 
     def tighter(self, factor: float = 10.0) -> TrackerOptions:
         """Options for re-tracking paths suspected of jumping."""
@@ -197,12 +201,14 @@ class Tracker:
         *,
         endgame: bool = False,
         progress: Callable[[int], None] | None = None,
+        check: Callable[[], None] | None = None,
     ) -> TrackState:
         """Track every path from s_a to s_b (per-path complex values) along a straight line.
 
         With `endgame=True` (the main run from t = 1 towards t = 0) paths also stop early when
         Newton at t = 0 converges (CONVERGED) or a homogenising coordinate vanishes at a stable
-        positive rate (AT_INFINITY).
+        positive rate (AT_INFINITY).  `check` is called before every step; it may raise to
+        abandon the run (a stop request, engines/control.py).
         """
         opt = self.options
         N = y0.shape[0]
@@ -230,6 +236,8 @@ class Tracker:
             idx = np.flatnonzero(st.status == TRACKING)
             if idx.size == 0:
                 break
+            if check is not None:
+                check()
             self._step(st, idx, length[idx])
             if endgame:
                 self._endgame_checks(st, idx)
@@ -252,7 +260,8 @@ class Tracker:
         scale = np.where(norm > 0, norm, 1.0)  # affine paths can sit at the origin
         err = n1 / scale
         finite = np.isfinite(corrected).all(axis=1) & np.isfinite(err)
-        accept = finite & (err <= opt.tol) & (n2 <= 0.1 * n1 + 1e-14 * scale)
+        contracts = (n2 <= 0.1 * n1 + 1e-14 * scale) | (np.maximum(n1, n2) <= opt.noise_floor * scale)
+        accept = finite & (err <= opt.tol) & contracts
         with np.errstate(divide="ignore", invalid="ignore"):
             factor = 0.8 * (opt.tol / np.where(finite, err, np.inf)) ** 0.2
         factor = np.nan_to_num(factor, nan=0.25, posinf=3.0)

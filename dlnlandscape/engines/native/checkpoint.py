@@ -1,0 +1,218 @@
+"""Checkpoints of a monodromy solve: stop a long run, continue it later, end with the same count.
+
+What is saved.  The solver's whole state at the end of a round (monodromy.py): every neuron
+pattern's Component — base point, known solutions, representatives, loops and how far each
+loop has carried the representatives, stagnation and history — the random generator's state,
+the scale of the loop points, and the work counters.  A round is the unit of consistency: a
+stop inside one discards its half-done tracking and restores the state it started from, so a
+resumed run repeats that round exactly as an uninterrupted run would have done it (same random
+loops, same paths) and ends with the same solutions, not merely the same count.
+
+Where.  `checkpoint.npz` in the result directory, written through common/atomic.py
+(`keep_file`): the directory's marker lists it before it appears and it is replaced by a
+rename, so a kill at any moment leaves the previous checkpoint whole and the directory the
+tool's.  The final result of a complete run does not keep it (atomic.result_directory removes
+the earlier files it does not list); a partial result does.
+
+Format.  One uncompressed `.npz` (NumPy arrays, `allow_pickle=False` — loading a checkpoint
+runs no code) holding the arrays and a JSON manifest: the format number, a fingerprint of the
+problem and of every option that changes the path of the search (not threads, not the time
+limit), and the state with arrays replaced by references.  Components are encoded field by
+field, whatever fields the dataclass has, so the record follows monodromy.py's without a
+second list of names to keep in step.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import io
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ...common.atomic import keep_file
+from ...errors import ConfigError
+from ...model.options import SolverOptions
+from ...model.problem import Problem
+from .family import DataPoint
+
+CHECKPOINT = "checkpoint.npz"
+FORMAT = 1
+
+
+@dataclass
+class MonodromyState:
+    """A monodromy solve at the end of a round (see the module docstring)."""
+
+    rounds: int
+    rng_state: dict[str, Any]
+    c_scale: float
+    counters: dict[str, float]  # arcs_tracked, arcs_failed, path_steps, tracker_calls, loop_seconds
+    components: list[Any]  # monodromy.Component
+
+
+def fingerprint(problem: Problem, options: SolverOptions, *settings: Any) -> str:
+    """What a checkpoint must have been written for: the problem's data and penalties, the solver
+    options that change the search (seed, start, loops_without_progress, trusted_count), and
+    `settings` (the engine's tracker and monodromy options)."""
+    digest = hashlib.sha256()
+    digest.update(repr((FORMAT, problem.widths, problem.residual, problem.scale, problem.regularization)).encode())
+    for array in (problem.X, problem.Y, problem.S, problem.T, *problem.penalty):
+        digest.update(np.ascontiguousarray(array, dtype=float).tobytes())
+    digest.update(
+        repr((options.seed, options.start, options.loops_without_progress, options.trusted_count, settings)).encode()
+    )
+    return digest.hexdigest()[:32]
+
+
+class Checkpointer:
+    """Saves and loads one solve's checkpoint in `directory` (see the module docstring)."""
+
+    def __init__(
+        self, directory: Path, origin: str, fingerprint: str, component_type: type, every: float = 60.0
+    ) -> None:
+        self.directory = Path(directory)
+        self.origin = origin
+        self.fingerprint = fingerprint
+        self.component_type = component_type
+        self.every = every
+        self.last = time.monotonic()
+        self.written: Path | None = None
+
+    @property
+    def path(self) -> Path:
+        return self.directory / CHECKPOINT
+
+    def due(self) -> bool:
+        """Whether `every` seconds have passed since the last save (or since the start)."""
+        return time.monotonic() - self.last >= self.every
+
+    def save(self, state: MonodromyState) -> Path:
+        arrays: dict[str, np.ndarray] = {}
+        manifest = {
+            "format": FORMAT,
+            "fingerprint": self.fingerprint,
+            "written": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "state": _encode({f.name: getattr(state, f.name) for f in dataclasses.fields(state)}, arrays),
+        }
+        arrays["manifest"] = np.array(json.dumps(manifest))
+        buffer = io.BytesIO()
+        np.savez(buffer, **arrays)
+        self.written = keep_file(self.directory, CHECKPOINT, buffer.getvalue(), self.origin, kind="solve")
+        self.last = time.monotonic()
+        return self.written
+
+    def load(self) -> MonodromyState | None:
+        """The saved state, or None when the directory holds no checkpoint; a checkpoint written
+        for another problem or other solver settings is refused (ConfigError, exit 2)."""
+        if not self.path.is_file():
+            return None
+        where = f"{self.origin} {self.path}" if self.origin else str(self.path)
+        try:
+            with np.load(self.path, allow_pickle=False) as data:
+                arrays = {name: data[name] for name in data.files}
+            manifest = json.loads(str(arrays.pop("manifest")))
+        except (OSError, ValueError, KeyError) as error:
+            raise ConfigError(
+                where, "--resume", f"not a readable checkpoint ({error}); remove it to start afresh"
+            ) from None
+        if manifest.get("format") != FORMAT or manifest.get("fingerprint") != self.fingerprint:
+            raise ConfigError(
+                where,
+                "--resume",
+                "this checkpoint was written for another problem, seed or solver setting (or another version); "
+                "resume with the config that wrote it, or remove the file to start afresh",
+            )
+        classes = {"DataPoint": DataPoint, "Problem": Problem, self.component_type.__name__: self.component_type}
+        state = _decode(manifest["state"], arrays, classes)
+        return MonodromyState(**state)
+
+
+def capture(solver: Any, components: list[Any], rounds: int, c_scale: float) -> MonodromyState:
+    """The state of a MonodromySolver (monodromy.py) after `rounds` complete rounds."""
+    return MonodromyState(
+        rounds=rounds,
+        rng_state=solver.rng.bit_generator.state,
+        c_scale=c_scale,
+        counters={
+            "arcs_tracked": solver.arcs_tracked,
+            "arcs_failed": solver.arcs_failed,
+            "path_steps": solver.arcs.path_steps,
+            "tracker_calls": solver.arcs.calls,
+            "loop_seconds": solver.loop_seconds(),
+        },
+        components=components,
+    )
+
+
+def restore(solver: Any, state: MonodromyState) -> tuple[list[Any], int, float]:
+    """Put a saved state back into a fresh MonodromySolver; its components, rounds and loop scale."""
+    solver.rng.bit_generator.state = state.rng_state
+    solver.arcs_tracked = int(state.counters["arcs_tracked"])
+    solver.arcs_failed = int(state.counters["arcs_failed"])
+    solver.arcs.path_steps = int(state.counters["path_steps"])
+    solver.arcs.calls = int(state.counters["tracker_calls"])
+    solver.seconds_before = float(state.counters["loop_seconds"])
+    solver.resumed_at = state.rounds
+    return state.components, state.rounds, state.c_scale
+
+
+def _encode(value: Any, arrays: dict[str, np.ndarray]) -> Any:
+    """JSON-able form of `value`; arrays go to `arrays` and are referenced by name."""
+    if isinstance(value, np.ndarray):
+        key = f"a{len(arrays)}"
+        arrays[key] = value
+        return {"__array__": key}
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        fields = {f.name: _encode(getattr(value, f.name), arrays) for f in dataclasses.fields(value)}
+        return {"__type__": type(value).__name__, "fields": fields}
+    if isinstance(value, dict):
+        return {"__dict__": [[_encode(k, arrays), _encode(v, arrays)] for k, v in value.items()]}
+    if isinstance(value, tuple):
+        return {"__tuple__": [_encode(v, arrays) for v in value]}
+    if isinstance(value, list):
+        return [_encode(v, arrays) for v in value]
+    if isinstance(value, (complex, np.complexfloating)):
+        return {"__complex__": [float(value.real), float(value.imag)]}
+    if isinstance(value, np.generic):
+        return value.item()
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    raise TypeError(f"checkpoint: cannot save a {type(value).__name__}")
+
+
+def _decode(value: Any, arrays: dict[str, np.ndarray], classes: dict[str, type]) -> Any:
+    if isinstance(value, list):
+        return [_decode(v, arrays, classes) for v in value]
+    if not isinstance(value, dict):
+        return value
+    if "__array__" in value:
+        return arrays[value["__array__"]]
+    if "__tuple__" in value:
+        return tuple(_decode(v, arrays, classes) for v in value["__tuple__"])
+    if "__complex__" in value:
+        return complex(*value["__complex__"])
+    if "__dict__" in value:
+        return {_decode(k, arrays, classes): _decode(v, arrays, classes) for k, v in value["__dict__"]}
+    if "__type__" in value:
+        cls = classes.get(value["__type__"])
+        if cls is None:
+            raise ConfigError(
+                "checkpoint", "--resume", f"unknown record {value['__type__']!r}; remove it to start afresh"
+            )
+        fields = {k: _decode(v, arrays, classes) for k, v in value["fields"].items()}
+        init = {f.name for f in dataclasses.fields(cls) if f.init}
+        record = cls(**{k: v for k, v in fields.items() if k in init})
+        for k, v in fields.items():  # fields the constructor does not take
+            if k not in init:
+                object.__setattr__(record, k, v)
+        return record
+    return {k: _decode(v, arrays, classes) for k, v in value.items()}
+
+
+__all__ = ["CHECKPOINT", "Checkpointer", "MonodromyState", "capture", "fingerprint", "restore"]

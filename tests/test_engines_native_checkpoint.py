@@ -1,0 +1,111 @@
+"""Checkpoints of a monodromy solve: a stopped run, resumed, ends exactly where an uninterrupted one
+does — same count, same solutions, same work."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from dlnlandscape.common.atomic import read_marker
+from dlnlandscape.engines.control import RunControl, StopRequested
+from dlnlandscape.engines.native.checkpoint import CHECKPOINT
+from dlnlandscape.engines.native.engine import NativeEngine
+from dlnlandscape.errors import ConfigError
+from dlnlandscape.model.problem import Problem
+
+from .conftest import make_config
+
+
+def _config(seed: int = 42) -> Any:
+    """(2,2,2), m = 3: 225 critical points (msolve), ~0.5 s."""
+    return make_config(
+        [2, 2, 2], 3, 0, data={"decimals": 3}, regularization={"seed": 1, "decimals": 3}, solver={"seed": seed}
+    )
+
+
+class StopAfterRounds:
+    """A progress display that asks the control to stop once `rounds` monodromy rounds are done."""
+
+    def __init__(self, control: RunControl, rounds: int) -> None:
+        self.control, self.rounds, self.seen = control, rounds, 0
+
+    def start(self, total: int) -> None: ...
+
+    def advance(self, count: int) -> None: ...
+
+    def finish(self) -> None: ...
+
+    def note(self, text: str) -> None:
+        if text.startswith("monodromy round"):
+            self.seen += 1
+            if self.seen == self.rounds:
+                self.control.interrupt("test")
+
+
+class StopInsideARound(RunControl):
+    """A control whose search check fires after `steps` tracker steps: mid-round, mid-arc."""
+
+    def __init__(self, steps: int, **kw: Any) -> None:
+        super().__init__(**kw)
+        self.steps = steps
+
+    def checker(self, *, reserve: bool = True, since: int = 0) -> Any:
+        if not reserve:  # the final homotopy runs on
+            return super().checker(reserve=reserve, since=since)
+
+        def check() -> None:
+            self.steps -= 1
+            if self.steps == 0:
+                raise StopRequested("test stop inside a round")
+
+        return check
+
+
+def _solve(config: Any, control: RunControl | None = None, progress: Any = None) -> Any:
+    return NativeEngine().solve(Problem.from_config(config), config.solver, progress, control)
+
+
+@pytest.fixture(scope="module")
+def uninterrupted() -> Any:
+    return _solve(_config())
+
+
+def test_resume_after_a_stop_between_rounds_ends_with_the_same_solutions(tmp_path: Path, uninterrupted: Any):
+    control = RunControl(checkpoint_dir=tmp_path)
+    partial = _solve(_config(), control, StopAfterRounds(control, 2))
+    assert partial.stopped_early == "interrupted by test"
+    mono = partial.monodromy
+    assert mono.base_solutions < 225 and mono.carried_to_target
+    assert mono.checkpoint == str(tmp_path / CHECKPOINT)
+    assert CHECKPOINT in read_marker(tmp_path)["files"]  # listed: the directory stays the tool's
+    resumed = _solve(_config(), RunControl(checkpoint_dir=tmp_path, resume=True))
+    assert resumed.stopped_early is None and resumed.monodromy.resumed_at_round == 2
+    assert resumed.monodromy.base_solutions == uninterrupted.monodromy.base_solutions == 225
+    assert resumed.paths.counts() == uninterrupted.paths.counts()
+    assert np.array_equal(np.nan_to_num(resumed.paths.solutions), np.nan_to_num(uninterrupted.paths.solutions))
+    assert resumed.monodromy.path_steps == uninterrupted.monodromy.path_steps
+
+
+def test_a_stop_inside_a_round_rewinds_it_and_the_resumed_run_repeats_it(tmp_path: Path, uninterrupted: Any):
+    partial = _solve(_config(), StopInsideARound(400, checkpoint_dir=tmp_path))
+    assert partial.stopped_early == "test stop inside a round"
+    resumed = _solve(_config(), RunControl(checkpoint_dir=tmp_path, resume=True))
+    assert resumed.monodromy.base_solutions == 225
+    assert np.array_equal(np.nan_to_num(resumed.paths.solutions), np.nan_to_num(uninterrupted.paths.solutions))
+    # the rewound round's half-done work is counted once more, nothing else differs
+    assert resumed.monodromy.loops == uninterrupted.monodromy.loops
+
+
+def test_a_checkpoint_of_another_seed_is_refused(tmp_path: Path):
+    control = RunControl(checkpoint_dir=tmp_path)
+    _solve(_config(), control, StopAfterRounds(control, 1))
+    with pytest.raises(ConfigError, match="--resume: this checkpoint was written for another"):
+        _solve(_config(seed=43), RunControl(checkpoint_dir=tmp_path, resume=True))
+
+
+def test_resume_without_a_checkpoint_starts_afresh(tmp_path: Path):
+    run = _solve(_config(), RunControl(checkpoint_dir=tmp_path / "new", resume=True))
+    assert run.monodromy.base_solutions == 225 and run.monodromy.resumed_at_round is None
