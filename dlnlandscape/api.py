@@ -231,7 +231,15 @@ class ComponentsResult:
 
 
 def solve(
-    config: ConfigLike, progress: Any = None, *, force: bool = False, began: float | None = None, **solver: Any
+    config: ConfigLike,
+    progress: Any = None,
+    *,
+    force: bool = False,
+    began: float | None = None,
+    checkpoint: str | Path | None = None,
+    resume: bool = False,
+    control: Any = None,
+    **solver: Any,
 ) -> SolveResult | InstancesResult:
     """Solve a config's gradient system and classify every critical point.
 
@@ -239,7 +247,15 @@ def solve(
     gives an `InstancesResult` (one monodromy solve, a parameter homotopy per instance).  A solve
     whose estimated cost is beyond what can finish raises `TooExpensive` before it starts
     (`pipeline/cost.py`) unless `force`.  `began` (time.perf_counter() at the caller's entry, as
-    the CLI passes it) starts summary.json's `seconds`; by default it is this call."""
+    the CLI passes it) starts summary.json's `seconds`; by default it is this call.
+
+    Long monodromy solves: `time_limit=SECONDS` (a solver key) stops the search in time to carry
+    what it found to the target and returns a partial result (`complete` False, the reason first
+    in `reasons`).  `checkpoint=DIR` keeps the search's state in DIR/checkpoint.npz (every minute
+    and on a stop; the directory rule of `save` applies) and `resume=True` continues from it —
+    ending with the same solutions as an uninterrupted run.  `control` (an
+    `engines.control.RunControl`) is for callers that handle signals themselves, as the CLI."""
+    from .engines.control import RunControl
     from .pipeline import solve as solve_one
     from .pipeline import solve_instances
     from .pipeline.cost import guard
@@ -249,7 +265,13 @@ def solve(
     guard(parsed, force)
     if parsed.instances > 1:
         return InstancesResult(solve_instances(parsed, progress=progress))
-    return SolveResult(solve_one(parsed, progress=progress, began=began))
+    if checkpoint is not None or resume:
+        control = control or RunControl()
+        if control.checkpoint_dir is None:
+            control.checkpoint_dir = Path(checkpoint) if checkpoint is not None else parsed.output_dir
+            control.checkpoint_origin = "checkpoint" if checkpoint is not None else parsed.output_origin
+        control.resume = control.resume or resume
+    return SolveResult(solve_one(parsed, progress=progress, began=began, control=control))
 
 
 def components(config: ConfigLike, *, sample_paths: int | None = None, **solver: Any) -> ComponentsResult:

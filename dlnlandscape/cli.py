@@ -93,6 +93,16 @@ def main() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print summary.json to stdout (for shell batches).")
 @click.option("--quiet", is_flag=True, help="No table and no progress bar.")
 @click.option("--force", is_flag=True, help="Run even when the estimated cost is beyond what can finish.")
+@click.option(
+    "--time-limit",
+    type=click.FloatRange(min=0, min_open=True),
+    metavar="SECONDS",
+    help="Override solver.time_limit: stop a monodromy solve in time and write a partial result "
+    "(complete: false, with the reason) and a checkpoint.",
+)
+@click.option(
+    "--resume", is_flag=True, help="Continue the monodromy solve whose checkpoint is in the output directory."
+)
 def solve(
     config_path: Path,
     out: Path | None,
@@ -103,15 +113,39 @@ def solve(
     as_json: bool,
     quiet: bool,
     force: bool,
+    time_limit: float | None,
+    resume: bool,
 ) -> None:
     began = time.perf_counter()  # summary.json's `seconds`: the whole command
-    with _errors("dln: interrupted; nothing was written"):
+    with _errors("dln: interrupted; no result was written (a checkpoint already written stays, for --resume)"):
         from . import api
+        from .engines.control import RunControl, stop_on_signals
+        from .engines.native.checkpoint import CHECKPOINT
         from .reports.terminal import Progress, print_result
 
-        config = _config_to_write(config_path, out, backend=backend, seed=seed, verify=verify)
-        result = api.solve(config, progress=Progress(enabled=not quiet and not as_json), force=force, began=began)
-        directory = result.save(config.output_dir, origin=config.output_origin)
+        control = RunControl()  # the time limit counts from here
+        config = _config_to_write(config_path, out, backend=backend, seed=seed, verify=verify, time_limit=time_limit)
+        control.checkpoint_dir, control.checkpoint_origin = config.output_dir, config.output_origin
+        control.resume = resume
+        held = (config.output_dir / CHECKPOINT).is_file()
+        if resume and not held:
+            click.echo(f"dln: {config.output_dir} holds no checkpoint: solving from the beginning", err=True)
+        elif held and not resume:
+            click.echo(
+                f"dln: {config.output_dir} holds the checkpoint of an unfinished solve; starting afresh replaces "
+                "it (--resume continues it)",
+                err=True,
+            )
+        with stop_on_signals(control):  # SIGINT/SIGTERM: a partial result instead of nothing
+            result = api.solve(
+                config, progress=Progress(enabled=not quiet and not as_json), force=force, began=began, control=control
+            )
+            directory = result.save(config.output_dir, origin=config.output_origin)
+        stopped = result.summary.get("stopped_early")
+        if stopped and not quiet:
+            click.echo(
+                f"dln: partial result ({stopped}) in {directory}/; continue: dln solve {config_path} --resume", err=True
+            )
         if as_json:
             click.echo(json.dumps(result.summary, indent=2))
         elif not quiet:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -158,3 +159,71 @@ def test_verify_without_msolve_exits_3(tmp_path: Path, monkeypatch: pytest.Monke
     assert result.exit_code == 3
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and "msolve" in lines[0] and not (tmp_path / "c").exists()
+
+
+def _quickstart_copy(tmp_path: Path) -> Path:
+    cfg = tmp_path / "quick.yaml"
+    cfg.write_text((ROOT / "configs" / "quickstart.yaml").read_text())
+    return cfg
+
+
+def test_sigint_writes_a_partial_result_and_resume_completes_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """Ctrl-C after the second monodromy round: the solutions known so far are carried to the
+    target and written, marked incomplete with the reason, beside the checkpoint; --resume ends
+    with the uninterrupted count, 225, and removes the checkpoint."""
+    import signal
+
+    from dlnlandscape.reports import terminal
+
+    rounds = []
+
+    def note(self: Any, text: str) -> None:
+        if text.startswith("monodromy round"):
+            rounds.append(text)
+            if len(rounds) == 2:
+                signal.raise_signal(signal.SIGINT)  # delivered to the CLI's handler, as a real Ctrl-C
+
+    monkeypatch.setattr(terminal.Progress, "note", note)
+    cfg, out = _quickstart_copy(tmp_path), tmp_path / "out"
+    result = CliRunner().invoke(main, ["solve", str(cfg), "--out", str(out), "--json"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads((out / "summary.json").read_text())
+    assert not summary["complete"] and summary["stopped_early"] == "interrupted by SIGINT"
+    assert summary["warnings"][0].startswith("partial result: interrupted by SIGINT;")
+    assert "--resume" in summary["warnings"][0]
+    mono = summary["backend"]["monodromy"]
+    assert mono["carried_to_target"] and mono["base_solutions"] < 225
+    assert summary["complex_solutions"] == mono["base_solutions"]  # all known ones reached the target
+    assert "checkpoint.npz" in json.loads((out / ".dlnlandscape").read_text())["files"]
+    monkeypatch.undo()
+    again = CliRunner().invoke(main, ["solve", str(cfg), "--out", str(out), "--resume", "--quiet"])
+    assert again.exit_code == 0, again.output
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["complete"] and summary["complex_solutions"] == 225 and summary["stopped_early"] is None
+    assert summary["backend"]["monodromy"]["resumed_at_round"] == 2
+    assert not (out / "checkpoint.npz").exists()
+
+
+def test_time_limit_gives_a_partial_result_that_resumes_to_the_full_count(tmp_path: Path):
+    cfg, out = _quickstart_copy(tmp_path), tmp_path / "out"
+    result = CliRunner().invoke(main, ["solve", str(cfg), "--out", str(out), "--quiet", "--time-limit", "0.01"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads((out / "summary.json").read_text())
+    assert not summary["complete"] and summary["stopped_early"] == "time limit of 0.01 s reached"
+    assert summary["config"]["solver"]["time_limit"] == 0.01
+    # no time left for the final homotopy: the counts at the base points only
+    assert not summary["backend"]["monodromy"]["carried_to_target"] and summary["complex_solutions"] == 0
+    assert "not carried to the target" in summary["warnings"][0]
+    assert (out / "checkpoint.npz").is_file()
+    again = CliRunner().invoke(main, ["solve", str(cfg), "--out", str(out), "--quiet", "--resume"])
+    assert again.exit_code == 0, again.output
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["complete"] and summary["complex_solutions"] == 225
+
+
+def test_resume_of_another_config_is_refused_and_the_checkpoint_kept(tmp_path: Path):
+    cfg, out = _quickstart_copy(tmp_path), tmp_path / "out"
+    CliRunner().invoke(main, ["solve", str(cfg), "--out", str(out), "--quiet", "--time-limit", "0.01"])
+    result = CliRunner().invoke(main, ["solve", str(cfg), "--out", str(out), "--quiet", "--resume", "--seed", "7"])
+    assert result.exit_code == 2 and "--resume: this checkpoint was written for another" in result.output
+    assert (out / "checkpoint.npz").is_file()

@@ -11,6 +11,8 @@ import pytest
 from dlnlandscape.errors import ConfigError
 from dlnlandscape.model.config import load_config, parse_config, to_fraction
 
+from .conftest import make_config
+
 
 def write(tmp_path: Path, text: str, name: str = "c.yaml") -> Path:
     path = tmp_path / name
@@ -160,3 +162,14 @@ def test_data_file(tmp_path: Path) -> None:
     np.savez(tmp_path / "bad.npz", X=X, Z=Y)
     with pytest.raises(ConfigError, match="arrays named X and Y"):
         load_config(write(tmp_path, "architecture: {widths: [2, 1]}\ndata: {file: bad.npz}\n", "b.yaml"))
+
+
+@pytest.mark.parametrize("value", [0, -1, "soon", True])
+def test_bad_time_limit(value):
+    with pytest.raises(ConfigError, match="solver.time_limit"):
+        make_config([2, 2, 2], 1, solver={"time_limit": value})
+
+
+def test_time_limit_in_seconds():
+    assert make_config([2, 2, 2], 1, solver={"time_limit": 90}).solver.time_limit == 90.0
+    assert make_config([2, 2, 2], 1).solver.time_limit is None

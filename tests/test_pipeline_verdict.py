@@ -112,6 +112,27 @@ def test_monodromy_short_of_its_trusted_count_or_losing_base_solutions_is_incomp
     assert "2 of the 5 base solutions were lost" in lost.reasons and not lost.complete
 
 
+def test_a_partial_result_says_why_what_it_holds_and_how_to_continue():
+    """Stopped before the final homotopy: the base count only, one reason (not 'paths failed' or
+    'base solutions lost', which are the stop's consequence)."""
+    from dataclasses import replace
+
+    sols = np.full((2, 2), np.nan)
+    mono = replace(_monodromy(5, None, False), carried_to_target=False, checkpoint="out/checkpoint.npz")
+    result = replace(_result(sols, [ReturnCode.FAILED] * 2, mono), stopped_early="time limit of 60 s reached")
+    verdict = _decide(result)
+    assert not verdict.complete
+    assert verdict.reasons == (
+        "partial result: time limit of 60 s reached; 5 solutions known at the base points, not carried to the "
+        "target (no time left): counts at the base points only; continue with dln solve CONFIG --resume",
+    )
+    carried = replace(
+        _result(_closed_form()[:3], [ReturnCode.SUCCESS] * 3, replace(mono, carried_to_target=True)),
+        stopped_early="interrupted by SIGINT",
+    )
+    assert _decide(carried).reasons[0].startswith("partial result: interrupted by SIGINT; 5 solutions known")
+
+
 def test_msolve_settles_completeness_both_ways():
     sols = np.concatenate([_closed_form(), np.full((1, 2), np.nan)])
     result = _result(sols, [ReturnCode.SUCCESS] * 5 + [ReturnCode.FAILED])

@@ -32,6 +32,7 @@ DEFAULTS: dict[str, Any] = {
     "verify_timeout": 600.0,
     "loops_without_progress": 5,
     "trusted_count": None,
+    "time_limit": None,
 }
 
 
@@ -48,6 +49,7 @@ class SolverOptions:
     verify_timeout: float = 600.0
     loops_without_progress: int = 5
     trusted_count: int | Literal["msolve"] | None = None
+    time_limit: float | None = None  # seconds; a monodromy solve then stops with a partial result
     # Not options but provenance, so neither in `as_dict()` nor in comparisons: where the
     # options came from (engines name it in a ConfigError), and where an integer trusted_count
     # came from ("config", or msolve's degree once the pipeline has computed it).
@@ -107,6 +109,9 @@ def parse_solver_options(solver: dict[str, Any], source: str) -> SolverOptions:
     timeout = solver["verify_timeout"]
     if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
         raise ConfigError(source, "solver.verify_timeout", f"got {timeout!r}; must be a number > 0")
+    limit = solver["time_limit"]
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, (int, float)) or not limit > 0):
+        raise ConfigError(source, "solver.time_limit", f"got {limit!r}; give seconds > 0, or leave it out")
     return SolverOptions(
         backend=_choice(solver["backend"], BACKENDS, source, "solver.backend"),  # type: ignore[arg-type]
         start=_choice(solver["start"], STARTS, source, "solver.start"),  # type: ignore[arg-type]
@@ -117,5 +122,6 @@ def parse_solver_options(solver: dict[str, Any], source: str) -> SolverOptions:
         verify_timeout=float(timeout),
         loops_without_progress=int(loops),
         trusted_count=trusted,
+        time_limit=None if limit is None else float(limit),
         source=source,
     )

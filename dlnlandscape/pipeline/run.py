@@ -22,6 +22,7 @@ from ..analysis.certify import CertificationOutcome, certify_points
 from ..analysis.classify import analyse
 from ..analysis.points import CriticalPoints
 from ..engines.base import Engine, SolveResult
+from ..engines.control import RunControl
 from ..engines.select import select_engine
 from ..exact.verify import Verification
 from ..model.config import Config
@@ -46,10 +47,25 @@ class Run:
     summary: dict[str, Any]
 
 
-def solve(config: Config, progress: Any = None, engine: Engine | None = None, began: float | None = None) -> Run:
+def solve(
+    config: Config,
+    progress: Any = None,
+    engine: Engine | None = None,
+    began: float | None = None,
+    control: RunControl | None = None,
+) -> Run:
     """Solve the config's gradient system, classify its critical points, certify them
     (`solver.certify`) and, with `solver.verify`, cross-check the counts with msolve.  `began`:
-    the command's entry (time.perf_counter()), so `seconds` counts the whole command."""
+    the command's entry (time.perf_counter()), so `seconds` counts the whole command.
+
+    `control` (engines/control.py: checkpoint directory, resume, signals) is handed to the
+    engine; `solver.time_limit` fills in its time limit.  An engine that stops early returns a
+    partial result, which goes through the same analysis and verdict — marked incomplete with
+    the reason — but is not verified with msolve (the user asked to stop)."""
+    if config.solver.time_limit is not None:
+        control = control or RunControl()
+        if control.time_limit is None:
+            control.time_limit = float(config.solver.time_limit)
     clock = Timings(began)
     clock.lap("parse")
     problem = Problem.from_config(config)
@@ -61,7 +77,7 @@ def solve(config: Config, progress: Any = None, engine: Engine | None = None, be
         engine, reason = select_engine(config.solver)
     else:
         reason = "given by the caller"
-    result = engine.solve(problem, resolve_trusted_count(problem, config.solver, engine), progress)
+    result = engine.solve(problem, resolve_trusted_count(problem, config.solver, engine), progress, control)
     clock.lap("solve")
     return finish(config, problem, result, reason, clock)
 
@@ -75,7 +91,8 @@ def finish(config: Config, problem: Problem, result: SolveResult, reason: str, b
     if certification is not None and certification.certified is not None:
         points = replace(points, certified=certification.certified)
     clock.lap("certification")
-    verification = verify_points(problem, config.solver, points) if config.solver.verify != "none" else None
+    verify = config.solver.verify != "none" and not result.stopped_early
+    verification = verify_points(problem, config.solver, points) if verify else None
     clock.lap("verification")
     the_bounds = bounds(problem, config.samples)
     clock.lap("bounds")

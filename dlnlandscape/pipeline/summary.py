@@ -53,6 +53,7 @@ def build_summary(
         "real_solutions": int(np.sum(real)),
         "complete": bool(verdict.complete),
         "warnings": list(verdict.reasons),
+        "stopped_early": result.stopped_early,  # a partial result: why (time limit, signal), else null
         "paths": result.paths.counts(),
         "bounds": bounds,
         "classes": points.class_counts(),

@@ -4,7 +4,8 @@ A homotopy solve can lose solutions without noticing, so completeness is never a
 the conjunction of everything that could have gone wrong — failed paths, endpoints on a
 positive-dimensional set, sign-flip images that no path reached, two paths on one nonsingular
 point (path jumping), more points than a bound allows (a bug), a monodromy run that stopped
-short of a trusted count or lost base solutions on the way to the target.  An exact count from
+short of a trusted count or lost base solutions on the way to the target, a partial result (a
+time limit or a signal stopped the engine: `partial_reason`).  An exact count from
 msolve overrides the numerical evidence both ways: agreement settles completeness even if some
 paths failed; disagreement (or no answer) is never read as completeness.
 """
@@ -57,6 +58,9 @@ def decide(
 ) -> Verdict:
     """The verdict on one solve (see the module docstring)."""
     reasons = path_reasons(result.paths, points)
+    if result.stopped_early:  # its unfinished paths are the partial result's, said once below
+        reasons = [r for r in reasons if "path(s) failed" not in r]
+        reasons.insert(0, partial_reason(result))
     complete = not reasons
     k = len(points)
     if bounds["multihomogeneous"] is not None and k > bounds["multihomogeneous"]:  # None: above 10^300
@@ -67,7 +71,7 @@ def decide(
         if mono.trusted_count is not None and not mono.reached_trusted_count:
             reasons.append(f"monodromy stopped at {mono.base_solutions} of the trusted count {mono.trusted_count}")
             complete = False
-        if k < mono.base_solutions:
+        if k < mono.base_solutions and not result.stopped_early:
             reasons.append(f"{mono.base_solutions - k} of the {mono.base_solutions} base solutions were lost")
             complete = False
     bkk = bounds.get("bkk", {})
@@ -84,6 +88,24 @@ def decide(
             complete = False
             reasons.append(f"verification: {verification.message}")
     return Verdict(complete, tuple(reasons))
+
+
+def partial_reason(result: SolveResult) -> str:
+    """Why a result is partial (a time limit or a signal stopped the engine), what it holds, and
+    how to continue it."""
+    mono = result.monodromy
+    reason = f"partial result: {result.stopped_early}"
+    if mono is None:
+        return reason
+    where = (
+        "carried to the target as far as time allowed"
+        if mono.carried_to_target
+        else "not carried to the target (no time left): counts at the base points only"
+    )
+    reason += f"; {mono.base_solutions} solutions known at the base points, {where}"
+    if mono.checkpoint:
+        reason += "; continue with dln solve CONFIG --resume"
+    return reason
 
 
 def instance_complete(verdict: Verdict, complex_solutions: int, generic: int) -> bool:

@@ -20,8 +20,16 @@ from .text import markdown_report
 
 def write_outputs(run: Any, directory: Path, origin: str = "") -> Path:
     """Write all result files of a solve into `directory` through `common.atomic.result_directory`
-    (an earlier result of the tool's own is replaced; anything of the user's is refused)."""
-    with result_directory(directory, origin, kind="solve") as tmp:
+    (an earlier result of the tool's own is replaced; anything of the user's is refused).  A
+    partial result keeps the checkpoint its solve wrote there (for `dln solve --resume`); a
+    complete one removes it."""
+    keep: tuple[str, ...] = ()
+    mono = run.result.monodromy
+    if run.result.stopped_early and mono is not None and mono.checkpoint:
+        written = Path(mono.checkpoint)
+        if written.parent.resolve() == Path(directory).resolve():
+            keep = (written.name,)
+    with result_directory(directory, origin, kind="solve", keep=keep) as tmp:
         write_result_files(run, tmp)
     return Path(directory)
 
