@@ -33,7 +33,9 @@ import itertools
 import json
 import math
 import multiprocessing
+import os
 import re
+import threading
 import time
 import traceback
 from collections.abc import Callable, Iterable, Iterator
@@ -558,12 +560,30 @@ def _run_executor(executor: Executor, todo: list[Task], runner: Runner) -> Itera
 _CONTEXT = multiprocessing.get_context("spawn")
 
 
+def _pool(jobs: int) -> ProcessPoolExecutor:
+    return ProcessPoolExecutor(
+        max_workers=jobs, mp_context=_CONTEXT, initializer=die_with_parent, initargs=(os.getpid(),)
+    )
+
+
+def die_with_parent(parent: int, every: float = 1.0) -> None:
+    """In a worker: exit when the sweep that started it is gone (killed with SIGKILL, which it
+    cannot pass on), instead of computing on as an orphan — its point is rerun on resume."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(every)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="die-with-parent", daemon=True).start()
+
+
 def _run_pool(todo: list[Task], runner: Runner, jobs: int) -> Iterable[dict[str, Any]]:
     """Process pool; when a worker dies the pool breaks, and the points it took down are rerun
     each in a fresh one-worker pool so that only the point at fault is marked failed.  On an
     interrupt (Ctrl-C, SIGTERM) the workers are stopped at once; finished points stay done."""
     suspects: list[Task] = []
-    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=_CONTEXT)
+    pool = _pool(jobs)
     try:
         futures = {pool.submit(runner, task): task for task in todo}
         for future in as_completed(futures):
@@ -579,7 +599,7 @@ def _run_pool(todo: list[Task], runner: Runner, jobs: int) -> Iterable[dict[str,
     pool.shutdown()
     for task in suspects:
         began = time.perf_counter()
-        single = ProcessPoolExecutor(max_workers=1, mp_context=_CONTEXT)
+        single = _pool(1)
         try:
             result = single.submit(runner, task).result()
         except BrokenProcessPool:
