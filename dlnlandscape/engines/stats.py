@@ -63,9 +63,19 @@ class TrackingStats:
         return out
 
 
+PATTERN_COMPLETENESS = {
+    "trace_test": "the trace test passed: every solution of the pattern's component was found",
+    "exact": "the origin: one solution for every parameter value",
+    "singular_seed": "a singular seed: no isolated solutions for generic data",
+    "trusted_count": "the total reached the trusted count",
+    "heuristic": "stopped without news for several rounds (or at the loop limit): a heuristic",
+    "none": "stopped before its loops ended (a time limit or a signal): nothing to rest on",
+}
+
+
 @dataclass(frozen=True)
 class PatternStats:
-    """One neuron pattern's monodromy run."""
+    """One neuron pattern's monodromy run, and how its stop is justified."""
 
     active_coordinates: int
     solutions: int  # at the base point
@@ -73,6 +83,16 @@ class PatternStats:
     loops: int
     stopped: str  # why the loops stopped
     history: tuple[int, ...]  # solutions known after each round
+    completeness: str = ""  # a key of PATTERN_COMPLETENESS ("" before the pattern stopped)
+    trace_deviation: float | None = None  # the last trace test's relative deviation from linearity
+    trace_tolerance: float | None = None  # … and the tolerance it was held to (None: never run)
+    witnesses: int | None = None  # the trace test's witness points found (all images counted)
+    witness_loops: int | None = None  # loops that grew the witnesses
+
+    @property
+    def proven(self) -> bool:
+        """Whether the pattern's count rests on more than the heuristic."""
+        return self.completeness in ("trace_test", "exact", "singular_seed")
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -82,6 +102,11 @@ class PatternStats:
             "loops": self.loops,
             "stopped": self.stopped,
             "history": list(self.history),
+            "completeness": self.completeness,
+            "trace_deviation": self.trace_deviation,
+            "trace_tolerance": self.trace_tolerance,
+            "witnesses": self.witnesses,
+            "witness_loops": self.witness_loops,
         }
 
 
@@ -123,7 +148,7 @@ class MonodromyStats:
     final_retracked: int
     final_detoured: int
     final_failed: int
-    path_steps: int  # predictor–corrector steps over all paths: the unit of work
+    path_steps: int  # predictor–corrector steps over all paths (the trace test's too): the unit of work
     tracker_calls: int
     loop_seconds: float
     seconds: float
@@ -136,6 +161,10 @@ class MonodromyStats:
     carried_to_target: bool = True  # False: stopped before the base solutions reached the target
     resumed_at_round: int | None = None  # continued from a checkpoint written after this round
     checkpoint: str | None = None  # the checkpoint file this solve wrote last
+    trace_test: bool = False  # whether patterns were to stop by the trace test
+    trace_path_steps: int = 0  # the trace test's share of path_steps (witness loops, trace arcs)
+    trace_arcs_tracked: int = 0
+    trace_evaluations: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -165,6 +194,10 @@ class MonodromyStats:
             "carried_to_target": self.carried_to_target,
             "resumed_at_round": self.resumed_at_round,
             "checkpoint": self.checkpoint,
+            "trace_test": self.trace_test,
+            "trace_path_steps": self.trace_path_steps,
+            "trace_arcs_tracked": self.trace_arcs_tracked,
+            "trace_evaluations": self.trace_evaluations,
         }
 
 
@@ -269,6 +302,7 @@ __all__ = [
     "MonodromySolveStats",
     "MonodromyStats",
     "MsolveStats",
+    "PATTERN_COMPLETENESS",
     "PatternStats",
     "TrackingStats",
 ]

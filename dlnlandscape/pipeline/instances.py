@@ -74,7 +74,7 @@ def solve_instances(config: Config, progress: Any = None) -> InstancesRun:
     for i, run in enumerate(runs):
         complete = instance_complete(run.verdict, run.summary["complex_solutions"], generic)
         rows.append(instance_row(i, run.config, run.summary, complete))
-    verdict = decide_instances(rows, generic)
+    verdict = decide_instances(rows, generic, results[0])
     summary = build_instances_summary(config, rows, generic, verdict, results[0], time.perf_counter() - began)
     return InstancesRun(config, runs, summary)
 

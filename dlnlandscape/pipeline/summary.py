@@ -54,6 +54,7 @@ def build_summary(
         "complete": bool(verdict.complete),
         "warnings": list(verdict.reasons),
         "stopped_early": result.stopped_early,  # a partial result: why (time limit, signal), else null
+        "completeness": verdict.completeness.as_dict(),
         "paths": result.paths.counts(),
         "bounds": bounds,
         "classes": points.class_counts(),
@@ -132,6 +133,7 @@ def build_instances_summary(
         "complete_instances": sum(1 for r in rows if r["complete"]),
         "complete": verdict.complete,
         "warnings": list(verdict.reasons),
+        "completeness": verdict.completeness.as_dict(),
         "distributions": {
             key: _histogram([r[key] for r in rows])
             for key in ("complex", "real", "global_minima", "local_minima", "saddles", "certified")

@@ -8,27 +8,164 @@ short of a trusted count or lost base solutions on the way to the target, a part
 time limit or a signal stopped the engine: `partial_reason`).  An exact count from
 msolve overrides the numerical evidence both ways: agreement settles completeness even if some
 paths failed; disagreement (or no answer) is never read as completeness.
+
+What a `complete: true` rests on is decided here too (`Completeness`): msolve's degree, the
+trace test on every neuron pattern of a monodromy solve (engines/native/trace_test.py), a
+trusted count, every start path of a linear-product homotopy accounted for — or only the
+monodromy heuristic ("no news for several rounds"), which is said wherever the verdict is shown.
+A trace test that was evaluated and failed is evidence that points are missing: incomplete.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from ..analysis.points import CriticalPoints
 from ..engines.base import PathResults, SolveResult
+from ..engines.stats import PATTERN_COMPLETENESS, MonodromyStats
 from ..exact.verify import Verification, VerificationStatus
+
+COMPLETENESS_METHODS = {
+    "exact_degree": "msolve's exact degree agrees with the count",
+    "trace_test": "the trace test passed on every neuron pattern of the monodromy solve",
+    "trusted_count": "monodromy reached the trusted count",
+    "all_paths": "every start path of the homotopy was accounted for",
+    "heuristic": "monodromy stopped after rounds without new solutions: a heuristic, not a proof",
+    "none": "not complete",
+}
+
+
+@dataclass(frozen=True)
+class PatternCompleteness:
+    """How one neuron pattern's monodromy stop is justified (from engines.stats.PatternStats)."""
+
+    active_coordinates: int
+    solutions: int
+    method: str  # a key of engines.stats.PATTERN_COMPLETENESS
+    trace_deviation: float | None  # the last trace test's relative deviation from linearity
+    trace_tolerance: float | None
+    witnesses: int | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "active_coordinates": self.active_coordinates,
+            "solutions": self.solutions,
+            "method": self.method,
+            "trace_deviation": self.trace_deviation,
+            "trace_tolerance": self.trace_tolerance,
+            "witnesses": self.witnesses,
+        }
+
+
+@dataclass(frozen=True)
+class Completeness:
+    """What `complete` rests on: summary.json's `completeness` block."""
+
+    method: str  # a key of COMPLETENESS_METHODS
+    patterns: tuple[PatternCompleteness, ...] = ()  # monodromy solves only
+
+    @property
+    def heuristic_patterns(self) -> int:
+        return sum(1 for p in self.patterns if p.method == "heuristic")
+
+    @property
+    def max_trace_deviation(self) -> float | None:
+        values = [p.trace_deviation for p in self.patterns if p.trace_deviation is not None]
+        return max(values) if values else None
+
+    def describe(self) -> str:
+        """One line: the method and, for a monodromy solve, how its patterns stopped."""
+        text = COMPLETENESS_METHODS[self.method]
+        if self.patterns:
+            counts: dict[str, int] = {}
+            for p in self.patterns:
+                counts[p.method] = counts.get(p.method, 0) + 1
+            text += " (" + ", ".join(f"{k}: {v}" for k, v in sorted(counts.items())) + " pattern(s)"
+            worst = self.max_trace_deviation
+            if worst is not None:
+                tol = max(p.trace_tolerance or 0.0 for p in self.patterns)
+                text += f"; largest trace deviation {worst:.1e}, tolerance {tol:.0e}"
+            text += ")"
+        return text
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "method": self.method,
+            "description": self.describe(),
+            "max_trace_deviation": self.max_trace_deviation,
+            "patterns": [p.as_dict() for p in self.patterns],
+        }
 
 
 @dataclass(frozen=True)
 class Verdict:
     """`complete`, and every reason it is not (or notes beside a completeness msolve settled):
-    summary.json's `complete` and `warnings`."""
+    summary.json's `complete` and `warnings`; `completeness` says what `complete` rests on."""
 
     complete: bool
     reasons: tuple[str, ...] = ()
+    # what `complete` rests on; left out of ==, which compares the verdict itself
+    completeness: Completeness = field(default=Completeness("none"), compare=False)
+
+
+def pattern_completeness(mono: MonodromyStats) -> tuple[PatternCompleteness, ...]:
+    """Each neuron pattern's justification, from the engine's typed statistics."""
+    out = []
+    for p in mono.per_pattern:
+        method = p.completeness if p.completeness in PATTERN_COMPLETENESS else "none"  # "": stopped early
+        out.append(
+            PatternCompleteness(
+                active_coordinates=p.active_coordinates,
+                solutions=p.solutions,
+                method=method,
+                trace_deviation=p.trace_deviation,
+                trace_tolerance=p.trace_tolerance,
+                witnesses=p.witnesses,
+            )
+        )
+    return tuple(out)
+
+
+def trace_failures(mono: MonodromyStats) -> list[str]:
+    """Patterns whose trace test was evaluated and failed: points are missing (solutions or
+    the test's witnesses) — never read as completeness."""
+    failed = [
+        p
+        for p in mono.per_pattern
+        if p.completeness == "heuristic"
+        and p.trace_deviation is not None
+        and p.trace_tolerance is not None
+        and not p.trace_deviation <= p.trace_tolerance
+    ]
+    if not failed:
+        return []
+    worst = max(p.trace_deviation or 0.0 for p in failed)
+    return [
+        f"the trace test failed on {len(failed)} neuron pattern(s) (largest deviation {worst:.1e} > "
+        f"{failed[0].trace_tolerance:.0e}): critical points (or the test's witnesses) are missing"
+    ]
+
+
+def completeness_method(result: SolveResult, complete: bool, verification: Verification | None) -> Completeness:
+    """What a complete count rests on (COMPLETENESS_METHODS); "none" when it is not complete."""
+    mono = result.monodromy
+    patterns = pattern_completeness(mono) if mono is not None else ()
+    if not complete:
+        return Completeness("none", patterns)
+    if verification is not None and verification.status is VerificationStatus.AGREES:
+        return Completeness("exact_degree", patterns)
+    if result.exact_degree is not None:
+        return Completeness("exact_degree", patterns)
+    if mono is None:
+        return Completeness("all_paths" if result.start_system != "monodromy" else "heuristic", patterns)
+    if mono.reached_trusted_count:
+        return Completeness("trusted_count", patterns)
+    if any(p.method == "heuristic" for p in patterns):
+        return Completeness("heuristic", patterns)
+    return Completeness("trace_test", patterns)
 
 
 def path_reasons(paths: PathResults, points: CriticalPoints) -> list[str]:
@@ -74,6 +211,10 @@ def decide(
         if k < mono.base_solutions and not result.stopped_early:
             reasons.append(f"{mono.base_solutions - k} of the {mono.base_solutions} base solutions were lost")
             complete = False
+        failures = trace_failures(mono)
+        if failures and not mono.reached_trusted_count:
+            reasons.extend(failures)
+            complete = False
     bkk = bounds.get("bkk", {})
     if bkk.get("status") == "computed" and k > bkk["affine"]:
         reasons.append("more distinct solutions than the BKK bound (mixed volume with the origin): a bug")
@@ -87,7 +228,7 @@ def decide(
         else:
             complete = False
             reasons.append(f"verification: {verification.message}")
-    return Verdict(complete, tuple(reasons))
+    return Verdict(complete, tuple(reasons), completeness_method(result, complete, verification))
 
 
 def partial_reason(result: SolveResult) -> str:
@@ -114,12 +255,20 @@ def instance_complete(verdict: Verdict, complex_solutions: int, generic: int) ->
     return verdict.complete and complex_solutions == generic
 
 
-def decide_instances(rows: list[dict[str, Any]], generic: int) -> Verdict:
+def decide_instances(rows: list[dict[str, Any]], generic: int, result: SolveResult | None = None) -> Verdict:
     """A run of many instances is complete when every instance is; each one that is not says
-    how many of the generic count it found and how many paths failed."""
+    how many of the generic count it found and how many paths failed.  The generic count is the
+    shared monodromy solve's (`result`), and so is what completeness rests on."""
     reasons = tuple(
         f"instance {r['instance']}: {r['complex']} of {generic} found, {r['failed_paths']} path(s) failed"
         for r in rows
         if not r["complete"]
     )
-    return Verdict(not reasons, reasons)
+    complete = not reasons
+    mono = result.monodromy if result is not None else None
+    if mono is not None and complete:
+        failures = trace_failures(mono)
+        if failures and not mono.reached_trusted_count:
+            reasons, complete = tuple(failures), False
+    completeness = completeness_method(result, complete, None) if result is not None else Completeness("none")
+    return Verdict(complete, reasons, completeness)

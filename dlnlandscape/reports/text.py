@@ -52,7 +52,7 @@ def summary_lines(summary: dict[str, Any]) -> list[tuple[str, str]]:
         ("backend", f"{summary['backend']['engine']} ({summary['backend']['start_system']}), seed {summary['seed']}"),
         *_monodromy_lines(summary["backend"].get("monodromy")),
         ("seconds", f"{summary['seconds']:.2f}"),
-        ("complete", "yes" if summary["complete"] else "NO — " + "; ".join(summary["warnings"])),
+        ("complete", _complete_line(summary)),
     ]
     if summary.get("theory"):
         lines.extend(theory_lines(summary["theory"]))
@@ -65,17 +65,52 @@ def summary_lines(summary: dict[str, Any]) -> list[tuple[str, str]]:
     return lines
 
 
+def _complete_line(summary: dict[str, Any]) -> str:
+    """yes or NO, and what a yes rests on — a heuristic yes says it is one."""
+    if not summary["complete"]:
+        return "NO — " + "; ".join(summary["warnings"])
+    completeness = summary.get("completeness") or {}
+    method = completeness.get("method")
+    worst = completeness.get("max_trace_deviation")
+    if method == "heuristic":
+        heuristic = sum(1 for p in completeness.get("patterns", []) if p["method"] == "heuristic")
+        return (
+            f"yes, by the monodromy heuristic only — NOT proven ({heuristic} neuron pattern(s) stopped after "
+            "rounds without new solutions; --verify degree or solver.trusted_count: msolve makes it exact)"
+        )
+    if method == "trace_test":
+        deviation = f"; largest deviation {worst:.1e}" if worst is not None else ""
+        return f"yes, proven by the trace test on every neuron pattern{deviation}"
+    if method == "exact_degree":
+        return "yes, msolve's exact degree agrees"
+    if method == "trusted_count":
+        return "yes, monodromy reached the trusted count"
+    return "yes"
+
+
 def _monodromy_lines(info: dict[str, Any] | None) -> list[tuple[str, str]]:
     """How a monodromy solve stopped — a heuristic stop is said to be one."""
     if not info:
         return []
     trusted = info.get("trusted_count")
-    how = (
-        f"reached the trusted count {trusted} ({info.get('trusted_count_source')})"
-        if info.get("reached_trusted_count")
-        else "every pattern stopped after rounds without new solutions (heuristic: --verify degree "
-        "or solver.trusted_count: msolve makes it exact)"
-    )
+    if info.get("reached_trusted_count"):
+        how = f"reached the trusted count {trusted} ({info.get('trusted_count_source')})"
+    else:
+        methods = [p.get("completeness") or "none" for p in info.get("per_pattern", [])]
+        traced = sum(1 for m in methods if m == "trace_test")
+        heuristic = sum(1 for m in methods if m == "heuristic")
+        early = sum(1 for m in methods if m == "none")
+        parts = []
+        if early:
+            parts.append(f"{early} pattern(s) stopped early (partial result)")
+        if traced:
+            parts.append(f"{traced} pattern(s) stopped by the trace test (proof of completeness)")
+        if heuristic:
+            parts.append(
+                f"{heuristic} pattern(s) after rounds without new solutions (heuristic: --verify degree "
+                "or solver.trusted_count: msolve makes it exact)"
+            )
+        how = "; ".join(parts) or "no pattern needed loops"
     return [
         (
             "monodromy",

@@ -40,6 +40,7 @@ from ...errors import ConfigError
 from ...model.options import SolverOptions
 from ...model.problem import Problem
 from .family import DataPoint
+from .trace_test import Slice, TraceOutcome
 
 CHECKPOINT = "checkpoint.npz"
 FORMAT = 1
@@ -128,7 +129,13 @@ class Checkpointer:
                 "this checkpoint was written for another problem, seed or solver setting (or another version); "
                 "resume with the config that wrote it, or remove the file to start afresh",
             )
-        classes = {"DataPoint": DataPoint, "Problem": Problem, self.component_type.__name__: self.component_type}
+        classes = {
+            "DataPoint": DataPoint,
+            "Problem": Problem,
+            "Slice": Slice,
+            "TraceOutcome": TraceOutcome,
+            self.component_type.__name__: self.component_type,
+        }
         state = _decode(manifest["state"], arrays, classes)
         return MonodromyState(**state)
 
@@ -145,6 +152,7 @@ def capture(solver: Any, components: list[Any], rounds: int, c_scale: float) -> 
             "path_steps": solver.arcs.path_steps,
             "tracker_calls": solver.arcs.calls,
             "loop_seconds": solver.loop_seconds(),
+            **(solver.trace.counters() if solver.trace is not None else {}),
         },
         components=components,
     )
@@ -159,6 +167,8 @@ def restore(solver: Any, state: MonodromyState) -> tuple[list[Any], int, float]:
     solver.arcs.calls = int(state.counters["tracker_calls"])
     solver.seconds_before = float(state.counters["loop_seconds"])
     solver.resumed_at = state.rounds
+    if solver.trace is not None:
+        solver.trace.restore_counters(state.counters)
     return state.components, state.rounds, state.c_scale
 
 

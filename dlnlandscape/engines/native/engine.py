@@ -57,9 +57,10 @@ class NativeEngine:
 
     name = "native"
 
-    def __init__(self, options: TrackerOptions | None = None, kernel: str = "auto") -> None:
+    def __init__(self, options: TrackerOptions | None = None, kernel: str = "auto", trace_test: bool = True) -> None:
         self.options = options or TrackerOptions()
         self.kernel = kernel
+        self.trace_test = trace_test  # monodromy patterns stop by the trace test (False: the heuristic)
 
     def solve(
         self,
@@ -159,7 +160,9 @@ class NativeEngine:
             )
         if progress is not None:
             progress.start(trusted or 0)
-        monodromy_options = MonodromyOptions(loops_without_progress=int(options.loops_without_progress))
+        monodromy_options = MonodromyOptions(
+            loops_without_progress=int(options.loops_without_progress), trace_test=self.trace_test
+        )
         keeper = None
         if control is not None and control.checkpoint_dir is not None and instances is None:
             keeper = Checkpointer(

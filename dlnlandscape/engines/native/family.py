@@ -67,13 +67,7 @@ class Family:
         """(terms, L) variable indices (−1 padded) and exponents of every term: the layout the
         compiled kernel reads; built once per family."""
         if self._tables is None:
-            exps = self.system.exponents
-            support = exps > 0
-            L = max(1, int(support.sum(axis=1).max()))
-            order = np.argsort(~support, axis=1, kind="stable")[:, :L]  # the variables of each term first
-            term_exps = np.take_along_axis(exps, order, axis=1)
-            term_vars = np.where(term_exps > 0, order, -1)
-            self._tables = (term_vars.astype(np.int64), term_exps.astype(np.int64))
+            self._tables = term_tables(self.system.exponents)
         return self._tables
 
     def target(self) -> DataPoint:
@@ -232,8 +226,19 @@ class ArcTracker:
         return np.where(keep[:, None], state.y, np.nan), ok
 
 
+def term_tables(exponents: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(terms, L) variable indices (−1 padded) and exponents of every term of a sparse system
+    (exponents (terms, n)): the layout the compiled kernel reads."""
+    support = exponents > 0
+    L = max(1, int(support.sum(axis=1).max()))
+    order = np.argsort(~support, axis=1, kind="stable")[:, :L]  # the variables of each term first
+    term_exps = np.take_along_axis(exponents, order, axis=1)
+    term_vars = np.where(term_exps > 0, order, -1)
+    return term_vars.astype(np.int64), term_exps.astype(np.int64)
+
+
 def complex_normal(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
     return (rng.standard_normal(shape) + 1j * rng.standard_normal(shape)) / np.sqrt(2)
 
 
-__all__ = ["ARC_END", "ArcTracker", "DataPoint", "Family", "complex_normal"]
+__all__ = ["ARC_END", "ArcTracker", "DataPoint", "Family", "complex_normal", "term_tables"]

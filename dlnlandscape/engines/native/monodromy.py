@@ -37,6 +37,7 @@ from ..stats import MonodromyStats, PatternStats
 from .checkpoint import Checkpointer, MonodromyState, capture, restore
 from .family import ArcTracker, DataPoint, Family
 from .targets import BaseSolutions, Refine, track_to_targets
+from .trace_test import TRACE_TOL, Slice, TraceTest
 from .tracker import TrackerOptions
 
 NEWTON_ACCURACY = 1e-10  # relative Newton step below which an arc's endpoint is a solution
@@ -54,6 +55,10 @@ class MonodromyOptions:
     # looser steps inside loops: a path that jumps there still ends at a genuine solution
     # (every endpoint is Newton-checked), so jumping only costs discoveries, never correctness
     loop_tol: float = 1e-2
+    # stop a pattern when its trace test passes (trace_test.py); without it, or when the test
+    # cannot settle it, `loops_without_progress` rounds without news stop it (a heuristic)
+    trace_test: bool = True
+    trace_tol: float = TRACE_TOL
 
 
 def newton_check(problem: Problem, x: np.ndarray, iterations: int = 4) -> tuple[np.ndarray, np.ndarray]:
@@ -73,11 +78,15 @@ class Component:
     reps: np.ndarray  # one per sign-flip orbit: the only points ever tracked
     loops: list[tuple[DataPoint, DataPoint]] = field(default_factory=list)
     carried: list[int] = field(default_factory=list)  # representatives each loop has carried
-    stagnant: int = 0
+    stagnant: int = 0  # rounds in a row without a new solution
     stopped: str = ""
+    completeness: str = ""  # how the stop is justified: PatternStats.completeness
     history: list[int] = field(default_factory=list)
+    slice: Slice | None = None  # the trace test's curve, opened once the pattern first stalls
 
     def stats(self) -> PatternStats:
+        outcome = self.slice.outcome if self.slice is not None else None
+        orbit = self.known.shape[0] // max(1, self.reps.shape[0])
         return PatternStats(
             active_coordinates=int(self.active.sum()),
             solutions=int(self.known.shape[0]),
@@ -85,6 +94,11 @@ class Component:
             loops=len(self.loops),
             stopped=self.stopped,
             history=tuple(self.history),
+            completeness=self.completeness,
+            trace_deviation=None if outcome is None or not outcome.evaluated else outcome.deviation,
+            trace_tolerance=None if outcome is None else outcome.tolerance,
+            witnesses=None if self.slice is None else int(self.slice.witness_reps.shape[0]) * orbit,
+            witness_loops=None if self.slice is None else len(self.slice.loops),
         )
 
 
@@ -114,6 +128,11 @@ class MonodromySolver:
         self.seconds_before = 0.0  # loop seconds of the runs before a resume
         self.began = time.perf_counter()
         self.final_state: MonodromyState | None = None
+        self.trace = (
+            TraceTest(self.family, self.signs, rng, tracker_options, self.loop_options, options.trace_tol, kernel)
+            if options.trace_test
+            else None
+        )
 
     def seed(self, active: np.ndarray) -> Component:
         """A start pair for one pattern; a pattern without generic solutions is closed at once."""
@@ -127,10 +146,19 @@ class MonodromySolver:
             # for special data (its image in parameter space is a hypersurface — e.g. a width-1
             # layer after two active neurons ties their penalties together), so at generic
             # data it contributes nothing.
-            return Component(active, base, base_problem, none, none, stopped="no isolated solutions for generic data")
+            return Component(
+                active,
+                base,
+                base_problem,
+                none,
+                none,
+                stopped="no isolated solutions for generic data",
+                completeness="singular_seed",
+            )
         component = Component(active, base, base_problem, closure(x0[None], self.signs), x0[None])
         if not active.any():
             component.stopped = "the origin: a solution for every parameter value"
+            component.completeness = "exact"
         return component
 
     def solve(
@@ -144,7 +172,6 @@ class MonodromySolver:
         `control`, a stop request ends the loops at the last complete round (engines/control.py);
         with a `keeper`, the state after a round is saved now and then, and always on a stop, and
         a resumed run starts from the saved state (checkpoint.py)."""
-        opt = self.options
         saved = keeper.load() if keeper is not None and control is not None and control.resume else None
         if saved is not None:
             components, rounds, c_scale = restore(self, saved)
@@ -158,11 +185,14 @@ class MonodromySolver:
         open_ = [c for c in components if not c.stopped]
         if control is not None:
             self.arcs.check = control.checker()
+            if self.trace is not None:
+                self.trace.check = self.arcs.check
         while True:
             total = sum(c.known.shape[0] for c in components)
             if trusted_count is not None and total >= trusted_count:
                 for c in open_:
                     c.stopped = f"the total reached the trusted count {trusted_count}"
+                    c.completeness = "trusted_count"
                 break
             open_ = [c for c in open_ if not c.stopped]
             if not open_:
@@ -203,21 +233,21 @@ class MonodromySolver:
                 break
             for c, new in zip(open_, found):
                 before = c.known.shape[0]
-                if new.shape[0]:
-                    new = new[match_points(new, c.known, SAME_POINT_TOL) < 0]
-                if new.shape[0]:
-                    distinct = new[unique_points(new, SAME_POINT_TOL)[0]]
-                    reps_new = distinct[representatives(distinct, self.signs)]
-                    c.known = np.concatenate([c.known, closure(reps_new, self.signs)])
-                    c.reps = np.concatenate([c.reps, reps_new])
-                c.history.append(int(c.known.shape[0]))
+                self._add(c, new)
                 c.stagnant = c.stagnant + 1 if c.known.shape[0] == before else 0
                 if progress is not None and c.known.shape[0] > before:
                     progress.advance(int(c.known.shape[0] - before))
-                if c.stagnant >= opt.loops_without_progress:
-                    c.stopped = f"no new solutions in {c.stagnant} consecutive rounds with a fresh loop"
-                elif len(c.loops) >= opt.max_loops:
-                    c.stopped = f"loop limit {opt.max_loops} reached while still finding solutions"
+            if self.trace is not None:
+                try:
+                    self._certify(open_, progress)
+                except StopRequested as stop:  # the round's solutions are in; its witnesses wait
+                    if keeper is not None:
+                        keeper.save(capture(self, components, rounds, c_scale))
+                    self.stop(stop.reason, open_)
+                    break
+            for c in open_:
+                c.history.append(int(c.known.shape[0]))
+                self._decide(c)
             if progress is not None:
                 progress.note(self.describe(components, rounds))
         self.final_state = capture(self, components, rounds, c_scale)  # for a checkpoint if the final stops
@@ -253,6 +283,68 @@ class MonodromySolver:
             f"{open_} of {len(components)} patterns open, {sum(len(c.loops) for c in components)} loops, "
             f"{pace:,.0f} path-steps/s"
         )
+
+    def _add(self, c: Component, new: np.ndarray) -> None:
+        """Verified solutions at c's base point: the new ones join with their whole orbit."""
+        if new.shape[0]:
+            new = new[match_points(new, c.known, SAME_POINT_TOL) < 0]
+        if new.shape[0]:
+            distinct = new[unique_points(new, SAME_POINT_TOL)[0]]
+            reps_new = distinct[representatives(distinct, self.signs)]
+            c.known = np.concatenate([c.known, closure(reps_new, self.signs)])
+            c.reps = np.concatenate([c.reps, reps_new])
+
+    def _certify(self, components: list[Component], progress: Progress | None) -> None:
+        """The trace test's share of a round (trace_test.py): a pattern that stalled gets its
+        slice; every slice's witnesses go around loops; a slice where nothing new turned up
+        this round — no solution, no witness — and that changed since its last evaluation has
+        its trace evaluated."""
+        assert self.trace is not None
+        for c in components:
+            if c.slice is None and c.stagnant >= 1:
+                c.slice = self.trace.open(c.active, c.base, c.base_problem, c.known)
+        certifying = [c for c in components if c.slice is not None]
+        if not certifying:
+            return
+        slices = [c.slice for c in certifying if c.slice is not None]
+        on_solutions = self.trace.round(slices, [c.base for c in certifying], [c.reps for c in certifying])
+        for c, x in zip(certifying, on_solutions):
+            if x.shape[0]:  # a loop of t came back on λ = 0: check it as any loop's endpoint
+                x, converged = newton_check(c.base_problem, x)
+                known = c.known.shape[0]
+                self._add(c, x[converged & self.family.in_pattern(x, c.active)])
+                if c.known.shape[0] > known:
+                    c.stagnant = 0
+                    if progress is not None:
+                        progress.advance(int(c.known.shape[0] - known))
+        due = [
+            c
+            for c, s in zip(certifying, slices)
+            if c.stagnant >= 1 and s.stagnant >= 1 and s.evaluated_at != (c.reps.shape[0], s.witness_reps.shape[0])
+        ]
+        if due:
+            self.trace.evaluate([c.slice for c in due if c.slice is not None], [c.reps for c in due])
+
+    def _decide(self, c: Component) -> None:
+        """Whether pattern c stops after this round, and on what grounds."""
+        opt = self.options
+        s = c.slice
+        outcome = s.outcome if s is not None else None
+        current = s is not None and s.evaluated_at == (c.reps.shape[0], s.witness_reps.shape[0])
+        if outcome is not None and current and outcome.passed:
+            c.stopped = f"trace test passed (deviation {outcome.deviation:.1e} <= {outcome.tolerance:.0e})"
+            c.completeness = "trace_test"
+            return
+        # without the test, or once neither solutions nor witnesses turned up for a while (twice
+        # as long when the trace said points are missing), the heuristic stops the pattern
+        patience = opt.loops_without_progress * (2 if outcome is not None and outcome.evaluated else 1)
+        stalled = c.stagnant >= patience and (s is None or s.stagnant >= patience)
+        if stalled:
+            c.stopped = f"no new solutions in {c.stagnant} consecutive rounds with a fresh loop" + _trace_note(c)
+            c.completeness = "heuristic"
+        elif len(c.loops) >= opt.max_loops:
+            c.stopped = f"loop limit {opt.max_loops} reached while still finding solutions" + _trace_note(c)
+            c.completeness = "heuristic"
 
     def _round(self, components: list[Component]) -> list[np.ndarray]:
         """Carry every representative through every loop of its pattern it has not been through
@@ -291,6 +383,18 @@ class MonodromySolver:
             x, converged = newton_check(c.base_problem, y[rows])
             found.append(x[converged & self.family.in_pattern(x, c.active)])
         return found
+
+
+def _trace_note(c: Component) -> str:
+    """What the trace test said about a pattern that stopped without passing it."""
+    if c.slice is None:
+        return ""
+    outcome = c.slice.outcome
+    if outcome is None:
+        return "; the trace test was never evaluated (witnesses still growing)"
+    if not outcome.evaluated:
+        return f"; the trace test could not be evaluated ({outcome.problem})"
+    return f"; the trace test failed (deviation {outcome.deviation:.1e} > {outcome.tolerance:.0e})"
 
 
 def solve_by_monodromy(
@@ -348,7 +452,7 @@ def solve_by_monodromy(
         final_retracked=final.retracked,
         final_detoured=final.detoured,
         final_failed=final.failed,
-        path_steps=solver.arcs.path_steps,
+        path_steps=solver.arcs.path_steps + (solver.trace.path_steps if solver.trace else 0),
         tracker_calls=solver.arcs.calls,
         loop_seconds=round(loop_seconds, 3),
         seconds=round(seconds, 3),
@@ -360,6 +464,10 @@ def solve_by_monodromy(
         carried_to_target=bool(final.passes),
         resumed_at_round=solver.resumed_at,
         checkpoint=None if keeper is None or keeper.written is None else str(keeper.written),
+        trace_test=solver.trace is not None,
+        trace_path_steps=solver.trace.path_steps if solver.trace else 0,
+        trace_arcs_tracked=solver.trace.arcs_tracked if solver.trace else 0,
+        trace_evaluations=solver.trace.evaluations if solver.trace else 0,
     )
     return results, stats
 

@@ -18,11 +18,20 @@ coefficients to the compiled kernel (mode PARAMETER), and the two agree to round
 
 from __future__ import annotations
 
+from typing import Protocol
+
 import numpy as np
 
-from ....model.sparse import ParametricSystem
 from ..kernel_data import KernelData, KernelMode
 from .base import Evaluation
+
+
+class TermSystem(Protocol):
+    """What the homotopy reads of a sparse system: the terms' exponents and equations (the
+    gradient family, model.sparse.ParametricSystem, or the trace test's slice system)."""
+
+    exponents: np.ndarray  # (terms, n) int64
+    equation: np.ndarray  # (terms,) int64
 
 
 class ParameterHomotopy:
@@ -31,7 +40,7 @@ class ParameterHomotopy:
 
     def __init__(
         self,
-        system: ParametricSystem,
+        system: TermSystem,
         term_tables: tuple[np.ndarray, np.ndarray],
         coefficients: np.ndarray,
         arc_of_path: np.ndarray,
@@ -90,4 +99,4 @@ class ParameterHomotopy:
         )
 
 
-__all__ = ["ParameterHomotopy"]
+__all__ = ["ParameterHomotopy", "TermSystem"]

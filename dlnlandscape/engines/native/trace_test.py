@@ -1,0 +1,558 @@
+"""The trace test: a proof, up to rounding and random choices, that monodromy found every point.
+
+Why.  Monodromy (monodromy.py) only ever *adds* solutions; "no new solution for k rounds" says
+nothing about those it never reached, and it has been wrong (widths [2,2,2,2,2], m = 1: data
+seeds 7 and 51 gave 9,889 and 9,985 critical points, both "complete").  The trace test (Leykin,
+Rodriguez & Sottile, *Trace test*, Arnold Math. J. 4, 2018; for systems linear in their
+parameters HomotopyContinuation.jl's `verify_solution_completeness`, whose construction this
+follows) turns completeness into an identity that a missing point breaks.
+
+The principle.  Let g: C → ℂ be a *proper* map on an affine curve C and φ a polynomial function.
+The trace tr φ(t) = Σ_{y ∈ g⁻¹(t)} φ(y) is a symmetric function of the fibre without poles (no
+fibre point goes to infinity), so a polynomial in t, and if |φ| = O(|g|) at every point at
+infinity of C it is affine-linear.  A *proper subset* of the fibres of an irreducible C has no
+reason to be linear — the monodromy of g is transitive — so for random choices a missing point
+shows as a non-zero second difference tr φ(0) − 2 tr φ(γ/2) + tr φ(γ).
+
+The curve.  ∇L is linear in p = (S, T, C) (model.sparse.ParametricSystem): F(x; p) = 0.  Take a
+neuron pattern's base point p₀ and follow a line p₀ + λv; its solutions form the curve
+C = {(x, λ) : F(x; p₀ + λv) = 0}, whose fibre at λ = 0 is what monodromy grew.  The line must
+stay where the generic count is the real problem's: S keeps rank m when m < d0.  S = sXXᵀ is not
+linear in the data, but with the base point's X₀ fixed, S = X₀MX₀ᵀ, T = NX₀ᵀ (M symmetric, N and
+C free) *is* a linear family through p₀ that keeps the rank, and these families for all X₀ cover
+the data family, so for a random complex X₀ its generic count is the family's
+(`random_parameters`; with m ≥ d0 every S and T occur).  Here v moves only T and C: S stays at
+p₀'s, and the curve is still irreducible — for each x with non-zero coordinates the C part alone
+solves F = 0 uniquely, so the solutions over p₀ + span(T, C) form a vector bundle over a torus,
+and a generic line through p₀ pulls back to an irreducible curve (Bertini).  Moving S as well
+costs 30 % more witnesses (below) and buys nothing.
+
+The pencil.  λ itself would not do: fibres over λ lose points to infinity where the count drops.
+Following LRS §3 (HC.jl's verify system), the pencil g(x, λ) = (h(x) − 1) λ on C has as fibre
+over t = 0 the solutions (λ = 0) *and* the e points of C on h(x) = 1, the *witnesses*.  For a
+generic h, g is proper: where x → ∞ at finite λ ≠ 0, h → ∞; where λ → ∞ at finite x*,
+h(x*) ≠ 1.  So every fibre g = −t has d + e points and tr φ is linear for φ = λ and φ of degree
+≤ deg h in x.  The test tracks the d + e points of
+
+    G(x, λ; t) = [ F(x; p₀ + λv) ;  (h(x) − 1) λ + t ] = 0
+
+from t = 0 to γ/2 and γ (|γ| the size of g near the solutions), refines them by Newton and
+requires the relative second difference of Σ φ to be below TRACE_TOL (measured: ≤ 1e-13 on
+complete sets, ≥ 1e-6 with one orbit removed).  G is linear in its own parameters q = (p₀, v, a,
+−1, t) (`trace_system`), so the tracker, the compiled kernel and arcs are the family's own
+(homotopies/parameter.py).
+
+Sign flips.  Only one representative per sign-flip orbit is ever tracked.  With h(x) = Σ aᵢxᵢ²
+(random, zero off the pattern) G is invariant under the flips, its fibre points come in orbits,
+and φ = (λ, x₁², …, xₙ²) is invariant: within a neuron pattern every orbit has 2^(active
+neurons) members, so the trace over the whole fibre is that constant times the trace over
+representatives — no image is ever tracked.  (A linear h, as in HC.jl, breaks the symmetry and
+makes every image a path of its own.)  G's solutions include every pattern's; a path that jumps
+onto another pattern's curve is dropped (Family.in_pattern), else orbits of the wrong size spoil
+the sum (measured on (2,2,1): 188 points for msolve's 144 until they were).
+
+Finding the witnesses.  They are not known in advance; typically e ≈ 3–12 d (msolve's degree of
+G on (2,2,1) m = 2: 160 = 16 + 144 witnesses, what the loops find).  A slice first sends its
+solutions once around a loop of t (0 → t₁ → t₂ → 0): the pencil's monodromy mixes the two kinds
+of fibre points.  Then, like monodromy itself (HC.jl runs a second monodromy here too), loops at
+t = 0 through random (p, v, h) permute the witnesses among themselves — their incidence variety
+is a vector bundle (the C part of p and the form h are free), so irreducible — while the
+solutions stay on λ = 0.  Loops go a quarter of the way to a random point (shorter arcs; the
+radius doubles on every round without a new witness).
+
+What it proves.  A pattern whose trace test passes has every solution of its component — the
+closure of its solutions with all active weights non-zero, seeded from one such point — unless
+rounding or an unlucky random choice (v, h, γ: measure zero) conspires.  A component no pattern
+seeds (its points having a zero weight inside an active neuron) is outside its reach, as it is
+outside monodromy's; msolve has not met one.  The cost is the witnesses': on (1,2,2,2) m = 1 the
+loops carry 4,576 witnesses beside 384 solutions in the largest pattern.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from ...common.newton import newton
+from ...common.points import SAME_POINT_TOL, match_points, unique_points
+from ...common.symmetry import closure, representatives
+from ...model.problem import Problem
+from ...model.sparse import ParametricSystem
+from .family import ARC_END, DataPoint, Family, complex_normal, term_tables
+from .homotopies.parameter import ParameterHomotopy
+from .tracker import REACHED_END, Tracker, TrackerOptions, make_steps
+
+TRACE_TOL = 1e-10  # relative deviation of the trace from linearity below which the test passes …
+ROUNDING_MARGIN = 10.0  # … or below this many times the rounding the points' accuracy allows
+MAX_TRACE_TOL = 1e-7  # a tolerance the rounding would push above this makes the test inconclusive
+NEWTON_ACCURACY = 1e-8  # relative Newton step (at its best iterate) below which a slice point is taken
+LAMBDA_ZERO = 1e-8  # |λ| below this (relative to the point) marks a fibre point as a solution
+NOISE_FLOOR = 1e-7  # TrackerOptions.noise_floor on slice arcs (see there)
+FRESH_WITNESS_LOOPS = 8  # a round gives each slice ≥ this many (witness, fresh loop) pairs
+# witness loops go a quarter of the way towards random (p, v, h): shorter arcs (≈ 14 steps
+# instead of ≈ 35 on (1,2,2,2)) mix a little less per loop but cost half the steps in all
+LOOP_RADIUS = 0.25
+
+
+@dataclass(frozen=True)
+class TraceSystem:
+    """G(x, λ; q) as a sparse system linear in q = (p, v, a, b, t): the gradient's terms with
+    coefficients from p, the same terms times λ with coefficients from v, then the pencil
+    (Σ aᵢ xᵢ² + b) λ + t as equation n.  Variable n is λ."""
+
+    exponents: np.ndarray  # (terms, n + 1) int64
+    equation: np.ndarray  # (terms,) int64
+    coefficient_map: np.ndarray  # (terms, 2k + n + 2): coefficients = coefficient_map @ q
+    k: int  # parameters of the gradient family
+
+    def parameters(self, p: np.ndarray, v: np.ndarray, a: np.ndarray, t: complex = 0.0) -> np.ndarray:
+        """q for the line p + λv, the pencil (h_a − 1) λ + t."""
+        return np.concatenate([p, v, a, [-1.0, t]]).astype(complex)
+
+    def arc_coefficients(self, qa: np.ndarray, qb: np.ndarray) -> np.ndarray:
+        """(3, terms) along the arc qa → qb: c₀ + τ c₁ (τ = 1 at qa, −1 at qb; no τ² term)."""
+        c0 = self.coefficient_map @ (0.5 * (qa + qb))
+        c1 = self.coefficient_map @ (0.5 * (qa - qb))
+        return np.stack([c0, c1, np.zeros_like(c0)])
+
+
+def trace_system(system: ParametricSystem, moving: np.ndarray | None = None) -> TraceSystem:
+    """The slice system G of the gradient family `system` (module docstring).  `moving` masks
+    the parameter slots a direction v may use (default all): the λ-copy keeps only the terms
+    that depend on them (with v in the (T, C) slots, not the many top-degree S terms)."""
+    E = system.exponents
+    T, k = system.coefficient_map.shape
+    n = E.shape[1]
+    moving = np.ones(k, dtype=bool) if moving is None else moving
+    kept = np.flatnonzero(np.any(system.coefficient_map[:, moving] != 0, axis=1))
+    L = kept.size
+    pencil = np.zeros((n + 2, n + 1), np.int64)
+    pencil[np.arange(n), np.arange(n)] = 2  # aᵢ xᵢ² λ
+    pencil[: n + 1, n] = 1  # … b λ; the last row, all zero, is the constant t
+    cmap = np.zeros((T + L + n + 2, 2 * k + n + 2))
+    cmap[:T, :k] = system.coefficient_map
+    cmap[T : T + L, k : 2 * k] = np.where(moving[None], system.coefficient_map[kept], 0.0)
+    cmap[T + L :, 2 * k :] = np.eye(n + 2)
+    exponents = np.concatenate(
+        [np.hstack([E, np.zeros((T, 1), np.int64)]), np.hstack([E[kept], np.ones((L, 1), np.int64)]), pencil]
+    )
+    equation = np.concatenate([system.equation, system.equation[kept], np.full(n + 2, n)])
+    return TraceSystem(exponents=exponents, equation=equation.astype(np.int64), coefficient_map=cmap, k=k)
+
+
+def direction_slots(system: ParametricSystem, widths: tuple[int, ...]) -> np.ndarray:
+    """The parameter slots of the directions v: T and C (S stays at the base point's)."""
+    d0 = widths[0]
+    slots = np.ones(system.coefficient_map.shape[1], dtype=bool)
+    slots[: d0 * d0] = False
+    return slots
+
+
+def random_parameters(family: Family, base: DataPoint, rng: np.random.Generator, blocks: str = "STC") -> np.ndarray:
+    """A random point (S, T, C) of the linear family through the base point that keeps S's rank
+    — S = X₀ M X₀ᵀ, T = N X₀ᵀ with X₀ the base data when m < d0, any S, T otherwise — with
+    only the named blocks non-zero, each scaled like the base point's."""
+    X0 = base.X if base.X.shape[1] < base.X.shape[0] else np.eye(base.X.shape[0])
+    r = X0.shape[1]
+    M = complex_normal(rng, (r, r))
+    S, T = X0 @ (M + M.T) @ X0.T, complex_normal(rng, (base.Y.shape[0], r)) @ X0.T
+    C = complex_normal(rng, base.C.shape)
+    s = family.scale
+    reference = (s * base.X @ base.X.T, s * base.Y @ base.X.T, base.C)
+
+    def scaled(name: str, block: np.ndarray, ref: np.ndarray) -> np.ndarray:
+        if name not in blocks:
+            return np.zeros_like(block)
+        return block * (np.linalg.norm(ref) / max(np.linalg.norm(block), 1e-300))
+
+    return family.system.parameter_vector(
+        *(scaled(name, b, ref) for name, b, ref in zip("STC", (S, T, C), reference))
+    ).astype(complex)
+
+
+def gradient_problem(family: Family, p: np.ndarray) -> Problem:
+    """∇L at the parameter vector p = (S, T, C) (for gradient and Hessian evaluation only)."""
+    base = family.problem
+    d0, dH = base.widths[0], base.widths[-1]
+    C = np.split(p[d0 * d0 + dH * d0 :], np.cumsum(base.group_sizes)[:-1])
+    return Problem(
+        widths=base.widths,
+        residual=base.residual,
+        S=p[: d0 * d0].reshape(d0, d0),
+        T=p[d0 * d0 : d0 * d0 + dH * d0].reshape(dH, d0),
+        X=np.zeros((d0, 0)),
+        Y=np.zeros((dH, 0)),
+        scale=base.scale,
+        penalty=tuple(c.reshape(shape) for c, shape in zip(C, base.shapes)),
+        regularization=base.regularization,
+    )
+
+
+@dataclass(frozen=True)
+class TraceOutcome:
+    """One evaluation of the trace test on one pattern's slice."""
+
+    deviation: float  # ‖tr φ(0) − 2 tr φ(γ/2) + tr φ(γ)‖ / Σ ‖φ‖ over the points; nan if not evaluated
+    tolerance: float
+    solutions: int  # orbit representatives on λ = 0
+    witnesses: int  # orbit representatives on h = 1
+    problem: str = ""  # why it could not be evaluated, else ""
+
+    @property
+    def evaluated(self) -> bool:
+        return not self.problem
+
+    @property
+    def passed(self) -> bool:
+        return self.evaluated and self.deviation <= self.tolerance
+
+
+@dataclass
+class Slice:
+    """One pattern's trace-test curve: the line p₀ + λv, the pencil, the witnesses found so far
+    (representatives and all images) and the loops that carry them around."""
+
+    active: np.ndarray  # coordinate mask of the pattern
+    q0: np.ndarray  # the slice system's parameters at t = 0
+    base: Problem  # ∇L at p₀
+    direction: Problem  # ∇L's coefficients at v
+    a: np.ndarray  # (n,) the pencil's form h = Σ aᵢ xᵢ², zero off the pattern
+    gamma: complex  # the trace is read at t = 0, γ/2, γ
+    t_scale: float  # typical |g| near the solutions: the size of loops in t
+    signs: np.ndarray  # (g, n + 1) the pattern's sign flips (λ fixed)
+    witness_reps: np.ndarray  # (w, n + 1)
+    witness_known: np.ndarray  # every image of every witness
+    loops: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)  # (q₁, q₂), t = 0
+    carried: list[int] = field(default_factory=list)  # witnesses each loop has carried
+    evaluated_at: tuple[int, int] = (-1, -1)  # (solutions, witnesses) at the last evaluation
+    outcome: TraceOutcome | None = None
+    stagnant: int = 0  # rounds in a row without a new witness
+
+    def at(self, t: complex) -> np.ndarray:
+        q = self.q0.copy()
+        q[-1] = t
+        return q
+
+    @staticmethod
+    def lift(x: np.ndarray) -> np.ndarray:
+        """Solutions (k, n) as fibre points (x, λ = 0)."""
+        return np.concatenate([x, np.zeros((x.shape[0], 1), dtype=complex)], axis=1)
+
+    def evaluate(self, y: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """G and its Jacobian at points y = (x, λ) (N, n + 1), per-point t (batched products
+        of small matrices, model.problem)."""
+        x, lam = y[:, :-1], y[:, -1]
+        n = x.shape[1]
+        Fb, Hb = self.base.gradient_and_hessian(x)
+        Fv, Hv = self.direction.gradient_and_hessian(x)
+        h = (x * x) @ self.a
+        values = np.empty_like(y)
+        values[:, :n] = Fb + lam[:, None] * Fv
+        values[:, n] = (h - 1.0) * lam + t
+        jac = np.empty((y.shape[0], n + 1, n + 1), dtype=complex)
+        jac[:, :n, :n] = Hb + lam[:, None, None] * Hv
+        jac[:, :n, n] = Fv
+        jac[:, n, :n] = 2.0 * self.a[None] * x * lam[:, None]
+        jac[:, n, n] = h - 1.0
+        return values, jac
+
+    def refine(self, y: np.ndarray, t: complex, iterations: int = 4) -> tuple[np.ndarray, np.ndarray]:
+        """Newton on G(·; t), each point keeping its best iterate: the points and the size of
+        their last step relative to them (∞ where Newton failed) — large points (|y| ~ 10³)
+        stall at rounding well above 1e-12, so the step is kept as the point's accuracy."""
+        if y.shape[0] == 0:
+            return y, np.zeros(0)
+        tt = np.full(y.shape[0], t, dtype=complex)
+        with np.errstate(all="ignore"):
+            result = newton(lambda z: self.evaluate(z, tt), y, iterations, keep_best=True)
+        step = np.where(np.isfinite(result.points).all(axis=1), result.step, np.inf)
+        return result.points, step
+
+    def on_solutions(self, y: np.ndarray) -> np.ndarray:
+        """Which fibre points at t = 0 lie on λ = 0 (solutions) rather than on h = 1."""
+        return np.abs(y[:, -1]) <= LAMBDA_ZERO * np.maximum(1.0, np.abs(y[:, :-1]).max(axis=1))
+
+    def add_witnesses(self, y: np.ndarray) -> int:
+        """New witnesses among refined points at t = 0, with their orbits; how many orbits."""
+        if y.shape[0]:
+            y = y[match_points(y, self.witness_known, SAME_POINT_TOL) < 0]
+        if y.shape[0] == 0:
+            return 0
+        distinct = y[unique_points(y, SAME_POINT_TOL)[0]]
+        reps = distinct[representatives(distinct, self.signs)]
+        self.witness_known = np.concatenate([self.witness_known, closure(reps, self.signs)])
+        self.witness_reps = np.concatenate([self.witness_reps, reps])
+        return int(reps.shape[0])
+
+
+def trace_values(y: np.ndarray) -> np.ndarray:
+    """φ(y) = (λ, x₁², …, xₙ²): invariant under the sign flips and O(|g|) at infinity."""
+    return np.concatenate([y[:, -1:], y[:, :-1] ** 2], axis=1)
+
+
+def trace_deviation(points: list[np.ndarray], errors: list[np.ndarray] | None = None) -> tuple[float, float]:
+    """The relative second difference of Σ φ over the fibre points at t = 0, γ/2, γ, and the
+    relative rounding of that sum that the points' accuracies (absolute, per point) allow."""
+    phis = [trace_values(y) for y in points]
+    sums = [p.sum(axis=0) for p in phis]
+    size = max(sum(float(np.linalg.norm(p, axis=1).sum()) for p in phis), 1e-300)
+    deviation = float(np.linalg.norm(sums[0] - 2.0 * sums[1] + sums[2]) / size)
+    if errors is None:
+        return deviation, 0.0
+    # |δφ| ≤ (2‖x‖ + 1)|δy| for φ = (λ, x²); the second difference weighs t = γ/2 twice
+    rounding = sum(
+        w * float(np.sum((2.0 * np.abs(y).max(axis=1) + 1.0) * e)) for w, y, e in zip((1, 2, 1), points, errors)
+    )
+    return deviation, rounding / size
+
+
+class TraceTest:
+    """The trace test for every pattern of one monodromy run: opens a slice per pattern, grows
+    its witnesses by loops, and evaluates the trace (all slices batched in one tracker call per
+    arc, like the monodromy loops)."""
+
+    def __init__(
+        self,
+        family: Family,
+        signs: np.ndarray,
+        rng: np.random.Generator,
+        tracker_options: TrackerOptions,
+        loop_options: TrackerOptions,
+        tolerance: float = TRACE_TOL,
+        kernel: str = "auto",
+    ) -> None:
+        self.family = family
+        self.signs = signs
+        self.rng = rng
+        self.system = trace_system(family.system, direction_slots(family.system, family.problem.widths))
+        self.tables = term_tables(self.system.exponents)
+        # large fibre points (|y| ~ 10²) stall on rounding in the strict contraction test
+        self.tracker_options = replace(tracker_options, noise_floor=NOISE_FLOOR)
+        self.loop_options = replace(loop_options, noise_floor=NOISE_FLOOR)
+        self.tolerance = tolerance
+        self.kernel = kernel
+        self.path_steps = 0
+        self.arcs_tracked = 0
+        self.evaluations = 0
+        self.check: Callable[[], None] | None = None  # called before every step; may raise to stop
+
+    def counters(self) -> dict[str, float]:
+        """The work done so far, for a checkpoint (checkpoint.py)."""
+        return {
+            "trace_path_steps": self.path_steps,
+            "trace_arcs_tracked": self.arcs_tracked,
+            "trace_evaluations": self.evaluations,
+        }
+
+    def restore_counters(self, counters: dict[str, float]) -> None:
+        self.path_steps = int(counters.get("trace_path_steps", 0))
+        self.arcs_tracked = int(counters.get("trace_arcs_tracked", 0))
+        self.evaluations = int(counters.get("trace_evaluations", 0))
+
+    def open(self, active: np.ndarray, base: DataPoint, base_problem: Problem, solutions: np.ndarray) -> Slice:
+        """A pattern's slice: v random in the (T, C) directions of the rank-keeping linear
+        family, h random on the pattern's coordinates (scaled so that h ~ 1 on the known
+        solutions), γ of the size of g near them."""
+        fam, rng, n = self.family, self.rng, self.family.problem.n
+        p0 = fam.system.parameter_vector(fam.scale * base.X @ base.X.T, fam.scale * base.Y @ base.X.T, base.C).astype(
+            complex
+        )
+        v = random_parameters(fam, base, rng, "TC")
+        size = float(np.mean(np.abs(solutions[:, active]) ** 2)) if active.any() else 1.0
+        a = np.where(active, complex_normal(rng, (n,)), 0.0) / (max(1, int(active.sum())) ** 0.5 * size)
+        t_scale = float(np.median(np.abs((solutions * solutions) @ a - 1.0)))
+        pattern_signs = np.unique(np.where(active[None], self.signs, 1.0), axis=0)
+        none = np.zeros((0, n + 1), dtype=complex)
+        return Slice(
+            active=active,
+            q0=self.system.parameters(p0, v, a),
+            base=base_problem,
+            direction=gradient_problem(fam, v),
+            a=a,
+            gamma=t_scale * np.exp(2j * np.pi * rng.random()),
+            t_scale=t_scale,
+            signs=np.concatenate([pattern_signs, np.ones((pattern_signs.shape[0], 1))], axis=1),
+            witness_reps=none,
+            witness_known=none,
+        )
+
+    def random_loop_point(self, s: Slice, base: DataPoint) -> np.ndarray:
+        """A random q at t = 0: part of the way to another line (p, v) of the linear family and
+        another form h — LOOP_RADIUS, doubled for every round in a row without a new witness."""
+        p = random_parameters(self.family, base, self.rng)
+        v = random_parameters(self.family, base, self.rng, "TC")
+        scale = float(np.sqrt(np.mean(np.abs(s.a[s.active]) ** 2))) if s.active.any() else 1.0
+        a = np.where(s.active, complex_normal(self.rng, s.a.shape), 0.0) * scale
+        r = min(1.0, LOOP_RADIUS * 2.0**s.stagnant)
+        return (1 - r) * s.q0 + r * self.system.parameters(p, v, a)
+
+    def round(self, slices: list[Slice], bases: list[DataPoint], solutions: list[np.ndarray]) -> list[np.ndarray]:
+        """One round of witness loops for every slice; returns, per slice, the points on λ = 0
+        the loops ended at (solutions, unverified, full coordinates).
+
+        A slice without witnesses sends its solutions once around a loop of t (0 → t₁ → t₂ →
+        0): the pencil's monodromy mixes the two kinds of fibre points.  A slice with witnesses
+        gets fresh loops at t = 0 through random (p, v, h) — there the solutions stay on λ = 0
+        and the witnesses are permuted among themselves (their incidence variety is a vector
+        bundle, so irreducible) — and every witness is carried through every loop it has not
+        been through."""
+        starts, job_of_path, jobs = [], [], []
+        carried: list[tuple[Slice, int, int]] = []  # marked carried once the tracking is done (a stop may come first)
+        for si, (s, base, x) in enumerate(zip(slices, bases, solutions)):
+            if s.witness_reps.shape[0] == 0:
+                t1, t2 = s.t_scale * complex_normal(self.rng, (2,))
+                pending = Slice.lift(x)
+                job_of_path.append(np.full(pending.shape[0], len(jobs)))
+                starts.append(pending)
+                jobs.append((si, (s.q0, s.at(t1), s.at(t2))))
+                continue
+            fresh = max(1, FRESH_WITNESS_LOOPS // max(1, s.witness_reps.shape[0]))
+            for _ in range(fresh):
+                s.loops.append((self.random_loop_point(s, base), self.random_loop_point(s, base)))
+                s.carried.append(0)
+            for li, (q1, q2) in enumerate(s.loops):
+                pending = s.witness_reps[s.carried[li] :]
+                carried.append((s, li, s.witness_reps.shape[0]))
+                if pending.shape[0]:
+                    job_of_path.append(np.full(pending.shape[0], len(jobs)))
+                    starts.append(pending)
+                    jobs.append((si, (s.q0, q1, q2)))
+        if not jobs:
+            return [np.zeros((0, self.family.problem.n), dtype=complex) for _ in slices]
+        y = np.concatenate(starts)
+        job = np.concatenate(job_of_path)
+        alive = np.ones(y.shape[0], dtype=bool)
+        for leg in range(3):
+            arcs = [(loop[leg], loop[(leg + 1) % 3]) for _, loop in jobs]
+            idx = np.flatnonzero(alive)
+            y[idx], ok = self.track(y[idx], arcs, job[idx], self.loop_options)
+            alive[idx[~ok]] = False
+        for s, li, count in carried:
+            s.carried[li] = count
+        slice_of_path = np.array([si for si, _ in jobs])[job]
+        found = []
+        for si, s in enumerate(slices):
+            points, step = s.refine(y[alive & (slice_of_path == si)], 0.0)
+            # a path can jump onto another pattern's curve: those points belong to its own slice
+            points = points[(step <= NEWTON_ACCURACY) & self.family.in_pattern(points[:, :-1], s.active)]
+            on_solutions = s.on_solutions(points)
+            s.stagnant = 0 if s.add_witnesses(points[~on_solutions]) else s.stagnant + 1
+            found.append(points[on_solutions, :-1])
+        return found
+
+    def evaluate(self, slices: list[Slice], solutions: list[np.ndarray]) -> list[TraceOutcome]:
+        """The trace test on every slice: its solutions (orbit representatives) and witnesses
+        tracked t = 0 → γ/2 → γ, refined by Newton; lost or colliding paths are tracked again
+        with tighter steps, and if still lost the slice's γ is redrawn for the next time."""
+        self.evaluations += 1
+        points = [np.concatenate([Slice.lift(x), s.witness_reps]) for s, x in zip(slices, solutions)]
+        slice_of_path = np.concatenate([np.full(p.shape[0], i) for i, p in enumerate(points)])
+        y = np.concatenate(points)
+        error = np.zeros(y.shape[0])
+        problems = [""] * len(slices)
+        bad = self._refine_at(slices, slice_of_path, y, error, [0.0] * len(slices))
+        series, errors = [y.copy()], [error.copy()]
+        for leg in range(2):
+            t_from = [0.5 * leg * s.gamma for s in slices]
+            t_to = [0.5 * (leg + 1) * s.gamma for s in slices]
+            arcs = [(s.at(a), s.at(b)) for s, a, b in zip(slices, t_from, t_to)]
+            y_next, _ = self.track(y, arcs, slice_of_path, self.tracker_options)
+            bad = self._refine_at(slices, slice_of_path, y_next, error, t_to)
+            if bad.size:  # once more, with tighter steps
+                y_next[bad], _ = self.track(y[bad], arcs, slice_of_path[bad], self.tracker_options.tighter(3.0))
+                bad = self._refine_at(slices, slice_of_path, y_next, error, t_to, bad)
+            for si in np.unique(slice_of_path[bad]):
+                problems[si] = problems[si] or f"{int(np.sum(slice_of_path[bad] == si))} path(s) lost on the trace arcs"
+            y = y_next
+            series.append(y.copy())
+            errors.append(error.copy())
+        outcomes = []
+        for si, s in enumerate(slices):
+            rows = slice_of_path == si
+            deviation, tolerance = float("nan"), self.tolerance
+            if not problems[si]:
+                deviation, rounding = trace_deviation([z[rows] for z in series], [e[rows] for e in errors])
+                tolerance = max(self.tolerance, ROUNDING_MARGIN * rounding)
+                if tolerance > MAX_TRACE_TOL:
+                    problems[si] = f"the points are too inaccurate (rounding allows {rounding:.0e})"
+            if problems[si]:
+                s.gamma = s.t_scale * np.exp(2j * np.pi * self.rng.random())  # another γ next time
+                deviation = float("nan")
+            else:
+                s.evaluated_at = (int(solutions[si].shape[0]), int(s.witness_reps.shape[0]))
+            s.outcome = TraceOutcome(
+                deviation=deviation,
+                tolerance=tolerance,
+                solutions=int(solutions[si].shape[0]),
+                witnesses=int(s.witness_reps.shape[0]),
+                problem=problems[si],
+            )
+            outcomes.append(s.outcome)
+        return outcomes
+
+    def _refine_at(
+        self,
+        slices: list[Slice],
+        slice_of_path: np.ndarray,
+        y: np.ndarray,
+        error: np.ndarray,
+        t: list[complex],
+        rows: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """Newton at each slice's t on `rows` (default all), in place, with each point's absolute
+        accuracy into `error`; returns the paths (of all rows of their slice) that did not
+        converge or landed on an orbit another path reached."""
+        bad = []
+        for si, s in enumerate(slices):
+            mine = np.flatnonzero(slice_of_path == si)
+            todo = mine if rows is None else np.intersect1d(mine, rows)
+            if todo.size:
+                y[todo], step = s.refine(y[todo], t[si])
+                error[todo] = step * np.maximum(1.0, np.abs(y[todo]).max(axis=1))
+                y[todo[~(step <= NEWTON_ACCURACY)]] = np.nan
+            ok = np.isfinite(y[mine]).all(axis=1)
+            good = mine[ok]
+            if good.size > 1:
+                reps = representatives(y[good], s.signs)
+                if reps.size < good.size:  # two paths on one orbit: one of them jumped
+                    collided = np.setdiff1d(np.arange(good.size), reps)
+                    ok[np.flatnonzero(ok)[collided]] = False
+            bad.append(mine[~ok])
+        return np.concatenate(bad) if bad else np.zeros(0, dtype=np.int64)
+
+    def track(
+        self,
+        y0: np.ndarray,
+        arcs: list[tuple[np.ndarray, np.ndarray]],
+        arc_of_path: np.ndarray,
+        options: TrackerOptions,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Endpoints (NaN where lost) and an ok mask; path i runs along arcs[arc_of_path[i]]."""
+        N = y0.shape[0]
+        if N == 0:
+            return y0.copy(), np.zeros(0, dtype=bool)
+        used, local = np.unique(arc_of_path, return_inverse=True)
+        coefficients = np.stack([self.system.arc_coefficients(*arcs[i]) for i in used])
+        hom = ParameterHomotopy(self.system, self.tables, coefficients, local)
+        tracker = Tracker(hom, options, make_steps(hom, self.kernel))
+        state = tracker.track(y0, np.zeros(N, dtype=complex), np.full(N, ARC_END), check=self.check)
+        self.path_steps += int(state.steps.sum())
+        self.arcs_tracked += N
+        ok = (state.status == REACHED_END) & np.isfinite(state.y).all(axis=1)
+        return np.where(ok[:, None], state.y, np.nan), ok
+
+
+__all__ = [
+    "Slice",
+    "TraceOutcome",
+    "TraceSystem",
+    "TraceTest",
+    "direction_slots",
+    "gradient_problem",
+    "random_parameters",
+    "trace_deviation",
+    "trace_system",
+    "trace_values",
+]

