@@ -89,13 +89,27 @@ def test_resume_after_a_stop_between_rounds_ends_with_the_same_solutions(tmp_pat
     assert resumed.monodromy.path_steps == uninterrupted.monodromy.path_steps
 
 
-def test_a_stop_inside_a_round_rewinds_it_and_the_resumed_run_repeats_it(tmp_path: Path, uninterrupted: Any):
+@pytest.mark.parametrize("chunk", [2000, 8])
+def test_a_stop_inside_a_round_resumes_inside_it(tmp_path: Path, uninterrupted: Any, chunk: int, monkeypatch):
+    """Stopped mid-arc: the chunks of the round already tracked are kept (with chunks of 8 paths
+    the round has several), the half-done one is tracked again on resume — and the run ends with
+    the uninterrupted run's solutions."""
+    import json
+
+    from dlnlandscape.engines.native import monodromy
+
+    monkeypatch.setattr(monodromy, "ROUND_CHUNK_PATHS", chunk)
     partial = _solve(_config(), StopInsideARound(400, checkpoint_dir=tmp_path))
     assert partial.stopped_early == "test stop inside a round"
+    assert 17 < partial.monodromy.base_solutions < 225  # some rounds done, not all
+    with np.load(tmp_path / CHECKPOINT) as data:
+        saved = json.loads(str(data["manifest"]))["state"]["__dict__"]
+    progress = dict((k, v) for k, v in saved)["round"]
+    jobs_done = progress["fields"]["jobs_done"]
+    assert jobs_done > 0 if chunk == 8 else jobs_done == 0  # one chunk per round when chunks are large
     resumed = _solve(_config(), RunControl(checkpoint_dir=tmp_path, resume=True))
     assert resumed.monodromy.base_solutions == 225
     assert np.array_equal(np.nan_to_num(resumed.paths.solutions), np.nan_to_num(uninterrupted.paths.solutions))
-    # the rewound round's half-done work is counted once more, nothing else differs
     assert resumed.monodromy.loops == uninterrupted.monodromy.loops
 
 

@@ -124,7 +124,7 @@ def test_a_partial_result_says_why_what_it_holds_and_how_to_continue():
     assert not verdict.complete
     assert verdict.reasons == (
         "partial result: time limit of 60 s reached; 5 solutions known at the base points, not carried to the "
-        "target (no time left): counts at the base points only; continue with dln solve CONFIG --resume",
+        "target: counts at the base points only; continue with dln solve CONFIG --resume",
     )
     carried = replace(
         _result(_closed_form()[:3], [ReturnCode.SUCCESS] * 3, replace(mono, carried_to_target=True)),

@@ -15,8 +15,9 @@ Escalation, for an impatient user or a scheduler's grace period:
 3. a third raises KeyboardInterrupt at once (the checkpoint is already on disk).
 
 With a time limit the search stops early enough to leave the final homotopy the time it is
-estimated to need (`reserve`, which the engine keeps up to date); that homotopy stops at the
-limit itself.
+estimated to need (`reserve`, which the engine keeps up to date — but never more than half the
+limit, so that a resumed run always advances the search); that homotopy stops at the limit
+itself.
 """
 
 from __future__ import annotations
@@ -63,8 +64,8 @@ class RunControl:
         limit (less `reserve` when asked, so the final homotopy still fits)."""
         if len(self.signals) > since:
             return f"interrupted by {self.signals[since]}"
-        if self.time_limit is not None:
-            margin = self.reserve if reserve else 0.0
+        if self.time_limit is not None:  # the search keeps at least half the time, even when resumed
+            margin = min(self.reserve, 0.5 * self.time_limit) if reserve else 0.0
             if self.elapsed() + margin >= self.time_limit:
                 return f"time limit of {self.time_limit:g} s reached"
         return ""

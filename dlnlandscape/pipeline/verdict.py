@@ -241,7 +241,7 @@ def partial_reason(result: SolveResult) -> str:
     where = (
         "carried to the target as far as time allowed"
         if mono.carried_to_target
-        else "not carried to the target (no time left): counts at the base points only"
+        else "not carried to the target: counts at the base points only"
     )
     reason += f"; {mono.base_solutions} solutions known at the base points, {where}"
     if mono.checkpoint:

@@ -1,12 +1,15 @@
 """Checkpoints of a monodromy solve: stop a long run, continue it later, end with the same count.
 
-What is saved.  The solver's whole state at the end of a round (monodromy.py): every neuron
-pattern's Component — base point, known solutions, representatives, loops and how far each
-loop has carried the representatives, stagnation and history — the random generator's state,
-the scale of the loop points, and the work counters.  A round is the unit of consistency: a
-stop inside one discards its half-done tracking and restores the state it started from, so a
-resumed run repeats that round exactly as an uninterrupted run would have done it (same random
-loops, same paths) and ends with the same solutions, not merely the same count.
+What is saved.  The solver's whole state (monodromy.py): every neuron pattern's Component —
+base point, known solutions, representatives, loops and how far each loop has carried the
+representatives, stagnation and history — the random generator's state, the scale of the loop
+points, the work counters and, inside a round, how far the round has got (RoundProgress: the
+(pattern, loop) jobs tracked and their verified endpoints).  A round is tracked in chunks of
+jobs, and a path's course does not depend on its batch, so a run stopped between two chunks —
+or inside one, whose half-done tracking is then dropped — and resumed tracks exactly the paths
+an uninterrupted run would have, and ends with the same solutions, not merely the same count.
+Why not only between rounds: on (3,3,3) m = 3 one round outlasts a five-minute limit, and a run
+that could only save rounds would repeat that round for ever.
 
 Where.  `checkpoint.npz` in the result directory, written through common/atomic.py
 (`keep_file`): the directory's marker lists it before it appears and it is replaced by a
@@ -43,18 +46,29 @@ from .family import DataPoint
 from .trace_test import Slice, TraceOutcome
 
 CHECKPOINT = "checkpoint.npz"
-FORMAT = 1
+FORMAT = 2
+
+
+@dataclass
+class RoundProgress:
+    """How far the round under way has got: its first `jobs_done` (pattern, loop) jobs are
+    tracked, and `found` holds their verified endpoints, per open pattern."""
+
+    jobs_done: int
+    found: list[Any]  # np.ndarray (k, n) per open pattern
 
 
 @dataclass
 class MonodromyState:
-    """A monodromy solve at the end of a round (see the module docstring)."""
+    """A monodromy solve after `rounds` complete rounds and, when `round` is set, part of the
+    next one (see the module docstring)."""
 
     rounds: int
     rng_state: dict[str, Any]
     c_scale: float
     counters: dict[str, float]  # arcs_tracked, arcs_failed, path_steps, tracker_calls, loop_seconds
     components: list[Any]  # monodromy.Component
+    round: RoundProgress | None = None
 
 
 def fingerprint(problem: Problem, options: SolverOptions, *settings: Any) -> str:
@@ -132,6 +146,7 @@ class Checkpointer:
         classes = {
             "DataPoint": DataPoint,
             "Problem": Problem,
+            "RoundProgress": RoundProgress,
             "Slice": Slice,
             "TraceOutcome": TraceOutcome,
             self.component_type.__name__: self.component_type,
@@ -155,11 +170,15 @@ def capture(solver: Any, components: list[Any], rounds: int, c_scale: float) -> 
             **(solver.trace.counters() if solver.trace is not None else {}),
         },
         components=components,
+        round=None
+        if solver.round_progress is None
+        else RoundProgress(solver.round_progress.jobs_done, list(solver.round_progress.found)),
     )
 
 
-def restore(solver: Any, state: MonodromyState) -> tuple[list[Any], int, float]:
-    """Put a saved state back into a fresh MonodromySolver; its components, rounds and loop scale."""
+def restore(solver: Any, state: MonodromyState) -> tuple[list[Any], int, float, RoundProgress | None]:
+    """Put a saved state back into a fresh MonodromySolver; its components, complete rounds, loop
+    scale and the round it stopped inside (None between rounds)."""
     solver.rng.bit_generator.state = state.rng_state
     solver.arcs_tracked = int(state.counters["arcs_tracked"])
     solver.arcs_failed = int(state.counters["arcs_failed"])
@@ -169,7 +188,7 @@ def restore(solver: Any, state: MonodromyState) -> tuple[list[Any], int, float]:
     solver.resumed_at = state.rounds
     if solver.trace is not None:
         solver.trace.restore_counters(state.counters)
-    return state.components, state.rounds, state.c_scale
+    return state.components, state.rounds, state.c_scale, state.round
 
 
 def _encode(value: Any, arrays: dict[str, np.ndarray]) -> Any:
@@ -225,4 +244,4 @@ def _decode(value: Any, arrays: dict[str, np.ndarray], classes: dict[str, type])
     return {k: _decode(v, arrays, classes) for k, v in value.items()}
 
 
-__all__ = ["CHECKPOINT", "Checkpointer", "MonodromyState", "capture", "fingerprint", "restore"]
+__all__ = ["CHECKPOINT", "Checkpointer", "MonodromyState", "RoundProgress", "capture", "fingerprint", "restore"]

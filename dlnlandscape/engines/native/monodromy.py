@@ -23,6 +23,7 @@ the critical points.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -34,7 +35,7 @@ from ...model.problem import Problem
 from ..base import PathResults, Progress
 from ..control import RunControl, StopRequested
 from ..stats import MonodromyStats, PatternStats
-from .checkpoint import Checkpointer, MonodromyState, capture, restore
+from .checkpoint import Checkpointer, MonodromyState, RoundProgress, capture, restore
 from .family import ArcTracker, DataPoint, Family
 from .targets import BaseSolutions, Refine, track_to_targets
 from .trace_test import TRACE_TOL, Slice, TraceTest
@@ -43,7 +44,10 @@ from .tracker import TrackerOptions
 NEWTON_ACCURACY = 1e-10  # relative Newton step below which an arc's endpoint is a solution
 SEED_CONDITION = 1e8  # Hessian condition at a seed above which its pattern is not generic
 FRESH_ARCS_PER_ROUND = 8  # a round gives each pattern ≥ this many (representative, fresh loop) pairs
-FINAL_COST = 3.0  # the final homotopy's path steps per representative, in loop arcs' average steps (measured)
+# The final homotopy's path steps per representative, in loop arcs' average steps: (2,2,2,2) m = 2
+# takes 2.2 for the direct pass and ~6 with the detour it needs (270 steps against 44 per loop arc).
+FINAL_COST = 6.0
+ROUND_CHUNK_PATHS = 2000  # a round is tracked in chunks of about this many paths: the unit of a mid-round checkpoint
 
 
 @dataclass(frozen=True)
@@ -128,6 +132,7 @@ class MonodromySolver:
         self.seconds_before = 0.0  # loop seconds of the runs before a resume
         self.began = time.perf_counter()
         self.final_state: MonodromyState | None = None
+        self.round_progress: RoundProgress | None = None  # the round under way
         self.trace = (
             TraceTest(self.family, self.signs, rng, tracker_options, self.loop_options, options.trace_tol, kernel)
             if options.trace_test
@@ -169,12 +174,14 @@ class MonodromySolver:
         keeper: Checkpointer | None = None,
     ) -> list[Component]:
         """Loops until every pattern stagnated (or the total reached `trusted_count`).  With a
-        `control`, a stop request ends the loops at the last complete round (engines/control.py);
-        with a `keeper`, the state after a round is saved now and then, and always on a stop, and
-        a resumed run starts from the saved state (checkpoint.py)."""
+        `control`, a stop request ends the loops (engines/control.py); with a `keeper`, the state
+        is saved now and then — between rounds or between the chunks of one — and always on a
+        stop, and a resumed run starts from the saved state, inside a round if it stopped there
+        (checkpoint.py)."""
         saved = keeper.load() if keeper is not None and control is not None and control.resume else None
+        pending: RoundProgress | None = None  # a round the saved run stopped inside
         if saved is not None:
-            components, rounds, c_scale = restore(self, saved)
+            components, rounds, c_scale, pending = restore(self, saved)
         else:
             c_scale = 1.0
             components = [self.seed(mask) for mask in self.family.neuron_patterns()]
@@ -197,7 +204,7 @@ class MonodromySolver:
             open_ = [c for c in open_ if not c.stopped]
             if not open_:
                 break
-            if control is not None:  # a round boundary: the one place a checkpoint is consistent
+            if control is not None and pending is None:  # between rounds
                 control.reserve = self.final_estimate(components)
                 why = control.stop_reason()
                 if why or (keeper is not None and keeper.due()):
@@ -206,9 +213,9 @@ class MonodromySolver:
                     if why:
                         self.stop(why, open_)
                         break
-            before_round = (self.rng.bit_generator.state, [(len(c.loops), list(c.carried)) for c in open_])
             rounds += 1
-            for c in open_:
+            self.round_progress = pending or RoundProgress(0, [self.none() for _ in open_])
+            for c in open_ if pending is None else ():  # a resumed round has drawn its loops already
                 # once a pattern has stalled, few orbits get several fresh loops per round: a loop
                 # often maps a small orbit set onto itself, and for few representatives loops are
                 # cheap (early, while it still grows, one loop per round: every loop must later
@@ -219,18 +226,24 @@ class MonodromySolver:
                         (self.family.random_point(self.rng, c_scale), self.family.random_point(self.rng, c_scale))
                     )
                     c.carried.append(0)
+            pending = None
+
+            def between_chunks(complete: int = rounds - 1) -> None:  # mid-round: the chunks done are kept
+                if control is not None:
+                    control.reserve = self.final_estimate(components)
+                if keeper is not None and keeper.due():
+                    keeper.save(capture(self, components, complete, c_scale))
+
             try:
-                found = self._round(open_)
-            except StopRequested as stop:  # back to the state the round started from
-                self.rng.bit_generator.state = before_round[0]
-                for c, (loops, carried) in zip(open_, before_round[1]):
-                    del c.loops[loops:]
-                    c.carried = carried
-                rounds -= 1
+                found = self._round(open_, between_chunks)
+            except StopRequested as stop:  # the round so far (its loops, finished chunks) is saved
                 if keeper is not None:
-                    keeper.save(capture(self, components, rounds, c_scale))
+                    keeper.save(capture(self, components, rounds - 1, c_scale))
+                self.round_progress = None
+                rounds -= 1
                 self.stop(stop.reason, open_)
                 break
+            self.round_progress = None
             for c, new in zip(open_, found):
                 before = c.known.shape[0]
                 self._add(c, new)
@@ -275,13 +288,12 @@ class MonodromySolver:
     def describe(self, components: list[Component], rounds: int) -> str:
         """One line for the progress display: solutions per pattern, loops, pace."""
         counts = sorted((c.known.shape[0] for c in components if c.known.shape[0]), reverse=True)
-        shown = " + ".join(f"{k:,}" for k in counts[:6]) + (" + …" if len(counts) > 6 else "")
+        shown = "+".join(f"{k:,}" for k in counts[:4]) + ("+…" if len(counts) > 4 else "")
         open_ = sum(1 for c in components if not c.stopped)
         pace = self.arcs.path_steps / max(self.loop_seconds(), 1e-9)
         return (
-            f"monodromy round {rounds}: {sum(counts):,} solutions ({shown}), "
-            f"{open_} of {len(components)} patterns open, {sum(len(c.loops) for c in components)} loops, "
-            f"{pace:,.0f} path-steps/s"
+            f"monodromy round {rounds}: {sum(counts):,} solutions ({shown}), {open_}/{len(components)} "
+            f"patterns open, {sum(len(c.loops) for c in components)} loops, {pace:,.0f} steps/s"
         )
 
     def _add(self, c: Component, new: np.ndarray) -> None:
@@ -346,21 +358,48 @@ class MonodromySolver:
             c.stopped = f"loop limit {opt.max_loops} reached while still finding solutions" + _trace_note(c)
             c.completeness = "heuristic"
 
-    def _round(self, components: list[Component]) -> list[np.ndarray]:
+    def none(self) -> np.ndarray:
+        return np.zeros((0, self.problem.n), dtype=complex)
+
+    def _round(self, components: list[Component], between_chunks: Callable[[], None] | None = None) -> list[np.ndarray]:
         """Carry every representative through every loop of its pattern it has not been through
-        yet: base → p₁ → p₂ → base, all (pattern, loop) pairs in one batch per arc.  Returns the
-        verified solutions each pattern's loops ended at."""
+        yet: base → p₁ → p₂ → base, all (pattern, loop) pairs of a chunk of about
+        ROUND_CHUNK_PATHS paths in one batch per arc (a path's course does not depend on its
+        batch, so chunks change nothing but where a checkpoint can fall).  Progress is kept in
+        `self.round_progress` (jobs done, verified endpoints so far), so a resumed run continues
+        with the next chunk.  Returns the verified solutions each pattern's loops ended at."""
+        jobs = [
+            (ci, li) for ci, c in enumerate(components) for li in range(len(c.loops)) if c.carried[li] < c.reps.shape[0]
+        ]
+        progress = self.round_progress
+        assert progress is not None  # set by solve()
+        chunk: list[tuple[int, int]] = []
+        size = 0
+        for i, (ci, li) in enumerate(jobs):
+            if i < progress.jobs_done:
+                continue
+            chunk.append((ci, li))
+            size += components[ci].reps.shape[0] - components[ci].carried[li]
+            if size >= ROUND_CHUNK_PATHS or i == len(jobs) - 1:
+                found = self._carry(components, chunk)
+                progress.found = [np.concatenate([a, b]) for a, b in zip(progress.found, found)]
+                progress.jobs_done = i + 1
+                chunk, size = [], 0
+                if between_chunks is not None and i < len(jobs) - 1:
+                    between_chunks()
+        for ci, li in jobs:
+            components[ci].carried[li] = components[ci].reps.shape[0]
+        return progress.found
+
+    def _carry(self, components: list[Component], chunk: list[tuple[int, int]]) -> list[np.ndarray]:
+        """One chunk of a round: each (pattern, loop) job's pending representatives around its
+        loop, one batch per arc; the verified endpoints per pattern."""
         starts, job_of_path, jobs = [], [], []
-        for ci, c in enumerate(components):
-            for li, loop in enumerate(c.loops):
-                pending = c.reps[c.carried[li] :]
-                c.carried[li] = c.reps.shape[0]
-                if pending.shape[0]:
-                    job_of_path.append(np.full(pending.shape[0], len(jobs)))
-                    starts.append(pending)
-                    jobs.append((ci, loop))
-        if not jobs:
-            return [np.zeros((0, self.problem.n), dtype=complex) for _ in components]
+        for ci, li in chunk:
+            c = components[ci]
+            job_of_path.append(np.full(c.reps.shape[0] - c.carried[li], len(jobs)))
+            starts.append(c.reps[c.carried[li] :])
+            jobs.append((ci, c.loops[li]))
         y = np.concatenate(starts)
         job = np.concatenate(job_of_path)
         alive = np.ones(y.shape[0], dtype=bool)
