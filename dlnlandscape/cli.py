@@ -97,8 +97,8 @@ def main() -> None:
     "--time-limit",
     type=click.FloatRange(min=0, min_open=True),
     metavar="SECONDS",
-    help="Override solver.time_limit: stop a monodromy solve in time and write a partial result "
-    "(complete: false, with the reason) and a checkpoint.",
+    help="Override solver.time_limit: stop a native solve in time and write a partial result "
+    "(complete: false, with the reason); a monodromy solve also writes a checkpoint for --resume.",
 )
 @click.option(
     "--resume", is_flag=True, help="Continue the monodromy solve whose checkpoint is in the output directory."

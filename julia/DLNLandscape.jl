@@ -161,13 +161,52 @@ function start_pair(F::System, zero_coordinates, rng)
     x, p
 end
 
-function monodromy_generic(F::System, w, resnet, p₀, seed)
-    rng = Random.Xoshiro(seed)
+"""
+    verify_pattern(F, S, p, seed; trace_tol)
+
+HC.jl's `verify_solution_completeness` (the trace test of Leykin, Rodriguez and Sottile) on one
+pattern's solutions `S` at parameters `p`: `true` when the trace is linear (every solution of
+the pattern's component is in `S`), `false` when it is not, `nothing` when HC.jl could not
+carry the test out (it lost a path on the way). The test draws its line and slice from Julia's
+global generator, so that is seeded first: a rerun gives the same verdict.
+"""
+function verify_pattern(F::System, S, p, seed; trace_tol)
+    isempty(S) && return nothing
+    Random.seed!(hc_seed(seed))
+    verify_solution_completeness(
+        F,
+        S,
+        p;
+        show_progress = false,
+        trace_tol = trace_tol,
+        monodromy_options = (seed = hc_seed(seed),),
+        parameter_homotopy_options = (seed = hc_seed(seed),),
+    )
+end
+
+"""
+    monodromy_generic(F, w, resnet, p₀, rng, seed; trusted_count, verify, trace_tol)
+
+One monodromy solve per pattern of inactive neurons, each from its own start pair drawn from
+`rng` (the stream that also drew p₀, continued: the start points are independent of p₀), then
+moved to p₀. With `verify`, every pattern's solutions go through `verify_pattern`; its verdict
+is the pattern's completeness. `trusted_count` (all critical points, the origin included) is
+HC.jl's `target_solutions_count` where it can be split per pattern — a single pattern, whose
+classes under the sign flips are (count − origin) / 2^neurons — and otherwise is compared with
+the total by the caller.
+"""
+function monodromy_generic(F::System, w, resnet, p₀, rng, seed; trusted_count = nothing, verify = true, trace_tol = 1e-10)
     neurons = has_residual_layer(w, resnet) ? Tuple{Int,Int}[] : hidden_neurons(w)
     actions = [flip(neuron_coordinates(w, l, j)) for (l, j) in neurons]
+    patterns = inactive_patterns(w, resnet)
+    target = nothing
+    if !isnothing(trusted_count) && length(patterns) == 1
+        classes, rest = divrem(trusted_count - 1, 2^length(neurons))
+        target = rest == 0 && classes > 0 ? classes : nothing
+    end
     found = Vector{ComplexF64}[]
     runs = Dict{String,Any}[]
-    for inactive in inactive_patterns(w, resnet)
+    for inactive in patterns
         zero_coordinates = reduce(vcat, [neuron_coordinates(w, l, j) for (l, j) in inactive]; init = Int[])
         x, p = start_pair(F, zero_coordinates, rng)
         M = monodromy_solve(
@@ -175,10 +214,12 @@ function monodromy_generic(F::System, w, resnet, p₀, seed)
             [x],
             p;
             group_actions = isempty(actions) ? nothing : actions,
+            target_solutions_count = target,
             seed = hc_seed(seed),
             show_progress = false,
         )
         S = orbits(solutions(M), actions)
+        verified = verify ? verify_pattern(F, S, p, seed; trace_tol = trace_tol) : nothing
         moved = Vector{ComplexF64}[]
         if !isempty(S)
             R = solve(F, S; start_parameters = p, target_parameters = p₀, seed = hc_seed(seed), show_progress = false)
@@ -189,15 +230,25 @@ function monodromy_generic(F::System, w, resnet, p₀, seed)
             runs,
             Dict{String,Any}(
                 "inactive_neurons" => length(inactive),
+                "active_coordinates" => nvariables(F) - length(zero_coordinates),
                 "classes" => nsolutions(M),
+                "return_code" => string(M.returncode),
                 "success" => is_success(M),
                 "heuristic_stop" => is_heuristic_stop(M),
+                "target_solutions_count" => target,
+                "trace_test" => verify ? (isnothing(verified) ? "not_computed" : (verified ? "passed" : "failed")) : "not_run",
                 "solutions" => length(S),
                 "lost_moving_to_generic" => length(S) - length(moved),
             ),
         )
     end
-    found, Dict{String,Any}("monodromy_runs" => runs, "paths" => sum(r -> r["solutions"], runs; init = 0))
+    info = Dict{String,Any}(
+        "monodromy_runs" => runs,
+        "paths" => sum(r -> r["solutions"], runs; init = 0),
+        "trace_tol" => trace_tol,
+        "trusted_count" => trusted_count,
+    )
+    found, info
 end
 
 # ---------------------------------------------------------------- generic solve, then targets
@@ -213,14 +264,15 @@ function path_counts(prs)
 end
 
 "The cached generic solve for a structure: `(F, p₀, starts, info)` and whether it was cached."
-function generic_solve(w, samples, resnet, scale, start, seed)
-    key = (Tuple(w), samples, resnet, Float64(scale), start, seed)
+function generic_solve(w, samples, resnet, scale, start, seed; trusted_count = nothing, verify = true, trace_tol = 1e-10)
+    key = (Tuple(w), samples, resnet, Float64(scale), start, seed, trusted_count, verify, trace_tol)
     haskey(GENERIC, key) && return GENERIC[key], true
     started = time()
     F = network_system(w, samples; resnet = resnet, scale = scale)
-    p₀ = randn(Random.Xoshiro(seed), ComplexF64, nparameters(F))
+    rng = Random.Xoshiro(seed)  # one stream: p₀ first, then the start pairs
+    p₀ = randn(rng, ComplexF64, nparameters(F))
     if start == "monodromy"
-        sols, info = monodromy_generic(F, w, resnet, p₀, seed)
+        sols, info = monodromy_generic(F, w, resnet, p₀, rng, seed; trusted_count, verify, trace_tol)
     else
         G = start == "multihomogeneous" ? grouped(F, layer_sizes(w)) : F
         R = solve(G; target_parameters = p₀, seed = hc_seed(seed), show_progress = false, start_keywords(start)...)
@@ -293,11 +345,13 @@ about() = Dict{String,Any}(
 )
 
 """
-    solve_network(widths, scale, resnet, X, Y, C; start, seed, certification)
+    solve_network(widths, scale, resnet, X, Y, C; start, seed, certification, trusted_count, verify, trace_tol)
 
 All critical points of one or many instances of a network: `X[k, :, :]`, `Y[k, :, :]` and
 `C[k, :]` (penalty coefficients in the variables' order) are instance k. Returns
-`Dict("instances" => [export per instance], "info" => Dict)`.
+`Dict("instances" => [export per instance], "info" => Dict)`. For `start = "monodromy"`,
+`verify` runs the trace test on every pattern (`monodromy_generic`) and `trusted_count` is the
+known number of critical points, when there is one.
 """
 function solve_network(
     widths::AbstractVector{<:Integer},
@@ -309,10 +363,23 @@ function solve_network(
     start::AbstractString = "polyhedral",
     seed::Integer = 0,
     certification::Bool = false,
+    trusted_count::Union{Nothing,Integer} = nothing,
+    verify::Bool = true,
+    trace_tol::Real = 1e-10,
 )
     started = time()
     w = collect(Int, widths)
-    (F, p₀, starts, generic), cached = generic_solve(w, size(X, 3), resnet, scale, start, seed)
+    (F, p₀, starts, generic), cached = generic_solve(
+        w,
+        size(X, 3),
+        resnet,
+        scale,
+        start,
+        seed;
+        trusted_count = trusted_count,
+        verify = verify,
+        trace_tol = Float64(trace_tol),
+    )
     targets = [Float64[rowmajor(X[k, :, :]); rowmajor(Y[k, :, :]); C[k, :]] for k in axes(X, 1)]
     results = track_to_targets(F, p₀, starts, targets, seed)
     instances = [

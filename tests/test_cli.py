@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -219,6 +220,27 @@ def test_time_limit_gives_a_partial_result_that_resumes_to_the_full_count(tmp_pa
     assert again.exit_code == 0, again.output
     summary = json.loads((out / "summary.json").read_text())
     assert summary["complete"] and summary["complex_solutions"] == 225
+
+
+def test_time_limit_stops_a_linear_product_solve_and_says_how_far_it_got(tmp_path: Path):
+    """127,905 start paths (minutes): the limit stops the tracker between steps, the result is
+    marked partial with the paths tracked by then, and nothing claims completeness."""
+    cfg = tmp_path / "lp.yaml"
+    cfg.write_text(
+        "architecture: {widths: [2, 3, 2]}\ndata: {samples: 2, seed: 0}\n"
+        "solver: {backend: native, start: multihomogeneous, certify: false}\n"
+    )
+    out = tmp_path / "out"
+    began = time.monotonic()
+    result = CliRunner().invoke(main, ["solve", str(cfg), "--out", str(out), "--quiet", "--time-limit", "1"])
+    assert result.exit_code == 0, result.output
+    assert time.monotonic() - began < 60
+    summary = json.loads((out / "summary.json").read_text())
+    assert not summary["complete"] and summary["stopped_early"] == "time limit of 1 s reached"
+    assert summary["completeness"]["method"] == "none"
+    tracked = summary["backend"]["tracked_paths"]
+    assert summary["paths"]["tracked"] == tracked < 127_905
+    assert f"{tracked:,} of 127,905 start paths tracked" in summary["warnings"][0]
 
 
 def test_resume_of_another_config_is_refused_and_the_checkpoint_kept(tmp_path: Path):

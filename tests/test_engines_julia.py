@@ -392,9 +392,24 @@ def test_environment_is_set_before_juliacall(monkeypatch):
         monkeypatch.delenv(key)
     assert julia_runtime.configure_environment(1) == {"PYTHON_JULIACALL_THREADS": "1"}
     assert "PYTHON_JULIACALL_HANDLE_SIGNALS" not in os.environ
+    monkeypatch.delenv("PYTHON_JULIACALL_THREADS")
     julia_runtime.configure_environment(4)
     assert os.environ["PYTHON_JULIACALL_THREADS"] == "4"
     assert os.environ["PYTHON_JULIACALL_HANDLE_SIGNALS"] == "yes"
+
+
+def test_a_users_own_julia_threads_setting_is_kept(monkeypatch):
+    for key in ("PYTHON_JULIACALL_THREADS", "PYTHON_JULIACALL_HANDLE_SIGNALS"):
+        monkeypatch.setenv(key, "")
+        monkeypatch.delenv(key)
+    monkeypatch.setenv("PYTHON_JULIACALL_THREADS", "auto")
+    assert julia_runtime.configure_environment(1)["PYTHON_JULIACALL_THREADS"] == "auto"
+    assert os.environ["PYTHON_JULIACALL_THREADS"] == "auto"
+    assert os.environ["PYTHON_JULIACALL_HANDLE_SIGNALS"] == "yes"  # auto may mean many threads
+    monkeypatch.setenv("PYTHON_JULIACALL_THREADS", "3")
+    monkeypatch.setenv("PYTHON_JULIACALL_HANDLE_SIGNALS", "no")  # the user's choice, kept too
+    assert julia_runtime.configure_environment(8) == {"PYTHON_JULIACALL_THREADS": "3"}
+    assert os.environ["PYTHON_JULIACALL_HANDLE_SIGNALS"] == "no"
 
 
 def stub(path: Path, output: str) -> Path:
@@ -490,3 +505,20 @@ def test_many_instances_share_one_generic_solve():
     results = JuliaEngine().solve_instances([Problem.from_config(c) for c in configs], configs[0].solver)
     counts = {len(distinct_finite(r.paths)) for r in results}
     assert len(counts) == 1  # generic data: the same count for every instance
+
+
+@pytest.mark.julia
+def test_julia_monodromy_is_proven_by_hcs_trace_test_and_meets_msolves_count():
+    """(2,2,2) m=3 has 225 critical points (msolve's degree, test_exact_oracle.py): every
+    pattern's verify_solution_completeness passes and the verdict says trace_test."""
+    julia_ready()
+    from dlnlandscape.pipeline import solve
+
+    config = make_config((2, 2, 2), 3, solver={"start": "monodromy", "backend": "julia"})
+    run = solve(config)
+    runs = run.result.stats.monodromy_runs()
+    assert runs and all(r["trace_test"] == "passed" for r in runs)
+    assert run.summary["complex_solutions"] == 225
+    assert run.summary["completeness"]["method"] == "trace_test"
+    again = solve(config.with_solver(trusted_count=225))
+    assert again.summary["complete"] and again.summary["completeness"]["method"] == "trusted_count"

@@ -163,3 +163,57 @@ def test_verdict_is_immutable():
     with pytest.raises(AttributeError):
         verdict.complete = False  # type: ignore[misc]
     assert replace(verdict, complete=False).complete is False
+
+
+def _julia_result(runs: list[dict], trusted: int | None = None, start: str = "monodromy") -> SolveResult:
+    """The closed-form points as the julia engine would return them, with `runs` as
+    julia/DLNLandscape.jl's monodromy_generic reports its patterns."""
+    from dlnlandscape.engines.stats import JuliaStats
+
+    stats = JuliaStats(
+        julia_version="1.11",
+        hc_version="2.x",
+        threads_requested=1,
+        threads_julia=1,
+        system="structured",
+        method="monodromy",
+        generic={"monodromy_runs": runs, "trace_tol": 1e-10, "trusted_count": trusted},
+        generic_cached=False,
+        origin={"status": "added"},
+        julia_seconds=0.0,
+        startup_seconds=0.0,
+        instances_in_call=1,
+        return_codes={"success": 5},
+        real=3,
+        max_multiplicity=1,
+    )
+    return replace(_result(_closed_form(), [ReturnCode.SUCCESS] * 5), stats=stats, start_system=start)
+
+
+def _run(trace_test: str, solutions: int = 4) -> dict:
+    return {"inactive_neurons": 0, "active_coordinates": 2, "solutions": solutions, "trace_test": trace_test}
+
+
+def test_julia_monodromy_is_proven_only_when_hcs_trace_test_passed_on_every_pattern():
+    proven = _decide(_julia_result([_run("passed")]))
+    assert proven.complete and proven.completeness.method == "trace_test"
+    assert proven.completeness.patterns[0].method == "trace_test"
+    assert proven.completeness.patterns[0].trace_tolerance == 1e-10
+    # HC.jl could not carry the test out: complete as far as the paths go, but only a heuristic
+    unknown = _decide(_julia_result([_run("passed"), _run("not_computed", 0)]))
+    assert unknown.complete and unknown.completeness.method == "heuristic"
+    failed = _decide(_julia_result([_run("failed")]))
+    assert not failed.complete and failed.completeness.method == "none"
+    assert "verify_solution_completeness) failed on 1 neuron pattern(s)" in failed.reasons[0]
+
+
+def test_julia_monodromy_against_a_trusted_count():
+    reached = _decide(_julia_result([_run("not_run")], trusted=5))
+    assert reached.complete and reached.completeness.method == "trusted_count"
+    short = _decide(_julia_result([_run("passed")], trusted=7))
+    assert not short.complete and "found 5 of the trusted count 7" in short.reasons[0]
+
+
+def test_a_julia_linear_product_solve_rests_on_its_paths():
+    verdict = _decide(_julia_result([], start="polyhedral"))
+    assert verdict.complete and verdict.completeness.method == "all_paths"

@@ -81,6 +81,18 @@ class PathResults:
         }
 
     @classmethod
+    def empty(cls, n: int) -> PathResults:
+        """No paths (a solve stopped before its first chunk finished)."""
+        return cls(
+            solutions=np.zeros((0, n), dtype=complex),
+            return_code=np.zeros(0, dtype=np.int8),
+            residual=np.zeros(0),
+            condition=np.zeros(0),
+            winding_number=np.zeros(0, dtype=np.int64),
+            steps=np.zeros(0, dtype=np.int64),
+        )
+
+    @classmethod
     def concatenate(cls, parts: list[PathResults]) -> PathResults:
         def cat(name: str) -> np.ndarray | None:
             values = [getattr(p, name) for p in parts]

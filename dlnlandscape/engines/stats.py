@@ -37,6 +37,7 @@ class TrackingStats:
     start_solutions: int | None = None
     threads: int | None = None
     sampled_paths: int | None = None  # only a random sample of the start paths was tracked
+    tracked_paths: int | None = None  # a stopped solve (time limit, signal): start paths tracked by then
 
     @classmethod
     def merge(cls, parts: list[TrackingStats]) -> TrackingStats:
@@ -58,7 +59,7 @@ class TrackingStats:
             "duplicate_nonsingular_paths": self.duplicate_nonsingular_paths,
             "at_infinity_after_stalling": self.at_infinity_after_stalling,
         }
-        optional = ("chunks", "added_by_symmetry", "start_solutions", "threads", "sampled_paths")
+        optional = ("chunks", "added_by_symmetry", "start_solutions", "threads", "sampled_paths", "tracked_paths")
         out.update({name: getattr(self, name) for name in optional if getattr(self, name) is not None})
         return out
 
@@ -293,6 +294,17 @@ class JuliaStats:
             out["certified"] = self.certified
             out["certified_real"] = self.certified_real
         return out
+
+    def monodromy_runs(self) -> list[Mapping[str, Any]]:
+        """The generic monodromy solve's runs, one per neuron pattern, as julia/DLNLandscape.jl's
+        `monodromy_generic` reports them (trace_test: passed, failed, not_computed, not_run);
+        empty for the other starts."""
+        return list((self.generic or {}).get("monodromy_runs") or [])
+
+    @property
+    def trusted_count(self) -> int | None:
+        value = (self.generic or {}).get("trusted_count")
+        return None if value is None else int(value)
 
 
 __all__ = [

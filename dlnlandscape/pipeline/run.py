@@ -114,14 +114,18 @@ def finish(config: Config, problem: Problem, result: SolveResult, reason: str, b
 
 
 def resolve_trusted_count(problem: Problem, options: SolverOptions, engine: Engine) -> SolverOptions:
-    """`solver.trusted_count: msolve` → msolve's exact degree, computed now, for the engine that
-    stops at a count (native monodromy); engines take numbers and never run msolve themselves.
-    Other engines ignore the count, so nobody waits for msolve on their behalf."""
+    """`solver.trusted_count: msolve` → msolve's exact degree, computed now, for the engines
+    that stop at a count (native and julia monodromy); engines take numbers and never run msolve
+    themselves.  Other solves ignore the count, so nobody waits for msolve on their behalf."""
     if options.trusted_count != "msolve":
         return options
+    from ..engines.julia.engine import JuliaEngine
+    from ..engines.julia.engine import resolve_start as julia_start
     from ..engines.native.engine import NativeEngine, resolve_start
 
-    if not (isinstance(engine, NativeEngine) and resolve_start(options, problem) == "monodromy"):
+    native = isinstance(engine, NativeEngine) and resolve_start(options, problem) == "monodromy"
+    julia = isinstance(engine, JuliaEngine) and engine.system == "structured" and julia_start(options) == "monodromy"
+    if not (native or julia):
         return options
     from ..exact.verify import consensus_degree
 

@@ -10,7 +10,8 @@ msolve overrides the numerical evidence both ways: agreement settles completenes
 paths failed; disagreement (or no answer) is never read as completeness.
 
 What a `complete: true` rests on is decided here too (`Completeness`): msolve's degree, the
-trace test on every neuron pattern of a monodromy solve (engines/native/trace_test.py), a
+trace test on every neuron pattern of a monodromy solve (engines/native/trace_test.py; for the
+julia engine HC.jl's verify_solution_completeness), a
 trusted count, every start path of a linear-product homotopy accounted for — or only the
 monodromy heuristic ("no news for several rounds"), which is said wherever the verdict is shown.
 A trace test that was evaluated and failed is evidence that points are missing: incomplete.
@@ -25,7 +26,7 @@ import numpy as np
 
 from ..analysis.points import CriticalPoints
 from ..engines.base import PathResults, SolveResult
-from ..engines.stats import PATTERN_COMPLETENESS, MonodromyStats
+from ..engines.stats import PATTERN_COMPLETENESS, JuliaStats, MonodromyStats, TrackingStats
 from ..exact.verify import Verification, VerificationStatus
 
 COMPLETENESS_METHODS = {
@@ -129,6 +130,41 @@ def pattern_completeness(mono: MonodromyStats) -> tuple[PatternCompleteness, ...
     return tuple(out)
 
 
+def julia_pattern_completeness(stats: JuliaStats) -> tuple[PatternCompleteness, ...]:
+    """Each pattern of the julia engine's monodromy solve: proven when HC.jl's
+    verify_solution_completeness passed, else the monodromy heuristic (HC.jl returns only a
+    yes or no, so no deviation is known)."""
+    tolerance = (stats.generic or {}).get("trace_tol")
+    return tuple(
+        PatternCompleteness(
+            active_coordinates=int(run.get("active_coordinates", -1)),
+            solutions=int(run.get("solutions", 0)),
+            method="trace_test" if run.get("trace_test") == "passed" else "heuristic",
+            trace_deviation=None,
+            trace_tolerance=None if tolerance is None else float(tolerance),
+            witnesses=None,
+        )
+        for run in stats.monodromy_runs()
+    )
+
+
+def julia_reasons(stats: JuliaStats, count: int) -> list[str]:
+    """What the julia engine's monodromy says against completeness: a failed trace test, a
+    total short of the trusted count."""
+    runs = stats.monodromy_runs()
+    reasons = []
+    failed = sum(1 for run in runs if run.get("trace_test") == "failed")
+    if failed:
+        reasons.append(
+            f"HC.jl's trace test (verify_solution_completeness) failed on {failed} neuron pattern(s): "
+            "critical points are missing"
+        )
+    trusted = stats.trusted_count
+    if runs and trusted is not None and count != trusted:
+        reasons.append(f"HC.jl's monodromy found {count} of the trusted count {trusted}")
+    return reasons
+
+
 def trace_failures(mono: MonodromyStats) -> list[str]:
     """Patterns whose trace test was evaluated and failed: points are missing (solutions or
     the test's witnesses) — never read as completeness."""
@@ -152,13 +188,24 @@ def trace_failures(mono: MonodromyStats) -> list[str]:
 def completeness_method(result: SolveResult, complete: bool, verification: Verification | None) -> Completeness:
     """What a complete count rests on (COMPLETENESS_METHODS); "none" when it is not complete."""
     mono = result.monodromy
-    patterns = pattern_completeness(mono) if mono is not None else ()
+    julia = result.stats if isinstance(result.stats, JuliaStats) else None
+    if mono is not None:
+        patterns = pattern_completeness(mono)
+    elif julia is not None:
+        patterns = julia_pattern_completeness(julia)
+    else:
+        patterns = ()
     if not complete:
         return Completeness("none", patterns)
     if verification is not None and verification.status is VerificationStatus.AGREES:
         return Completeness("exact_degree", patterns)
     if result.exact_degree is not None:
         return Completeness("exact_degree", patterns)
+    if mono is None and julia is not None and result.start_system == "monodromy":
+        if julia.trusted_count is not None:  # decide() made a count short of it incomplete
+            return Completeness("trusted_count", patterns)
+        proven = patterns and all(p.method == "trace_test" for p in patterns)
+        return Completeness("trace_test" if proven else "heuristic", patterns)
     if mono is None:
         return Completeness("all_paths" if result.start_system != "monodromy" else "heuristic", patterns)
     if mono.reached_trusted_count:
@@ -215,6 +262,10 @@ def decide(
         if failures and not mono.reached_trusted_count:
             reasons.extend(failures)
             complete = False
+    if isinstance(result.stats, JuliaStats):
+        failures = julia_reasons(result.stats, k)
+        reasons.extend(failures)
+        complete = complete and not failures
     bkk = bounds.get("bkk", {})
     if bkk.get("status") == "computed" and k > bkk["affine"]:
         reasons.append("more distinct solutions than the BKK bound (mixed volume with the origin): a bug")
@@ -237,6 +288,13 @@ def partial_reason(result: SolveResult) -> str:
     mono = result.monodromy
     reason = f"partial result: {result.stopped_early}"
     if mono is None:
+        stats = result.stats
+        if isinstance(stats, TrackingStats) and stats.start_solutions is not None:
+            tracked = stats.tracked_paths if stats.tracked_paths is not None else len(result.paths)
+            reason += (
+                f"; {tracked:,} of {stats.start_solutions:,} start paths tracked (a linear-product "
+                "homotopy does not resume: run it again whole, or use start: monodromy)"
+            )
         return reason
     where = (
         "carried to the target as far as time allowed"

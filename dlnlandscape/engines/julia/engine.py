@@ -40,6 +40,7 @@ STARTS = {
 }
 SYSTEMS = ("structured", "sparse")
 ORIGIN_TOL = 1e-8  # an endpoint this close to 0 (∞-norm) is the origin
+TRACE_TOL = 1e-10  # HC.jl verify_solution_completeness: largest relative trace (the native test's tolerance)
 SINGULAR_CONDITION = 1e12  # condition number above which the origin counts as singular
 _HC_CODES = {
     "success": ReturnCode.SUCCESS,
@@ -199,8 +200,11 @@ class JuliaEngine:
         clock = time.perf_counter()
         module = julia_runtime.start(threads)
         startup, clock = time.perf_counter() - clock, time.perf_counter()
-        keywords = {"start": start, "seed": seed, "certification": certify}
+        keywords: dict[str, Any] = {"start": start, "seed": seed, "certification": certify}
         if self.system == "structured":
+            # monodromy: HC.jl's trace test on every pattern, and its target count when one is known
+            trusted = options.trusted_count if isinstance(options.trusted_count, int) else None
+            keywords.update(trusted_count=trusted, verify=True, trace_tol=TRACE_TOL)
             X = np.ascontiguousarray(np.stack([p.X for p in problems]), dtype=float)
             Y = np.ascontiguousarray(np.stack([p.Y for p in problems]), dtype=float)
             C = np.stack([np.concatenate([c.ravel() for c in p.penalty]) for p in problems]).astype(float)

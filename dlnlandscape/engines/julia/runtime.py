@@ -219,10 +219,14 @@ def first_use_note(status: JuliaStatus) -> str:
 
 
 def configure_environment(threads: int) -> dict[str, str]:
-    """Set juliacall's options before its import: threads, and Julia's own signal handling,
-    without which a multithreaded Julia segfaults in its GC (juliacall docs, multi-threading)."""
-    settings = {"PYTHON_JULIACALL_THREADS": str(int(threads))}
-    if threads > 1:
+    """Set juliacall's options before its import: threads (solver.threads), and Julia's own
+    signal handling, without which a multithreaded Julia segfaults in its GC (juliacall docs,
+    multi-threading).  A user's own PYTHON_JULIACALL_THREADS (e.g. `auto`, or what a scheduler
+    granted) wins over solver.threads; summary.json shows the threads Julia really has."""
+    own = os.environ.get("PYTHON_JULIACALL_THREADS", "").strip()
+    settings = {"PYTHON_JULIACALL_THREADS": own or str(int(threads))}
+    multithreaded = own.lower() == "auto" or (own.isdigit() and int(own) > 1) or (not own and threads > 1)
+    if multithreaded and not os.environ.get("PYTHON_JULIACALL_HANDLE_SIGNALS"):
         settings["PYTHON_JULIACALL_HANDLE_SIGNALS"] = "yes"
     os.environ.update(settings)
     return settings

@@ -24,7 +24,7 @@ from ...errors import ConfigError
 from ...model.options import SolverOptions
 from ...model.problem import Problem
 from ..base import PathResults, Progress, SolveResult
-from ..control import RunControl
+from ..control import RunControl, StopRequested
 from ..stats import MonodromySolveStats, TrackingStats
 from .endgame import NEWTON_ACCURACY, end_paths, refine
 from .homotopies.projective import ProjectiveHomotopy
@@ -69,8 +69,9 @@ class NativeEngine:
         progress: Progress | None = None,
         control: RunControl | None = None,
     ) -> SolveResult:
-        """Solve one problem; a monodromy solve honours `control` (a time limit, signals, its
-        checkpoint: engines/control.py, checkpoint.py), the linear-product homotopies do not."""
+        """Solve one problem, honouring `control` (a time limit, signals: engines/control.py); a
+        monodromy solve also keeps a checkpoint there and can resume (checkpoint.py), a
+        linear-product solve stops with the chunks of paths it finished."""
         # One BLAS thread: the engine's linear algebra is on tiny matrices, and OpenBLAS worker
         # threads spinning between calls steal the cores the compiled kernel's threads run on
         # (measured: (2,2,2,2) monodromy 16 s → 5.5 s on 2 cores).
@@ -109,21 +110,32 @@ class NativeEngine:
         y0 = homotopy.start_solutions()
         if progress is not None:
             progress.start(len(y0))
+        # A stop request (time limit, SIGINT/SIGTERM) ends the solve between tracker steps; the
+        # chunks finished by then are the partial result (a linear-product solve cannot resume).
+        check = control.checker(reserve=False) if control is not None else None
+        stopped = ""
         # memory stays bounded: the tracker's per-path state lives for one chunk at a time
         parts = []
         for first in range(0, len(y0), CHUNK_PATHS):
-            parts.append(
-                self.track_all(homotopy, y0[first : first + CHUNK_PATHS], progress.advance if progress else None)
-            )
-        paths = PathResults.concatenate([p for p, _ in parts])
+            chunk = y0[first : first + CHUNK_PATHS]
+            try:
+                parts.append(self.track_all(homotopy, chunk, progress.advance if progress else None, check=check))
+            except StopRequested as stop:
+                stopped = stop.reason
+                break
         if progress is not None:
             progress.finish()
-        paths = complete_orbits(problem, paths, refine, NEWTON_ACCURACY)
+        if parts:
+            paths = complete_orbits(problem, PathResults.concatenate([p for p, _ in parts]), refine, NEWTON_ACCURACY)
+            stats = TrackingStats.merge([s for _, s in parts])
+        else:
+            paths, stats = PathResults.empty(problem.n), TrackingStats(kernel=make_steps(homotopy, self.kernel).name)
         stats = replace(
-            TrackingStats.merge([s for _, s in parts]),
+            stats,
             chunks=len(parts),
             added_by_symmetry=paths.counts()["added_by_symmetry"],
             start_solutions=int(len(y0)),
+            tracked_paths=paths.counts()["tracked"] if stopped else None,
             threads=threads,
         )
         return SolveResult(
@@ -133,6 +145,7 @@ class NativeEngine:
             seed=seed,
             seconds=time.perf_counter() - began,
             stats=stats,
+            stopped_early=stopped or None,
         )
 
     def _solve_monodromy(
@@ -222,12 +235,16 @@ class NativeEngine:
             return self._solve_monodromy(problems[0], options, rng, seed, threads, began, progress, problems)
 
     def track_all(
-        self, homotopy: ProjectiveHomotopy, y0: np.ndarray, progress: Callable[[int], None] | None = None
+        self,
+        homotopy: ProjectiveHomotopy,
+        y0: np.ndarray,
+        progress: Callable[[int], None] | None = None,
+        check: Callable[[], None] | None = None,
     ) -> tuple[PathResults, TrackingStats]:
         """Track all start solutions, then re-track failed paths and suspected path jumps with
-        tighter tolerances (twice at most)."""
+        tighter tolerances (twice at most).  `check` may raise StopRequested between steps."""
         steps = make_steps(homotopy, self.kernel)
-        results, stalled = self._track(homotopy, y0, self.options, progress, steps)
+        results, stalled = self._track(homotopy, y0, self.options, progress, steps, check)
         retracked, rounds = 0, 0
         options = self.options
         for _ in range(2):
@@ -235,7 +252,7 @@ class NativeEngine:
             if suspects.size == 0:
                 break
             options = options.tighter()
-            again, again_stalled = self._track(homotopy, y0[suspects], options, None, steps)
+            again, again_stalled = self._track(homotopy, y0[suspects], options, None, steps, check)
             results = _replace_rows(results, suspects, again)
             stalled[suspects] = again_stalled
             retracked += int(suspects.size)
@@ -256,13 +273,14 @@ class NativeEngine:
         options: TrackerOptions,
         progress: Callable[[int], None] | None,
         steps: Steps,
+        check: Callable[[], None] | None = None,
     ) -> tuple[PathResults, np.ndarray]:
         """Track from t = 1 to t_min with the endgame checks, then decide every endpoint
         (endgame.py); also returns which paths were declared at infinity after stalling."""
         tracker = Tracker(homotopy, options, steps)
         N = y0.shape[0]
         s_end = np.full(N, np.log(options.t_min), dtype=complex)
-        state = tracker.track(y0, np.zeros(N, dtype=complex), s_end, endgame=True, progress=progress)
+        state = tracker.track(y0, np.zeros(N, dtype=complex), s_end, endgame=True, progress=progress, check=check)
         ended = end_paths(tracker, homotopy, state, options)
         return ended.paths, ended.stalled_at_infinity
 
