@@ -1,0 +1,201 @@
+"""Frontier counts: critical points of architectures beyond msolve's reach, with how each count
+was proven and whether seeds agree.
+
+Usage::
+
+    python benchmarks/frontier.py [--cases NAME,...] [--solver-seeds 5,6,7] [--data-seeds 7,51]
+                                  [--time-limit 1800] [--msolve-timeout 0] [--out FILE]
+
+Every run is a separate `dln solve CONFIG --quiet --time-limit T` process (so its peak memory is
+its own), generalised L2 with data and Λ rounded to 3 decimals (Λ seed = data seed + 1), solver
+`threads: 2`.  A row per run: complex and real counts, `completeness.method` and the largest
+trace-test deviation, base solutions lost on the way to the target, wall time, path steps per
+second, peak memory.  A row per case then says whether every run's count agrees and how many
+runs are proven (trace test or exact degree) — the generic count does not depend on the data or
+the solver seed, so a disagreement is a wrong count.  With --msolve-timeout S > 0, msolve's
+degree over a prime is computed for the first data seed, capped at S seconds (a timeout is
+reported, not dropped).
+
+The table is rewritten after every run (a long benchmark that is stopped keeps what it measured)
+and every run's summary.json is kept under `<out>.runs/`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from dlnlandscape.exact.msolve import MsolveError, MsolveTimeoutError, degree_mod_p, random_prime
+from dlnlandscape.model.config import parse_config
+from dlnlandscape.model.sparse import gradient_system
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    widths: tuple[int, ...]
+    samples: int
+
+    @property
+    def unknowns(self) -> int:
+        return sum(a * b for a, b in zip(self.widths, self.widths[1:], strict=False))
+
+
+CASES = [
+    Case("2222-m2", (2, 2, 2, 2), 2),
+    Case("22222-m1", (2, 2, 2, 2, 2), 1),
+    Case("122221-m1", (1, 2, 2, 2, 2, 1), 1),
+    Case("2332-m1", (2, 3, 3, 2), 1),
+    Case("333-m3", (3, 3, 3), 3),
+]
+
+
+def config_document(case: Case, data_seed: int, solver_seed: int) -> dict[str, Any]:
+    return {
+        "name": f"frontier-{case.name}-d{data_seed}-s{solver_seed}",
+        "architecture": {"widths": list(case.widths)},
+        "data": {"samples": case.samples, "seed": data_seed, "decimals": 3},
+        "regularization": {"kind": "generalized", "seed": data_seed + 1, "decimals": 3},
+        "solver": {"backend": "native", "start": "monodromy", "seed": solver_seed, "threads": 2},
+    }
+
+
+def run_one(case: Case, data_seed: int, solver_seed: int, time_limit: float, keep: Path) -> dict[str, Any]:
+    """One `dln solve` process; its summary.json, or the error it ended with."""
+    with tempfile.TemporaryDirectory(prefix="frontier-") as tmp:
+        config = Path(tmp) / "config.yaml"
+        config.write_text(yaml.safe_dump(config_document(case, data_seed, solver_seed)), encoding="utf-8")
+        out = Path(tmp) / "result"
+        command = [sys.executable, "-m", "dlnlandscape.cli", "solve", str(config), "--out", str(out)]
+        command += ["--quiet", "--force", "--time-limit", f"{time_limit:g}"]
+        began = time.perf_counter()
+        done = subprocess.run(command, capture_output=True, text=True)
+        wall = time.perf_counter() - began
+        if done.returncode != 0 or not (out / "summary.json").is_file():
+            return {"error": (done.stderr.strip().splitlines() or [f"exit {done.returncode}"])[-1], "wall": wall}
+        text = (out / "summary.json").read_text()
+    keep.mkdir(parents=True, exist_ok=True)
+    (keep / f"{case.name}-d{data_seed}-s{solver_seed}.json").write_text(text)
+    return {**json.loads(text), "wall": wall}
+
+
+def run_row(case: Case, data_seed: int, solver_seed: int, s: dict[str, Any]) -> str:
+    head = f"| {case.widths} | {case.samples} | {case.unknowns} | {data_seed} | {solver_seed} "
+    if "error" in s:
+        return head + f"| error: {s['error']} | | | | | | {s['wall']:.0f} | | |"
+    mono = s["backend"].get("monodromy") or {}
+    completeness = s["completeness"]
+    deviation = completeness.get("max_trace_deviation")
+    method = completeness["method"] + (f" ({deviation:.1e})" if deviation is not None else "")
+    if s.get("stopped_early"):
+        method += f"; stopped: {s['stopped_early']}"
+    lost = mono.get("base_solutions", 0) - s["complex_solutions"] if mono.get("carried_to_target") else "—"
+    return head + (
+        f"| {s['complex_solutions']:,} | {s['real_solutions']} | {'yes' if s['complete'] else 'no'} | {method} "
+        f"| {lost} | {mono.get('loops', '')} | {s['wall']:.0f} | {mono.get('path_steps_per_second', 0):,.0f} "
+        f"| {s['peak_memory_mib']:.0f} |"
+    )
+
+
+def case_row(case: Case, runs: list[dict[str, Any]], degree: str) -> str:
+    done = [s for s in runs if "error" not in s and not s.get("stopped_early")]
+    counts = sorted({s["complex_solutions"] for s in done})
+    proven = sum(s["complete"] and s["completeness"]["method"] in ("trace_test", "exact_degree") for s in done)
+    agree = "yes" if len(counts) == 1 and len(done) == len(runs) else ("no" if len(counts) > 1 else "—")
+    times = sorted(s["wall"] for s in done)
+    median = f"{times[len(times) // 2]:.0f}" if times else "—"
+    shown = ", ".join(f"{c:,}" for c in counts) or "—"
+    return (
+        f"| {case.widths} | {case.samples} | {case.unknowns} | {shown} | {agree} "
+        f"| {proven} of {len(runs)} | {median} | {degree} |"
+    )
+
+
+def msolve_degree(case: Case, data_seed: int, timeout: float) -> str:
+    if timeout <= 0:
+        return "not run"
+    system = gradient_system(parse_config(config_document(case, data_seed, 0), source="frontier"), exact=True)
+    try:
+        result = degree_mod_p(system, prime=random_prime(0, system=system), timeout=timeout)
+    except MsolveTimeoutError:
+        return f"> {timeout:.0f} s (timeout)"
+    except MsolveError as exc:
+        return f"error: {exc}"
+    return f"{result.degree:,} ({result.seconds:.0f} s)"
+
+
+def write_table(path: Path, header: str, run_rows: list[str], case_rows: list[str]) -> None:
+    text = [
+        header,
+        "",
+        "## Per case",
+        "",
+        "| widths | m | unknowns | complex count(s) | all runs agree | proven runs | median wall s | msolve degree |",
+        "|---|---|---|---|---|---|---|---|",
+        *case_rows,
+        "",
+        "## Per run",
+        "",
+        "| widths | m | unknowns | data seed | solver seed | complex | real | complete | completeness (max trace "
+        "deviation) | lost at target | loops | wall s | path steps/s | peak MiB |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        *run_rows,
+        "",
+    ]
+    path.write_text("\n".join(text), encoding="utf-8")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--cases", default=",".join(c.name for c in CASES))
+    parser.add_argument("--solver-seeds", default="5,6,7")
+    parser.add_argument("--data-seeds", default="7,51")
+    parser.add_argument("--time-limit", type=float, default=1800.0)
+    parser.add_argument("--msolve-timeout", type=float, default=0.0)
+    parser.add_argument("--out", default=str(Path(__file__).with_name("results-frontier.md")))
+    args = parser.parse_args()
+    by_name = {c.name: c for c in CASES}
+    unknown = [n for n in args.cases.split(",") if n not in by_name]
+    if unknown:
+        parser.error(f"--cases: unknown {', '.join(unknown)}; known: {', '.join(by_name)}")
+    cases = [by_name[n] for n in args.cases.split(",")]
+    solver_seeds = [int(x) for x in args.solver_seeds.split(",")]
+    data_seeds = [int(x) for x in args.data_seeds.split(",")]
+    out = Path(args.out)
+    keep = out.with_suffix(".runs")
+    header = (
+        f"Command: `python benchmarks/frontier.py {' '.join(sys.argv[1:])}`".rstrip() + "\n\n"
+        f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
+        f"solver threads 2; time limit {args.time_limit:g} s per run; runs in sequence.  "
+        "Data seeds × solver seeds per case (all with the first data seed's solver seeds first); "
+        "Λ seed = data seed + 1; data and Λ rounded to 3 decimals."
+    )
+    run_rows: list[str] = []
+    case_rows: list[str] = []
+    for case in cases:
+        runs = []
+        for data_seed in data_seeds:
+            for solver_seed in solver_seeds if data_seed == data_seeds[0] else solver_seeds[:1]:
+                summary = run_one(case, data_seed, solver_seed, args.time_limit, keep)
+                runs.append(summary)
+                run_rows.append(run_row(case, data_seed, solver_seed, summary))
+                print(run_rows[-1], flush=True)
+                write_table(out, header, run_rows, case_rows)
+        case_rows.append(case_row(case, runs, msolve_degree(case, data_seeds[0], args.msolve_timeout)))
+        print(case_rows[-1], flush=True)
+        write_table(out, header, run_rows, case_rows)
+
+
+if __name__ == "__main__":
+    main()
