@@ -44,10 +44,12 @@ def test_each_homotopy_meets_the_protocols_it_should():
     assert isinstance(parameter, CompiledHomotopy) and not isinstance(parameter, EndgameHomotopy)
     assert not isinstance(line, CompiledHomotopy) and not isinstance(line, EndgameHomotopy)
     assert projective.kernel_data().mode == KernelMode.GAMMA
-    assert parameter.kernel_data().mode == KernelMode.PARAMETER
+    assert parameter.kernel_data().mode == KernelMode.NETWORK  # a network's gradient: matrix products
+    assert parameter.kernel_data(structured=False).mode == KernelMode.PARAMETER
     assert isinstance(make_steps(line), NumpySteps)  # nothing to compile: the NumPy reference
     if HAVE_NUMBA:
-        assert make_steps(parameter).name == "numba"
+        assert make_steps(parameter).name == "numba-network"
+        assert make_steps(parameter, "monomial").name == "numba"
     with pytest.raises(RuntimeError, match="kernel_data"):
         make_steps(line, kernel="numba")
 

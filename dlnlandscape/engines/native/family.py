@@ -29,7 +29,7 @@ import numpy as np
 
 from ...model.problem import Problem
 from ...model.sparse import ParametricSystem, parametric_gradient_system
-from .homotopies.parameter import ParameterHomotopy
+from .homotopies.parameter import NetworkArcs, ParameterHomotopy
 from .tracker import REACHED_END, Tracker, TrackerOptions, make_steps
 
 ARC_END = 1j * np.pi  # s at the far end of an arc (t = −1)
@@ -75,25 +75,44 @@ class Family:
         p = self.problem
         return DataPoint(p.X.astype(complex), p.Y.astype(complex), np.concatenate([c.ravel() for c in p.penalty]))
 
-    def arc_coefficients(self, a: DataPoint, b: DataPoint) -> np.ndarray:
-        """(3, terms): the term coefficients along the arc a → b are c₀ + t c₁ + t² c₂.
+    def arc_data(self, a: DataPoint, b: DataPoint) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """(S, T, C) of t⁰, t¹, t² along the arc a → b.
 
         With X(t) = Xm + t Xd (Xm, Xd the midpoint and half-difference), S(t) = s X(t) X(t)ᵀ is
         quadratic in t, T(t) likewise, C(t) linear."""
         mid = 0.5 * (a + b)
         half = 0.5 * (a + (-1.0) * b)
         s = self.scale
-        parts = [
+        return [
             (s * mid.X @ mid.X.T, s * mid.Y @ mid.X.T, mid.C),
             (s * (half.X @ mid.X.T + mid.X @ half.X.T), s * (half.Y @ mid.X.T + mid.Y @ half.X.T), half.C),
             (s * half.X @ half.X.T, s * half.Y @ half.X.T, np.zeros_like(mid.C)),
         ]
+
+    def arc_coefficients(self, a: DataPoint, b: DataPoint) -> np.ndarray:
+        """(3, terms): the term coefficients along the arc a → b are c₀ + t c₁ + t² c₂."""
+        parts = self.arc_data(a, b)
         return np.stack([self.system.coefficients(self.system.parameter_vector(*q)) for q in parts])
 
     def homotopy(self, arcs: list[tuple[DataPoint, DataPoint]], arc_of_path: np.ndarray) -> ParameterHomotopy:
         """The parameter homotopy along `arcs`, path i on arcs[arc_of_path[i]]."""
-        coefficients = np.stack([self.arc_coefficients(a, b) for a, b in arcs])  # (arcs, 3, T)
-        return ParameterHomotopy(self.system, self.term_tables(), coefficients, arc_of_path)
+        data = [self.arc_data(a, b) for a, b in arcs]
+        coefficients = np.stack(
+            [[self.system.coefficients(self.system.parameter_vector(*q)) for q in parts] for parts in data]
+        )  # (arcs, 3, T)
+        network = NetworkArcs(
+            widths=np.asarray(self.problem.widths, dtype=np.int64),
+            residual_layers=self.residual_layers(),
+            s_poly=np.array([[q[0] for q in parts] for parts in data], dtype=complex),
+            t_poly=np.array([[q[1] for q in parts] for parts in data], dtype=complex),
+            c_poly=np.array([[q[2] for q in parts] for parts in data], dtype=complex),
+        )
+        return ParameterHomotopy(self.system, self.term_tables(), coefficients, arc_of_path, network)
+
+    def residual_layers(self) -> np.ndarray:
+        """1 for each layer that is I + W (a square layer of a residual network), else 0."""
+        w = self.problem.widths
+        return np.array([int(self.problem.residual and w[i + 1] == w[i]) for i in range(len(w) - 1)], dtype=np.int64)
 
     def problem_at(self, q: DataPoint) -> Problem:
         """The (complex) gradient system at q, for batched Newton and Hessians."""

@@ -28,6 +28,7 @@ import numpy as np
 from ...common.caches import prepare_numba, tolerate_broken_cache
 from .homotopies.base import CompiledHomotopy
 from .kernel_data import KernelMode
+from .kernel_network import evaluate_network, evaluate_slice
 
 _CACHE = prepare_numba()  # numba's cache in the user cache directory, set before numba is imported
 
@@ -41,6 +42,8 @@ except ImportError:  # pragma: no cover
 
 _GAMMA = int(KernelMode.GAMMA)  # compiled code compares ints (numba freezes module globals)
 _PARAMETER = int(KernelMode.PARAMETER)
+_NETWORK = int(KernelMode.NETWORK)
+_SLICE = int(KernelMode.SLICE)
 
 if HAVE_NUMBA:
 
@@ -165,9 +168,50 @@ if HAVE_NUMBA:
         return True
 
     @nb.njit(cache=_CACHE, error_model="numpy")
-    def _homotopy(y, t, with_t, data, kk, Hv, Hy, Ht, F, JF, S, JS, pw, lin):  # pragma: no cover
-        """H (and ∂H/∂y, with `with_t` also ∂H/∂t) at one point y, parameter t, arc kk."""
+    def _homotopy(y, t, with_t, data, kk, buf):  # pragma: no cover
+        """H (and ∂H/∂y, with `with_t` also ∂H/∂t) at one point y, parameter t, arc kk, into
+        the buffers `buf` (from `_work`: Hv, Hy, Ht first)."""
+        Hv, Hy, Ht, F, JF, S, JS, pw, lin, work, small, eff_s, eff_t, eff_c, vec = buf
         n = data.n
+        if data.mode == _SLICE:  # the trace test's slice system from matrix products
+            evaluate_slice(
+                y,
+                t,
+                with_t,
+                data.widths,
+                data.residual_layers,
+                data.s_poly[kk],
+                data.t_poly[kk],
+                data.c_poly[kk],
+                data.pencil_poly[kk],
+                Hv,
+                Hy,
+                Ht,
+                work,
+                small,
+                eff_s,
+                eff_t,
+                eff_c,
+                vec,
+            )
+            return
+        if data.mode == _NETWORK:  # ∇L from matrix products (kernel_network.py)
+            evaluate_network(
+                y,
+                t,
+                with_t,
+                data.widths,
+                data.residual_layers,
+                data.s_poly[kk],
+                data.t_poly[kk],
+                data.c_poly[kk],
+                Hv,
+                Hy,
+                Ht,
+                work,
+                small,
+            )
+            return
         if data.mode == _PARAMETER:  # c(t) = c0 + t c1 + t² c2, ∂H/∂t from c1 + 2 t c2
             T = data.coef_poly.shape[2]
             ct = lin[:T]
@@ -198,9 +242,13 @@ if HAVE_NUMBA:
                 Ht[g] = 0.0
 
     @nb.njit(cache=_CACHE, error_model="numpy")
-    def _work(k, n, max_power, Fm):  # pragma: no cover
+    def _work(k, n, max_power, Fm, widths):  # pragma: no cover
         """Per-thread buffers; `lin` (size Fm) holds the start system's linear factors, or in
-        mode PARAMETER the two coefficient vectors c(t) and c'(t) (Fm ≥ 2 T there)."""
+        mode PARAMETER the two coefficient vectors c(t) and c'(t) (Fm ≥ 2 T there); the last
+        six are modes NETWORK's and SLICE's matrices (kernel_network.py)."""
+        D = 1
+        for width in widths:
+            D = max(D, width)
         return (
             np.empty(k, np.complex128),
             np.zeros((k, k), np.complex128),
@@ -211,6 +259,12 @@ if HAVE_NUMBA:
             np.zeros((n, k), np.complex128),
             np.empty((k, max_power + 1), np.complex128),
             np.empty(Fm, np.complex128),
+            np.zeros((5, widths.shape[0], D, D), np.complex128),
+            np.zeros((9, D, D), np.complex128),
+            np.zeros((3, D, D), np.complex128),
+            np.zeros((3, D, D), np.complex128),
+            np.zeros((3, n), np.complex128),
+            np.zeros(n, np.complex128),
         )
 
     @nb.njit(cache=_CACHE)
@@ -238,9 +292,10 @@ if HAVE_NUMBA:
         return np.sqrt(acc)
 
     @nb.njit(cache=_CACHE, error_model="numpy")
-    def _tangent(y, s, ds, data, kk, out, Hv, Hy, Ht, F, JF, S, JS, pw, lin):  # pragma: no cover
+    def _tangent(y, s, ds, data, kk, out, buf):  # pragma: no cover
         t = np.exp(s)
-        _homotopy(y, t, True, data, kk, Hv, Hy, Ht, F, JF, S, JS, pw, lin)
+        _homotopy(y, t, True, data, kk, buf)
+        Hy, Ht = buf[1], buf[2]
         f = t * ds
         for j in range(y.shape[0]):
             out[j] = -Ht[j] * f
@@ -257,7 +312,8 @@ if HAVE_NUMBA:
         Fm = _scratch_size(data)
         chunks = _chunks(N, blocks)
         for c in nb.prange(chunks.shape[0] - 1):
-            Hv, Hy, Ht, F, JF, S, JS, pw, lin = _work(k, n, max_power, Fm)
+            buf = _work(k, n, max_power, Fm, data.widths)
+            Hv, Hy = buf[0], buf[1]
             k1 = np.empty(k, np.complex128)
             k2 = np.empty(k, np.complex128)
             k3 = np.empty(k, np.complex128)
@@ -271,16 +327,16 @@ if HAVE_NUMBA:
                 s0 = S0[p]
                 ds = DS[p]
                 kk = which[p]
-                ok = _tangent(y, s0, ds, data, kk, k1, Hv, Hy, Ht, F, JF, S, JS, pw, lin)
+                ok = _tangent(y, s0, ds, data, kk, k1, buf)
                 for j in range(k):
                     z[j] = y[j] + 0.5 * h * k1[j]
-                ok = ok and _tangent(z, s0 + 0.5 * h * ds, ds, data, kk, k2, Hv, Hy, Ht, F, JF, S, JS, pw, lin)
+                ok = ok and _tangent(z, s0 + 0.5 * h * ds, ds, data, kk, k2, buf)
                 for j in range(k):
                     z[j] = y[j] + 0.5 * h * k2[j]
-                ok = ok and _tangent(z, s0 + 0.5 * h * ds, ds, data, kk, k3, Hv, Hy, Ht, F, JF, S, JS, pw, lin)
+                ok = ok and _tangent(z, s0 + 0.5 * h * ds, ds, data, kk, k3, buf)
                 for j in range(k):
                     z[j] = y[j] + h * k3[j]
-                ok = ok and _tangent(z, s0 + h * ds, ds, data, kk, k4, Hv, Hy, Ht, F, JF, S, JS, pw, lin)
+                ok = ok and _tangent(z, s0 + h * ds, ds, data, kk, k4, buf)
                 if not ok:
                     out_n1[p] = np.inf
                     out_n2[p] = np.inf
@@ -290,7 +346,7 @@ if HAVE_NUMBA:
                 t1 = np.exp(s0 + h * ds)
                 norms[:] = 0.0
                 for it in range(2):
-                    _homotopy(z, t1, False, data, kk, Hv, Hy, Ht, F, JF, S, JS, pw, lin)
+                    _homotopy(z, t1, False, data, kk, buf)
                     norms[it] = _newton_update(z, Hv, Hy)
                     if not np.isfinite(norms[it]):
                         break
@@ -308,7 +364,8 @@ if HAVE_NUMBA:
         Fm = _scratch_size(data)
         chunks = _chunks(N, blocks)
         for c in nb.prange(chunks.shape[0] - 1):
-            Hv, Hy, Ht, F, JF, S, JS, pw, lin = _work(k, n, max_power, Fm)
+            buf = _work(k, n, max_power, Fm, data.widths)
+            Hv, Hy, F, JF, pw = buf[0], buf[1], buf[3], buf[4], buf[7]
             z = np.empty(k, np.complex128)
             norms = np.zeros(2)
             for p in range(chunks[c], chunks[c + 1]):
@@ -334,8 +391,9 @@ if HAVE_NUMBA:
         N, k = Y.shape
         n = data.n
         for p in range(N):
-            Hv, Hy, Ht, F, JF, S, JS, pw, lin = _work(k, n, data.max_power, _scratch_size(data))
-            _homotopy(Y[p].copy(), T[p], True, data, which[p], Hv, Hy, Ht, F, JF, S, JS, pw, lin)
+            buf = _work(k, n, data.max_power, _scratch_size(data), data.widths)
+            Hv, Hy, Ht = buf[0], buf[1], buf[2]
+            _homotopy(Y[p].copy(), T[p], True, data, which[p], buf)
             out_H[p] = Hv
             out_Hy[p] = Hy
             out_Ht[p] = Ht
@@ -361,9 +419,13 @@ class CompiledSteps:
 
     name = "numba"
 
-    def __init__(self, hom: CompiledHomotopy) -> None:
-        self.data = hom.kernel_data()
+    def __init__(self, hom: CompiledHomotopy, structured: bool = True) -> None:
+        """`structured=False` keeps a network's parameter homotopy in monomial form (the
+        reference evaluation, for comparisons)."""
+        self.data = hom.kernel_data(structured=structured)
         self.arc_of_path = hom.arc_of_path
+        if self.data.mode == _NETWORK:
+            self.name = "numba-network"
 
     def rk4_correct(
         self, y: np.ndarray, s0: np.ndarray, ds: np.ndarray, h: np.ndarray, index: np.ndarray | None = None

@@ -21,6 +21,8 @@ class KernelMode(enum.IntEnum):
 
     GAMMA = 0  # H = (1 − t) F + t γ S: γ-trick from a linear-product start, projective
     PARAMETER = 1  # H = Σ_terms c(t) x^e, c(t) = c₀ + t c₁ + t² c₂ per arc: parameter homotopy, affine
+    NETWORK = 2  # the same parameter homotopy of ∇L, evaluated from the network's matrix products
+    SLICE = 3  # the trace test's slice system along arcs, from the network's matrix products
 
 
 class KernelData(NamedTuple):
@@ -42,6 +44,25 @@ class KernelData(NamedTuple):
     chart_cols: np.ndarray  # (G, K) int64: GAMMA: columns of each chart
     chart_coef: np.ndarray  # (G, K) complex
     coef_poly: np.ndarray  # (arcs, 3, T) complex: PARAMETER: c₀, c₁, c₂ of every arc
+    widths: np.ndarray  # (H + 1,) int64: NETWORK, SLICE: the layer widths (a placeholder [1] otherwise)
+    residual_layers: np.ndarray  # (H,) int64: NETWORK, SLICE: 1 where the layer is I + W
+    s_poly: np.ndarray  # (arcs, 3, d0, d0) complex: NETWORK: S(t) = S₀ + t S₁ + t² S₂ (SLICE: (arcs, 4, ·),
+    #                     S_p₀, S_p₁, S_v₀, S_v₁ of the data p + λv)
+    t_poly: np.ndarray  # (arcs, 3 or 4, dH, d0) complex: T likewise
+    c_poly: np.ndarray  # (arcs, 3 or 4, n) complex: the penalties C likewise
+    pencil_poly: np.ndarray  # (arcs, 2, n + 2) complex: SLICE: (a, b, t) of the pencil, c₀ and c₁
 
 
-__all__ = ["KernelData", "KernelMode"]
+def no_network() -> dict[str, np.ndarray]:
+    """Placeholders for the NETWORK fields of a record in another mode (typed like the real ones)."""
+    return {
+        "widths": np.ones(1, dtype=np.int64),
+        "residual_layers": np.zeros(0, dtype=np.int64),
+        "s_poly": np.zeros((0, 3, 1, 1), dtype=complex),
+        "t_poly": np.zeros((0, 3, 1, 1), dtype=complex),
+        "c_poly": np.zeros((0, 3, 1), dtype=complex),
+        "pencil_poly": np.zeros((0, 2, 1), dtype=complex),
+    }
+
+
+__all__ = ["KernelData", "KernelMode", "no_network"]

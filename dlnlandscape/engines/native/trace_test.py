@@ -81,7 +81,7 @@ from ...common.symmetry import closure, representatives
 from ...model.problem import Problem
 from ...model.sparse import ParametricSystem
 from .family import ARC_END, DataPoint, Family, complex_normal, term_tables
-from .homotopies.parameter import ParameterHomotopy
+from .homotopies.parameter import ParameterHomotopy, SliceArcs
 from .tracker import REACHED_END, Tracker, TrackerOptions, make_steps
 
 TRACE_TOL = 1e-10  # relative deviation of the trace from linearity below which the test passes …
@@ -106,6 +106,7 @@ class TraceSystem:
     equation: np.ndarray  # (terms,) int64
     coefficient_map: np.ndarray  # (terms, 2k + n + 2): coefficients = coefficient_map @ q
     k: int  # parameters of the gradient family
+    moving: np.ndarray  # (k,) bool: the slots of p that a direction v may move (the others of v are ignored)
 
     def parameters(self, p: np.ndarray, v: np.ndarray, a: np.ndarray, t: complex = 0.0) -> np.ndarray:
         """q for the line p + λv, the pencil (h_a − 1) λ + t."""
@@ -116,6 +117,28 @@ class TraceSystem:
         c0 = self.coefficient_map @ (0.5 * (qa + qb))
         c1 = self.coefficient_map @ (0.5 * (qa - qb))
         return np.stack([c0, c1, np.zeros_like(c0)])
+
+    def network_arcs(self, family: Family, arcs: list[tuple[np.ndarray, np.ndarray]]) -> SliceArcs:
+        """The same arcs as the network's data, for the compiled evaluation by matrix products:
+        q = (p, v, a, b, t) split into S, T, C of p and of v (v's fixed slots zeroed, as the
+        λ-copy of the terms has them) and the pencil's (a, b, t); c₀ + τ c₁ each."""
+        w = family.problem.widths
+        d0, dH, n, k = w[0], w[-1], family.problem.n, self.k
+        halves = np.array([[0.5 * (qa + qb), 0.5 * (qa - qb)] for qa, qb in arcs])  # (arcs, 2, len q)
+        p, v = halves[:, :, :k], halves[:, :, k : 2 * k] * self.moving
+        blocks = [(0, d0 * d0, (d0, d0)), (d0 * d0, d0 * d0 + dH * d0, (dH, d0)), (d0 * d0 + dH * d0, k, (n,))]
+        stacks = [
+            np.concatenate([p[:, :, lo:hi], v[:, :, lo:hi]], axis=1).reshape(len(arcs), 4, *shape)
+            for lo, hi, shape in blocks
+        ]
+        return SliceArcs(
+            widths=np.asarray(w, dtype=np.int64),
+            residual_layers=family.residual_layers(),
+            s_poly=stacks[0],
+            t_poly=stacks[1],
+            c_poly=stacks[2],
+            pencil_poly=halves[:, :, 2 * k :],
+        )
 
 
 def trace_system(system: ParametricSystem, moving: np.ndarray | None = None) -> TraceSystem:
@@ -139,7 +162,9 @@ def trace_system(system: ParametricSystem, moving: np.ndarray | None = None) -> 
         [np.hstack([E, np.zeros((T, 1), np.int64)]), np.hstack([E[kept], np.ones((L, 1), np.int64)]), pencil]
     )
     equation = np.concatenate([system.equation, system.equation[kept], np.full(n + 2, n)])
-    return TraceSystem(exponents=exponents, equation=equation.astype(np.int64), coefficient_map=cmap, k=k)
+    return TraceSystem(
+        exponents=exponents, equation=equation.astype(np.int64), coefficient_map=cmap, k=k, moving=moving.copy()
+    )
 
 
 def direction_slots(system: ParametricSystem, widths: tuple[int, ...]) -> np.ndarray:
@@ -535,7 +560,8 @@ class TraceTest:
             return y0.copy(), np.zeros(0, dtype=bool)
         used, local = np.unique(arc_of_path, return_inverse=True)
         coefficients = np.stack([self.system.arc_coefficients(*arcs[i]) for i in used])
-        hom = ParameterHomotopy(self.system, self.tables, coefficients, local)
+        network = self.system.network_arcs(self.family, [arcs[i] for i in used])
+        hom = ParameterHomotopy(self.system, self.tables, coefficients, local, network)
         tracker = Tracker(hom, options, make_steps(hom, self.kernel))
         state = tracker.track(y0, np.zeros(N, dtype=complex), np.full(N, ARC_END), check=self.check)
         self.path_steps += int(state.steps.sum())

@@ -174,13 +174,15 @@ class NumpySteps:
 
 def make_steps(homotopy: Homotopy, kernel: str = "auto") -> Steps:
     """Compiled steps when numba is there, the homotopy can be compiled and `kernel` allows it
-    ("auto" or "numba"), else the NumPy reference ("numpy")."""
-    if kernel in ("auto", "numba") and isinstance(homotopy, CompiledHomotopy):
+    ("auto" or "numba": a network's gradient from matrix products where the homotopy offers
+    it; "monomial": compiled, but always in sparse monomial form), else the NumPy reference
+    ("numpy")."""
+    if kernel in ("auto", "numba", "monomial") and isinstance(homotopy, CompiledHomotopy):
         from .kernel import HAVE_NUMBA, CompiledSteps
 
         if HAVE_NUMBA:
-            return CompiledSteps(homotopy)
-    if kernel == "numba":
+            return CompiledSteps(homotopy, structured=kernel != "monomial")
+    if kernel in ("numba", "monomial"):
         raise RuntimeError("compiled steps need numba and a homotopy with kernel_data()")
     return NumpySteps(homotopy)
 

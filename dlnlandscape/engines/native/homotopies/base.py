@@ -59,7 +59,10 @@ class CompiledHomotopy(Homotopy, Protocol):
 
     arc_of_path: np.ndarray | None
 
-    def kernel_data(self) -> KernelData: ...
+    def kernel_data(self, structured: bool = True) -> KernelData:
+        """The flat description; `structured=False` asks for the sparse monomial form even
+        where a structured evaluation exists."""
+        ...
 
 
 __all__ = ["CompiledHomotopy", "EndgameHomotopy", "Evaluation", "Homotopy"]

@@ -18,11 +18,12 @@ coefficients to the compiled kernel (mode PARAMETER), and the two agree to round
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
 
-from ..kernel_data import KernelData, KernelMode
+from ..kernel_data import KernelData, KernelMode, no_network
 from .base import Evaluation
 
 
@@ -34,9 +35,37 @@ class TermSystem(Protocol):
     equation: np.ndarray  # (terms,) int64
 
 
+@dataclass(frozen=True)
+class NetworkArcs:
+    """The same homotopy as the network's data along every arc, for the compiled evaluation by
+    matrix products (kernel_network.py, mode NETWORK): S(t), T(t), C(t) = X₀ + t X₁ + t² X₂."""
+
+    widths: np.ndarray  # (H + 1,) int64
+    residual_layers: np.ndarray  # (H,) int64: 1 where the layer is I + W
+    s_poly: np.ndarray  # (arcs, 3, d0, d0) complex
+    t_poly: np.ndarray  # (arcs, 3, dH, d0) complex
+    c_poly: np.ndarray  # (arcs, 3, n) complex
+
+
+@dataclass(frozen=True)
+class SliceArcs:
+    """The trace test's slice system along every arc as the network's data (mode SLICE,
+    kernel_network.py): the line p(τ) + λ v(τ) — S, T, C stacks (S_p₀, S_p₁, S_v₀, S_v₁) — and
+    the pencil's forms (a, b, t), (2, n + 2) per arc; every value X₀ + τ X₁."""
+
+    widths: np.ndarray
+    residual_layers: np.ndarray
+    s_poly: np.ndarray  # (arcs, 4, d0, d0)
+    t_poly: np.ndarray  # (arcs, 4, dH, d0)
+    c_poly: np.ndarray  # (arcs, 4, n)
+    pencil_poly: np.ndarray  # (arcs, 2, n + 2)
+
+
 class ParameterHomotopy:
     """H(x, t) = Σ_terms (c₀ + t c₁ + t² c₂) x^e for a batch of paths, path i on arc
-    arc_of_path[i]; `coefficients` is (arcs, 3, terms)."""
+    arc_of_path[i]; `coefficients` is (arcs, 3, terms).  `network`, when the system is a
+    network's gradient (NetworkArcs) or the trace test's slice system of one (SliceArcs), lets
+    the compiled kernel evaluate it from matrix products instead."""
 
     def __init__(
         self,
@@ -44,8 +73,10 @@ class ParameterHomotopy:
         term_tables: tuple[np.ndarray, np.ndarray],
         coefficients: np.ndarray,
         arc_of_path: np.ndarray,
+        network: NetworkArcs | SliceArcs | None = None,
     ) -> None:
         self.system = system
+        self.network = network
         self.term_tables = term_tables  # (terms, L) variables (−1 padded) and exponents: the kernel's layout
         self.n = system.exponents.shape[1]
         self.coefficients = coefficients
@@ -76,13 +107,29 @@ class ParameterHomotopy:
             return values, jac, None
         return values, jac, ((c1 + 2.0 * tt * c2) * mono) @ self._onehot.T
 
-    def kernel_data(self) -> KernelData:
-        """The homotopy as the compiled kernel reads it (mode PARAMETER): the target's terms and,
-        per arc, their three coefficient vectors; the start-system fields are empty."""
+    def kernel_data(self, structured: bool = True) -> KernelData:
+        """The homotopy as the compiled kernel reads it: mode NETWORK (matrix products) when
+        the network's data are known and `structured`, else mode PARAMETER (the target's terms
+        and, per arc, their three coefficient vectors); the start-system fields are empty."""
         term_vars, term_exps = self.term_tables
         n = self.n
+        net = self.network if structured else None
+        network = no_network()
+        mode = KernelMode.PARAMETER
+        if net is not None:
+            mode = KernelMode.SLICE if isinstance(net, SliceArcs) else KernelMode.NETWORK
+            network = {
+                "widths": np.ascontiguousarray(net.widths, dtype=np.int64),
+                "residual_layers": np.ascontiguousarray(net.residual_layers, dtype=np.int64),
+                "s_poly": np.ascontiguousarray(net.s_poly, dtype=complex),
+                "t_poly": np.ascontiguousarray(net.t_poly, dtype=complex),
+                "c_poly": np.ascontiguousarray(net.c_poly, dtype=complex),
+                "pencil_poly": np.ascontiguousarray(
+                    net.pencil_poly if isinstance(net, SliceArcs) else network["pencil_poly"], dtype=complex
+                ),
+            }
         return KernelData(
-            mode=int(KernelMode.PARAMETER),
+            mode=int(mode),
             n=n,
             gamma=1.0 + 0.0j,
             max_power=int(max(1, term_exps.max())),
@@ -96,7 +143,8 @@ class ParameterHomotopy:
             chart_cols=np.zeros((0, 1), dtype=np.int64),
             chart_coef=np.zeros((0, 1), dtype=complex),
             coef_poly=np.ascontiguousarray(self.coefficients, dtype=complex),
+            **network,
         )
 
 
-__all__ = ["ParameterHomotopy", "TermSystem"]
+__all__ = ["NetworkArcs", "ParameterHomotopy", "SliceArcs", "TermSystem"]

@@ -21,7 +21,7 @@ import numpy as np
 
 from ....model.problem import Problem
 from ....model.sparse import build_gradient_system
-from ..kernel_data import KernelData, KernelMode
+from ..kernel_data import KernelData, KernelMode, no_network
 from ..start_systems import LinearProductStart
 from .base import Evaluation
 
@@ -165,7 +165,7 @@ class ProjectiveHomotopy:
             x[:, sl] /= h[:, i : i + 1]
         return x
 
-    def kernel_data(self) -> KernelData:
+    def kernel_data(self, structured: bool = True) -> KernelData:
         """The homotopy as the compiled kernel reads it (kernel.py, mode GAMMA): the
         multi-homogenised target as sparse terms with one homogenising variable per group and
         the target scaling folded into the coefficients, the start system as its linear factors
@@ -231,4 +231,5 @@ class ProjectiveHomotopy:
             chart_cols=chart_cols,
             chart_coef=chart_coef,
             coef_poly=np.zeros((1, 3, term_coef.shape[0]), dtype=complex),
+            **no_network(),
         )

@@ -1,0 +1,124 @@
+"""The compiled evaluation from the network's matrix products (kernel_network.py, modes NETWORK
+and SLICE) against the sparse monomial form — compiled and NumPy — on many architectures:
+values, Jacobians and ∂/∂t must agree to rounding; the tracker picks it by itself."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from dlnlandscape.engines.native.family import Family
+from dlnlandscape.engines.native.homotopies.parameter import ParameterHomotopy
+from dlnlandscape.engines.native.kernel import HAVE_NUMBA, CompiledSteps
+from dlnlandscape.engines.native.kernel_data import KernelMode
+from dlnlandscape.engines.native.trace_test import direction_slots, term_tables, trace_system
+from dlnlandscape.engines.native.tracker import make_steps
+from dlnlandscape.model.problem import Problem
+
+pytestmark = pytest.mark.skipif(not HAVE_NUMBA, reason="the compiled kernel needs numba")
+
+ARCHITECTURES = [
+    ((2, 2, 2), 3, False),
+    ((2, 2, 2, 2), 2, False),
+    ((2, 3, 1, 2), 2, False),
+    ((3, 3, 3), 3, False),
+    ((1, 2, 2, 2, 2, 1), 1, False),
+    ((3, 1, 2), 3, False),
+    ((2, 2, 2), 2, True),
+    ((2, 2, 3, 3), 1, True),
+]
+
+
+def _family(widths: tuple[int, ...], samples: int, residual: bool, seed: int = 1) -> Family:
+    rng = np.random.default_rng(seed)
+    X, Y = rng.standard_normal((widths[0], samples)), rng.standard_normal((widths[-1], samples))
+    penalty = [rng.uniform(0.5, 1.5, (widths[i + 1], widths[i])) for i in range(len(widths) - 1)]
+    return Family(Problem.from_data(widths, X, Y, penalty, residual=residual))
+
+
+def _relative(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.abs(a - b).max() / np.abs(b).max())
+
+
+def _agree(structured: CompiledSteps, reference: list, y: np.ndarray, t: np.ndarray) -> None:
+    got = structured.evaluate(y, t)
+    for ref in reference:
+        for mine, theirs in zip(got, ref, strict=True):
+            assert _relative(mine, theirs) < 1e-12
+
+
+@pytest.mark.parametrize("widths,samples,residual", ARCHITECTURES)
+def test_network_mode_is_the_monomial_gradient_hessian_and_t_derivative(widths, samples, residual):
+    family = _family(widths, samples, residual)
+    rng = np.random.default_rng(3)
+    points = [family.random_point(rng) for _ in range(4)]
+    N = 30
+    hom = family.homotopy([(points[i], points[i + 1]) for i in range(3)], rng.integers(0, 3, N))
+    y = rng.standard_normal((N, family.problem.n)) + 1j * rng.standard_normal((N, family.problem.n))
+    t = np.exp(1j * np.pi * rng.random(N))
+    structured = CompiledSteps(hom)
+    assert structured.data.mode == KernelMode.NETWORK and structured.name == "numba-network"
+    monomial = CompiledSteps(hom, structured=False)
+    assert monomial.data.mode == KernelMode.PARAMETER
+    _agree(structured, [monomial.evaluate(y, t), hom.evaluate(y, t)], y, t)
+
+
+def _symmetric_parameters(system, d0: int, rng: np.random.Generator) -> np.ndarray:
+    """Random complex (S, T, C) with S symmetric, as every S of the family is."""
+    z = rng.standard_normal(system.k) + 1j * rng.standard_normal(system.k)
+    S = z[: d0 * d0].reshape(d0, d0)
+    z[: d0 * d0] = (S + S.T).ravel()
+    return z
+
+
+@pytest.mark.parametrize("widths,samples,residual", ARCHITECTURES)
+@pytest.mark.parametrize("all_slots", [False, True])
+def test_slice_mode_is_the_monomial_slice_system(widths, samples, residual, all_slots):
+    family = _family(widths, samples, residual)
+    system = trace_system(family.system, None if all_slots else direction_slots(family.system, widths))
+    rng = np.random.default_rng(4)
+    n = family.problem.n
+    qs = [
+        system.parameters(
+            _symmetric_parameters(system, widths[0], rng),
+            _symmetric_parameters(system, widths[0], rng),
+            rng.standard_normal(n) + 1j * rng.standard_normal(n),
+            complex(rng.standard_normal()),
+        )
+        for _ in range(4)
+    ]
+    arcs = [(qs[i], qs[i + 1]) for i in range(3)]
+    N = 30
+    coefficients = np.stack([system.arc_coefficients(*arc) for arc in arcs])
+    hom = ParameterHomotopy(
+        system, term_tables(system.exponents), coefficients, rng.integers(0, 3, N), system.network_arcs(family, arcs)
+    )
+    y = rng.standard_normal((N, n + 1)) + 1j * rng.standard_normal((N, n + 1))
+    t = np.exp(1j * np.pi * rng.random(N))
+    structured = CompiledSteps(hom)
+    assert structured.data.mode == KernelMode.SLICE
+    _agree(structured, [CompiledSteps(hom, structured=False).evaluate(y, t), hom.evaluate(y, t)], y, t)
+
+
+def test_the_tracker_takes_the_structured_form_unless_told_otherwise():
+    family = _family((2, 2, 2, 2), 2, False)
+    rng = np.random.default_rng(5)
+    a, b = family.random_point(rng), family.random_point(rng)
+    hom = family.homotopy([(a, b)], np.zeros(4, dtype=np.int64))
+    assert make_steps(hom).name == "numba-network"
+    assert make_steps(hom, "monomial").name == "numba"
+    assert make_steps(hom, "numpy").name == "numpy"
+
+
+def test_one_step_agrees_with_the_monomial_kernel_on_a_real_path():
+    """A predictor–corrector step from a start pair (a true solution) lands on the same point."""
+    family = _family((2, 2, 2, 2), 2, False)
+    rng = np.random.default_rng(6)
+    x0, q0 = family.start_pair(rng)
+    q1 = family.random_point(rng)
+    hom = family.homotopy([(q0, q1)], np.zeros(1, dtype=np.int64))
+    y = x0[None]
+    args = (np.zeros(1, complex), np.full(1, 1j * np.pi), np.full(1, 0.02))
+    mine = CompiledSteps(hom).rk4_correct(y, *args)
+    ref = CompiledSteps(hom, structured=False).rk4_correct(y, *args)
+    assert np.abs(mine[0] - ref[0]).max() < 1e-12 and np.isfinite(mine[1]).all()
