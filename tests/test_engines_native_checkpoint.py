@@ -46,7 +46,8 @@ class StopAfterRounds:
 
 
 class StopInsideARound(RunControl):
-    """A control whose search check fires after `steps` tracker steps: mid-round, mid-arc."""
+    """A control whose search check fires on its `steps`-th call: mid-round (the tracker asks
+    before each step of its Python loop, before every COMPILED_ROUNDS steps of the compiled one)."""
 
     def __init__(self, steps: int, **kw: Any) -> None:
         super().__init__(**kw)
@@ -99,7 +100,7 @@ def test_a_stop_inside_a_round_resumes_inside_it(tmp_path: Path, uninterrupted: 
     from dlnlandscape.engines.native import monodromy
 
     monkeypatch.setattr(monodromy, "ROUND_CHUNK_PATHS", chunk)
-    partial = _solve(_config(), StopInsideARound(400, checkpoint_dir=tmp_path))
+    partial = _solve(_config(), StopInsideARound(12, checkpoint_dir=tmp_path))
     assert partial.stopped_early == "test stop inside a round"
     assert 17 < partial.monodromy.base_solutions < 225  # some rounds done, not all
     with np.load(tmp_path / CHECKPOINT) as data:

@@ -122,3 +122,42 @@ def test_one_step_agrees_with_the_monomial_kernel_on_a_real_path():
     mine = CompiledSteps(hom).rk4_correct(y, *args)
     ref = CompiledSteps(hom, structured=False).rk4_correct(y, *args)
     assert np.abs(mine[0] - ref[0]).max() < 1e-12 and np.isfinite(mine[1]).all()
+
+
+class _StepByStep:
+    """CompiledSteps without its compiled loop: the tracker then runs its Python loop."""
+
+    def __init__(self, steps: CompiledSteps) -> None:
+        self.inner = steps
+        self.name = steps.name
+
+    def rk4_correct(self, *args, **kwargs):
+        return self.inner.rk4_correct(*args, **kwargs)
+
+    def newton_target(self, *args, **kwargs):
+        return self.inner.newton_target(*args, **kwargs)
+
+
+def test_the_compiled_tracking_loop_takes_the_python_loops_steps():
+    """The whole step control compiled (kernel.track_paths) is the tracker's own rules path by
+    path: same endpoints, statuses and step counts as the Python loop over batched steps."""
+    from dlnlandscape.engines.native.family import ARC_END
+    from dlnlandscape.engines.native.tracker import Tracker, TrackerOptions
+
+    family = _family((2, 2, 2, 2), 2, False, seed=7)
+    rng = np.random.default_rng(8)
+    starts = [family.start_pair(rng) for _ in range(40)]
+    q1 = family.random_point(rng)
+    arcs = [(q0, q1) for _, q0 in starts]
+    hom = family.homotopy(arcs, np.arange(len(arcs)))
+    y0 = np.array([x0 for x0, _ in starts])
+    N = y0.shape[0]
+    options = TrackerOptions()
+    runs = []
+    for steps in (CompiledSteps(hom), _StepByStep(CompiledSteps(hom))):
+        state = Tracker(hom, options, steps).track(y0, np.zeros(N, complex), np.full(N, ARC_END))
+        runs.append(state)
+    compiled, python = runs
+    assert np.array_equal(compiled.status, python.status) and np.array_equal(compiled.steps, python.steps)
+    assert np.abs(compiled.y - python.y).max() < 1e-12 * max(1.0, np.abs(python.y).max())
+    assert (compiled.status == 4).sum() >= N - 2  # the arcs are ordinary: (almost) every path arrives

@@ -23,6 +23,8 @@ code — Python never loops over paths.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from ...common.caches import prepare_numba, tolerate_broken_cache
@@ -301,19 +303,49 @@ if HAVE_NUMBA:
             out[j] = -Ht[j] * f
         return _lu_solve(Hy, out)
 
+    @nb.njit(cache=_CACHE, error_model="numpy")
+    def _rk4_one(y, h, s0, ds, kk, data, buf, k1, k2, k3, k4, z, norms):  # pragma: no cover
+        """One RK4 predictor step of length h (in u, s = s0 + u·ds) from y and two Newton
+        corrections, into z; the correction norms into `norms` (∞ where a solve failed).
+        False when a tangent could not be computed (z is then meaningless)."""
+        k = y.shape[0]
+        Hv, Hy = buf[0], buf[1]
+        ok = _tangent(y, s0, ds, data, kk, k1, buf)
+        for j in range(k):
+            z[j] = y[j] + 0.5 * h * k1[j]
+        ok = ok and _tangent(z, s0 + 0.5 * h * ds, ds, data, kk, k2, buf)
+        for j in range(k):
+            z[j] = y[j] + 0.5 * h * k2[j]
+        ok = ok and _tangent(z, s0 + 0.5 * h * ds, ds, data, kk, k3, buf)
+        for j in range(k):
+            z[j] = y[j] + h * k3[j]
+        ok = ok and _tangent(z, s0 + h * ds, ds, data, kk, k4, buf)
+        if not ok:
+            norms[0] = np.inf
+            norms[1] = np.inf
+            return False
+        for j in range(k):
+            z[j] = y[j] + h / 6.0 * (k1[j] + 2.0 * k2[j] + 2.0 * k3[j] + k4[j])
+        t1 = np.exp(s0 + h * ds)
+        norms[0] = 0.0
+        norms[1] = 0.0
+        for it in range(2):
+            _homotopy(z, t1, False, data, kk, buf)
+            norms[it] = _newton_update(z, Hv, Hy)
+            if not np.isfinite(norms[it]):
+                break
+        return True
+
     @nb.njit(cache=_CACHE, error_model="numpy", parallel=True)
     def rk4_correct(Y, S0, DS, Hstep, which, data, blocks, out_y, out_n1, out_n2):  # pragma: no cover
         """One RK4 predictor step of length Hstep[p] (in u, s = S0 + u·DS) and two Newton
         corrections for every path p on arc which[p]; the corrected points and correction norms
         go to out_y, out_n1, out_n2 (∞ where a solve failed)."""
         N, k = Y.shape
-        n = data.n
-        max_power = data.max_power
         Fm = _scratch_size(data)
         chunks = _chunks(N, blocks)
         for c in nb.prange(chunks.shape[0] - 1):
-            buf = _work(k, n, max_power, Fm, data.widths)
-            Hv, Hy = buf[0], buf[1]
+            buf = _work(k, data.n, data.max_power, Fm, data.widths)
             k1 = np.empty(k, np.complex128)
             k2 = np.empty(k, np.complex128)
             k3 = np.empty(k, np.complex128)
@@ -323,36 +355,74 @@ if HAVE_NUMBA:
             norms = np.zeros(2)
             for p in range(chunks[c], chunks[c + 1]):
                 y[:] = Y[p]
-                h = Hstep[p]
-                s0 = S0[p]
-                ds = DS[p]
-                kk = which[p]
-                ok = _tangent(y, s0, ds, data, kk, k1, buf)
-                for j in range(k):
-                    z[j] = y[j] + 0.5 * h * k1[j]
-                ok = ok and _tangent(z, s0 + 0.5 * h * ds, ds, data, kk, k2, buf)
-                for j in range(k):
-                    z[j] = y[j] + 0.5 * h * k2[j]
-                ok = ok and _tangent(z, s0 + 0.5 * h * ds, ds, data, kk, k3, buf)
-                for j in range(k):
-                    z[j] = y[j] + h * k3[j]
-                ok = ok and _tangent(z, s0 + h * ds, ds, data, kk, k4, buf)
-                if not ok:
-                    out_n1[p] = np.inf
-                    out_n2[p] = np.inf
-                    continue
-                for j in range(k):
-                    z[j] = y[j] + h / 6.0 * (k1[j] + 2.0 * k2[j] + 2.0 * k3[j] + k4[j])
-                t1 = np.exp(s0 + h * ds)
-                norms[:] = 0.0
-                for it in range(2):
-                    _homotopy(z, t1, False, data, kk, buf)
-                    norms[it] = _newton_update(z, Hv, Hy)
-                    if not np.isfinite(norms[it]):
-                        break
-                out_y[p] = z
+                if _rk4_one(y, Hstep[p], S0[p], DS[p], which[p], data, buf, k1, k2, k3, k4, z, norms):
+                    out_y[p] = z
                 out_n1[p] = norms[0]
                 out_n2[p] = norms[1]
+
+    @nb.njit(cache=_CACHE, error_model="numpy", parallel=True)
+    def track_paths(  # pragma: no cover
+        Y, U, DU, STATUS, STEPS, SA, SB, LENGTH, which, data, blocks, control, max_steps, rounds
+    ):
+        """Up to `rounds` predictor–corrector steps of every path still tracking (STATUS 0), with
+        the tracker's step control (tracker.Tracker._step, the same rules path by path): the
+        whole loop compiled, so a batch pays no Python per step.  `control` is (tol, max_step,
+        min_step, noise_floor); the state arrays are updated in place; STATUS becomes 4 on
+        reaching s_b, 3 on failure (step underflow or max_steps)."""
+        N, k = Y.shape
+        tol, max_step, min_step, noise_floor = control[0], control[1], control[2], control[3]
+        Fm = _scratch_size(data)
+        chunks = _chunks(N, blocks)
+        for c in nb.prange(chunks.shape[0] - 1):
+            buf = _work(k, data.n, data.max_power, Fm, data.widths)
+            k1 = np.empty(k, np.complex128)
+            k2 = np.empty(k, np.complex128)
+            k3 = np.empty(k, np.complex128)
+            k4 = np.empty(k, np.complex128)
+            z = np.empty(k, np.complex128)
+            y = np.empty(k, np.complex128)
+            norms = np.zeros(2)
+            for p in range(chunks[c], chunks[c + 1]):
+                for _ in range(rounds):
+                    if STATUS[p] != 0:
+                        break
+                    y[:] = Y[p]
+                    h = min(DU[p], 1.0 - U[p])
+                    ds = SB[p] - SA[p]
+                    ok = _rk4_one(y, h, SA[p] + U[p] * ds, ds, which[p], data, buf, k1, k2, k3, k4, z, norms)
+                    n1, n2 = norms[0], norms[1]
+                    scale = 0.0
+                    for j in range(k):
+                        scale += abs(y[j]) ** 2
+                    scale = np.sqrt(scale)
+                    if scale == 0.0:  # affine paths can sit at the origin
+                        scale = 1.0
+                    err = n1 / scale
+                    finite = ok and np.isfinite(err)
+                    if finite:
+                        for j in range(k):
+                            if not (np.isfinite(z[j].real) and np.isfinite(z[j].imag)):
+                                finite = False
+                                break
+                    contracts = (n2 <= 0.1 * n1 + 1e-14 * scale) or (max(n1, n2) <= noise_floor * scale)
+                    accept = finite and err <= tol and contracts
+                    if not finite:
+                        factor = 0.0
+                    elif err == 0.0:
+                        factor = 3.0
+                    else:
+                        factor = 0.8 * (tol / err) ** 0.2
+                    grow = min(max(factor, 0.5), 3.0) if accept else min(max(factor, 0.1), 0.5)
+                    new_du = min(h * grow, max_step / LENGTH[p])
+                    if accept:
+                        Y[p] = z
+                        U[p] = U[p] + h
+                    DU[p] = new_du
+                    STEPS[p] += 1
+                    if accept and U[p] >= 1.0 - 1e-13:
+                        STATUS[p] = 4
+                    elif new_du * LENGTH[p] < min_step or STEPS[p] >= max_steps:
+                        STATUS[p] = 3
 
     @nb.njit(cache=_CACHE, error_model="numpy", parallel=True)
     def newton_target(Y, data, blocks, out_y, out_n1, out_n2):  # pragma: no cover
@@ -451,6 +521,36 @@ class CompiledSteps:
         )
         nb.set_num_threads(available)
         return out, n1, n2
+
+    def track_paths(self, st: Any, idx: np.ndarray, length: np.ndarray, options: Any, rounds: int) -> None:
+        """Up to `rounds` steps of the paths `idx` of the tracker state `st` (tracker.TrackState),
+        step control included, in one compiled call (`track_paths` above); `st` is updated."""
+        count = idx.size
+        Y = np.ascontiguousarray(st.y[idx])
+        U, DU, status, steps = st.u[idx], st.du[idx], st.status[idx], st.steps[idx]
+        available = nb.get_num_threads()
+        # the whole loop runs compiled: a parallel region per call, not per step, so even small
+        # batches are worth both threads once every thread gets a few paths
+        threads = available if count >= 4 * available else 1
+        nb.set_num_threads(threads)
+        track_paths(
+            Y,
+            U,
+            DU,
+            status,
+            steps,
+            st.s_a[idx].astype(complex),
+            st.s_b[idx].astype(complex),
+            np.ascontiguousarray(length, dtype=float),
+            self._which(idx, count),
+            self.data,
+            8 * threads,
+            np.array([options.tol, options.max_step, options.min_step, options.noise_floor], dtype=float),
+            int(options.max_steps),
+            int(rounds),
+        )
+        nb.set_num_threads(available)
+        st.y[idx], st.u[idx], st.du[idx], st.status[idx], st.steps[idx] = Y, U, DU, status, steps
 
     def newton_target(self, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         N = y.shape[0]

@@ -62,6 +62,9 @@ class TrackerOptions:
         )
 
 
+COMPILED_ROUNDS = 64  # steps per path per call of the compiled loop: stop requests are heard between calls
+
+
 class PathStatus(enum.IntEnum):
     """Where a path is in a tracking run (`TrackState.status`, an int8 array of these values)."""
 
@@ -234,12 +237,20 @@ class Tracker:
             st.valuation = np.full((N, G), np.nan)
             st.valuation_stable = np.zeros((N, G), dtype=bool)
         done_before = 0
+        compiled_loop = None if endgame else getattr(self.steps, "track_paths", None)
         while True:
             idx = np.flatnonzero(st.status == TRACKING)
             if idx.size == 0:
                 break
             if check is not None:
                 check()
+            if compiled_loop is not None:  # the same step control, path by path in compiled code
+                compiled_loop(st, idx, length[idx], opt, COMPILED_ROUNDS)
+                if progress is not None:
+                    done = int(np.sum(st.status != TRACKING))
+                    progress(done - done_before)
+                    done_before = done
+                continue
             self._step(st, idx, length[idx])
             if endgame:
                 self._endgame_checks(st, idx)
