@@ -230,20 +230,32 @@ def test_rank_criterion_three_layers_against_the_hessian():
     ]
     cp = _classify(p, pts)
     assert np.abs(p.gradient(cp.solutions.real)).max() < 1e-10
-    assert cp.rank_criterion.tolist() == ["global_minimum", "undecided", "strict_saddle", "strict_saddle", "undecided"]
+    # AMG's Theorem 7 decides what statements 1-4 left undecided: tightened → non-strict
+    assert cp.rank_criterion.tolist() == [
+        "global_minimum",
+        "non_strict_saddle",
+        "strict_saddle",
+        "strict_saddle",
+        "non_strict_saddle",
+    ]
+    assert cp.tightened.tolist() == ["yes", "yes", "no", "yes", "yes"]
+    assert np.all(cp.rank_margin > 6)
     assert cp.saddle_type.tolist() == ["", "non_strict_candidate", "strict", "strict", "non_strict_candidate"]
     assert cp.cls[1] == "degenerate" and cp.min_eigenvalue[1] > -1e-10
     assert cp.eigen_subset.tolist() == ["1,2", "1", "1", "2", ""]
     assert cp.pure_spurious.tolist() == ["pure"] + ["spurious"] * 4
     summary = theory.theory_summary(p, cp, "none")
-    assert summary["rank_criterion"]["counts"] == {"global_minimum": 1, "strict_saddle": 2, "undecided": 2}
-    assert summary["rank_criterion"]["contradicts_hessian"] == 0
+    crit = summary["rank_criterion"]
+    assert crit["counts"] == {"global_minimum": 1, "strict_saddle": 2, "non_strict_saddle": 2}
+    assert crit["contradicts_hessian"] == 0 and crit["contradicts_statements"] == 0
+    assert crit["method"] == theory.AMG and crit["weakest_margin_decades"] > 6
     assert summary["saddle_types"] == {"strict": 2, "non_strict_candidate": 2}
 
 
 def test_rank_criterion_never_contradicts_the_hessian_on_random_critical_points():
     """Critical points W_i = R_i F_i R_{i−1}⁻¹ (F_i = I or a rank-s projector, R random) of
-    P = Π_S M: 'strict_saddle' must come with a negative eigenvalue, 'global_minimum' without."""
+    P = Π_S M: 'strict_saddle' must come with a negative eigenvalue, 'global_minimum' and
+    'non_strict_saddle' without."""
     rng = np.random.default_rng(7)
     seen: dict[str, int] = {}
     for _ in range(120):
@@ -264,10 +276,10 @@ def test_rank_criterion_never_contradicts_the_hessian_on_random_critical_points(
         seen[verdict] = seen.get(verdict, 0) + 1
         if verdict == "strict_saddle":
             assert cp.hessian_index[0] > 0
-        if verdict == "global_minimum":
-            assert cp.min_eigenvalue[0] > -1e-8 * cp.max_eigenvalue[0]
+        if verdict in ("global_minimum", "non_strict_saddle"):
+            assert cp.min_eigenvalue[0] >= -1e-8 * cp.max_eigenvalue[0]
         assert cp.eigen_subset[0] == ",".join(str(i + 1) for i in sorted(S))
-    assert set(seen) == {"global_minimum", "strict_saddle", "undecided"}, seen
+    assert set(seen) == {"global_minimum", "strict_saddle", "non_strict_saddle"}, seen
 
 
 def test_rank_criterion_and_purity_need_an_unregularised_loss_and_invertible_xxt():
@@ -314,8 +326,97 @@ def test_markdown_report_shows_theory_columns_when_they_apply(monkeypatch):
     summary["theory"] = theory.theory_summary(p, cp, "none")
     row = {"id": 0, "real": True, "loss": 1.0, "hessian_index": 0, "class": "global_minimum", "zero_pattern": "11|11"}
     row |= {"rank_end_to_end": 1, "orbit": 0, "orbit_size": 1, "saddle_type": "", "pure_spurious": "pure"}
-    row |= {"zero_class": "active=1,inactive=0,mixed=0", "rank_criterion": "global_minimum"}
+    row |= {"zero_class": "active=1,inactive=0,mixed=0", "rank_criterion": "global_minimum", "tightened": "yes"}
     monkeypatch.setattr(report, "summary_lines", lambda s: [])  # the header block needs a whole run
     text = markdown_report(summary, [row])
-    assert "| pure / spurious | rank criterion |" in text
-    assert text.rstrip().endswith("| active=1,inactive=0,mixed=0 | pure | global_minimum |")
+    assert "| pure / spurious | rank criterion | tightened |" in text
+    assert text.rstrip().endswith("| active=1,inactive=0,mixed=0 | pure | global_minimum | yes |")
+
+
+# ------------------------------------------------- AMG's Theorem 7 at random
+def _critical_point(
+    p: Problem, M: np.ndarray, U: np.ndarray, subset: list[int], tight: bool, rng: np.random.Generator
+) -> list[np.ndarray]:
+    """A random critical point with P = U_S U_Sᵀ M (S = `subset`, 0-based): W_H = U_S Z and
+    W_{H−1}⋯W_1 = K U_Sᵀ M with Z K = I, so every A_iᵀ G B_iᵀ vanishes (module docstring of
+    analysis/theory.py).  Each W_i maps the r-dimensional image of the layers below as a random
+    N_i N_{i−1}⁺; `tight=False` adds random parts on the complement, which keeps the point
+    critical but gives the blocks rank above r (generically not tightened)."""
+    w, H, r = p.widths, p.depth, len(subset)
+    US = U[:, subset]
+    N = [rng.standard_normal((w[i], r)) for i in range(1, H)]
+    weights = [N[0] @ (US.T @ M)]
+    for i in range(1, H - 1):
+        pinv = np.linalg.pinv(N[i - 1])
+        extra = 0 if tight else rng.standard_normal((w[i + 1], w[i])) @ (np.eye(w[i]) - N[i - 1] @ pinv)
+        weights.append(N[i] @ pinv + extra)
+    K = N[-1]
+    pinv = np.linalg.pinv(K)
+    Z = pinv + (0 if tight else rng.standard_normal((r, w[H - 1])) @ (np.eye(w[H - 1]) - K @ pinv))
+    weights.append(US @ Z)
+    if r == 0:  # P = 0: all-zero layers (tightened for H ≥ 3); with H ≥ 3 also rank-one W_H, W_1
+        # with aᵀTd = 0, W_{H−1} random for H ≥ 4 and zero layers between: Σ_XY W_H⋯W_3 ≠ 0
+        # beside the identity block of pivot (2, 1), so not tightened
+        weights = [np.zeros((w[i + 1], w[i])) for i in range(H)]
+        if not tight and H >= 3:
+            a = rng.standard_normal(w[-1])
+            d = np.linalg.svd(a[None] @ p.T)[2][-1]  # d ⟂ Tᵀa
+            weights[0] = np.outer(rng.standard_normal(w[1]), d)
+            weights[-1] = np.outer(a, rng.standard_normal(w[-2]))
+            if H >= 4:
+                weights[-2] = rng.standard_normal((w[-2], w[-3]))
+    return weights
+
+
+@pytest.mark.parametrize("widths", [(2, 2, 2), (3, 2, 2), (2, 2, 2, 2), (3, 3, 2, 2), (2, 2, 2, 2, 2), (3, 2, 3, 2, 2)])
+def test_amg_theorem_7_on_random_critical_points_against_the_hessian(widths):
+    """Random critical points of every kind (each S ⊂ {1..d_H} with |S| ≤ r_max, tightened and
+    not): the verdict never contradicts the Hessian (strict saddle ⇔ a negative eigenvalue, a
+    non-strict saddle and a minimum have none) nor statements 2-4; for H = 2 every saddle is
+    strict; for H ≥ 3 every r < r_max has both kinds (Prop. 8)."""
+    from itertools import combinations
+
+    p, M, U = _plain(widths, m=6, seed=len(widths) * 10 + widths[0])
+    rng = np.random.default_rng(5)
+    r_max = min(widths)
+    points, leading_rank = [], []
+    for r in range(r_max + 1):
+        for subset in combinations(range(widths[-1]), r):
+            for tight in (True, False):
+                points.append(_critical_point(p, M, U, list(subset), tight, rng))
+                leading_rank.append(r if list(subset) == list(range(r)) else -1)
+    cp = _classify(p, points)
+    x = cp.solutions.real
+    assert np.abs(p.gradient(x)).max() < 1e-9 * max(1.0, np.abs(x).max()) ** (2 * p.depth)
+    summary = theory.theory_summary(p, cp, "none")["rank_criterion"]
+    assert summary["method"] == theory.AMG
+    assert summary["contradicts_hessian"] == 0 and summary["contradicts_statements"] == 0
+    verdict, saddle = cp.rank_criterion, cp.saddle_type
+    assert set(verdict) <= {"global_minimum", "strict_saddle", "non_strict_saddle"}
+    assert np.all((verdict == "strict_saddle") == (saddle == "strict"))
+    assert np.all(cp.rank_margin > 4)
+    leading_rank = np.array(leading_rank)
+    assert np.all((verdict == "global_minimum") == (leading_rank == r_max))
+    for r in range(r_max):
+        kinds = set(verdict[leading_rank == r])
+        assert kinds == ({"strict_saddle"} if p.depth == 2 else {"strict_saddle", "non_strict_saddle"}), (r, kinds)
+
+
+@pytest.mark.parametrize(
+    "kwargs,reason",
+    [
+        ({"widths": (2, 3), "m": 4}, "H = 1"),
+        ({"widths": (2, 2, 3), "m": 4}, "more outputs than inputs"),
+        ({"widths": (3, 2, 2), "m": 2}, "X Xᵀ is singular"),
+    ],
+)
+def test_amg_says_which_assumption_fails(kwargs, reason):
+    from dlnlandscape.analysis import second_order
+
+    p, _, _ = _plain(kwargs["widths"], m=kwargs["m"])
+    found, why = second_order.setting(p)
+    assert found is None and why.startswith("not applicable: ") and reason in why
+    penalised = Problem.from_data((2, 2, 2), np.eye(2), np.eye(2), [np.ones((2, 2))] * 2)
+    assert "Λ ≠ 0" in second_order.setting(penalised)[1]
+    residual = Problem.from_data((2, 2, 2), np.eye(2), np.diag([2.0, 1.0]), [np.zeros((2, 2))] * 2, residual=True)
+    assert "residual" in second_order.setting(residual)[1]

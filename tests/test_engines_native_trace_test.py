@@ -14,11 +14,15 @@ from dlnlandscape.engines.native.family import Family
 from dlnlandscape.engines.native.homotopies.parameter import ParameterHomotopy
 from dlnlandscape.engines.native.monodromy import MonodromyOptions, MonodromySolver
 from dlnlandscape.engines.native.trace_test import (
+    MAX_EXTENDED_POINTS,
+    MAX_TRACE_TOL,
+    ROUNDING_MARGIN,
     TRACE_TOL,
     Slice,
     TraceTest,
     direction_slots,
     random_parameters,
+    trace_deviation,
     trace_system,
 )
 from dlnlandscape.engines.native.tracker import TrackerOptions
@@ -111,6 +115,37 @@ def test_trace_passes_on_the_complete_set_and_fails_without_one_orbit(widths, sa
         without_witness = solver.trace.evaluate([s], [c.reps])[0]
         s.witness_reps = witnesses
         assert without_witness.evaluated and without_witness.deviation > 1e3 * TRACE_TOL
+
+
+def test_inaccurate_points_are_sharpened_in_extended_precision_not_given_up():
+    """A few fibre points only accurate to ~1e-6 (as large or ill-conditioned points on the
+    frontier are) make the rounding bound exceed MAX_TRACE_TOL; `sharpen` refines exactly
+    those in extended precision, back onto the true points: the deviation returns to rounding
+    and the bound to far below the tolerance.  A complete set still passes, one orbit short
+    still fails."""
+    solver = _monodromy([2, 2, 2], 1)
+    c = max((c for c in solver.components if c.slice is not None), key=lambda c: c.known.shape[0])  # type: ignore[attr-defined]
+    test: TraceTest = solver.trace  # type: ignore[attr-defined]
+    for reps, complete in ((c.reps, True), (c.reps[1:], False)):
+        fibre = test.track_fibres([c.slice], [reps])[0]
+        assert not fibre.problem
+        exact, _ = trace_deviation(fibre.points, fibre.accuracy)
+        rng = np.random.default_rng(3)
+        spoiled = rng.choice(fibre.points[1].shape[0], size=5, replace=False)
+        fibre.points[1][spoiled] *= 1 + 1e-7 * rng.standard_normal(fibre.points[1][spoiled].shape)
+        fibre.accuracy[1][spoiled] = 1e-5
+        deviation, rounding = trace_deviation(fibre.points, fibre.accuracy)
+        assert ROUNDING_MARGIN * rounding > MAX_TRACE_TOL
+        if complete:
+            assert exact < 1e-12 < deviation
+        refined = test.sharpen(c.slice, fibre)
+        assert 5 <= refined <= MAX_EXTENDED_POINTS
+        deviation, rounding = trace_deviation(fibre.points, fibre.accuracy)
+        assert ROUNDING_MARGIN * rounding <= 0.1 * TRACE_TOL
+        if complete:
+            assert deviation < 1e-12
+        else:
+            assert deviation > 1e3 * TRACE_TOL
 
 
 def _exact_slice_system(widths: tuple[int, ...], samples: int, seed: int) -> tuple[SparseSystem, int]:

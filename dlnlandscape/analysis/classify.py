@@ -21,6 +21,7 @@ from .theory import point_columns
 DISTINCT_TOL = SAME_POINT_TOL  # relative max-norm distance under which two endpoints are one solution
 ZERO_TOL = 1e-8  # |x_k| ≤ ZERO_TOL · max(1, ‖x‖∞) means a zero coordinate
 EIGEN_TOL = 1e-8  # |eigenvalue| ≤ EIGEN_TOL · ‖H‖₂ means zero
+HESSIAN_ROUNDING = 1e-12  # … and so does one within this many times the size of the Hessian's terms
 LOSS_TOL = 1e-9  # relative tie tolerance for the global minimum
 
 
@@ -39,10 +40,25 @@ def analyse(problem: Problem, paths: PathResults, *, symmetric: bool | None = No
     return classify(problem, sols, counts, singular, residual, condition, symmetric=symmetric)
 
 
-def eigen_signature(eig: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(negative, zero) eigenvalue counts per row; zero means |λ| ≤ EIGEN_TOL · max|λ|."""
+def eigen_signature(eig: np.ndarray, floor: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(negative, zero) eigenvalue counts per row; zero means |λ| ≤ EIGEN_TOL · max|λ|, or at
+    most `floor` (per row: the rounding the Hessian's evaluation carries, `hessian_rounding`)."""
     thresh = EIGEN_TOL * np.maximum(np.abs(eig).max(axis=1), 1e-300)
+    if floor is not None:
+        thresh = np.maximum(thresh, floor)
     return (eig < -thresh[:, None]).sum(axis=1), (np.abs(eig) <= thresh[:, None]).sum(axis=1)
+
+
+def hessian_rounding(problem: Problem, x: np.ndarray) -> np.ndarray:
+    """Per point, a bound on the rounding in its Hessian: HESSIAN_ROUNDING times the size of the
+    terms it sums, (‖S‖ + ‖T‖)·Π_i (1 + ‖W_i‖_F)² + max C.  Why: where the Hessian vanishes
+    exactly (a deep network with two zero layers and aᵀTd = 0 between the others), its computed
+    eigenvalues are ±1e-15 noise, and a purely relative zero test would call that noise a
+    negative eigenvalue — a strict saddle where AMG prove a non-strict one."""
+    layers = np.prod([1.0 + np.linalg.norm(w, axis=(1, 2)) for w in problem.unpack(x)], axis=0)
+    data = np.linalg.norm(problem.S, 2) + np.linalg.norm(problem.T, 2)
+    penalty = max((float(np.abs(c).max()) for c in problem.penalty if np.size(c)), default=0.0)
+    return HESSIAN_ROUNDING * (data * layers**2 + penalty)
 
 
 def classify(
@@ -71,7 +87,7 @@ def classify(
         hess = problem.hessian(sols[real].real).real
         eig = np.linalg.eigvalsh(hess)
         eigen[real] = eig
-        n_neg, n_zero = eigen_signature(eig)
+        n_neg, n_zero = eigen_signature(eig, hessian_rounding(problem, sols[real].real))
         index[real] = n_neg
         zeros[real] = n_zero
         pos = n - n_neg - n_zero
@@ -166,4 +182,4 @@ def _orbits(problem: Problem, sols: np.ndarray) -> tuple[np.ndarray, np.ndarray,
     return found.id, found.size, found.missing
 
 
-__all__ = ["CriticalPoints", "analyse", "classify", "eigen_signature", "product_ranks"]
+__all__ = ["CriticalPoints", "analyse", "classify", "eigen_signature", "hessian_rounding", "product_ranks"]

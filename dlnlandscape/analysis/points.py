@@ -47,6 +47,8 @@ class CriticalPoints:
     pure_spurious: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=object))
     eigen_subset: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=object))
     rank_criterion: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=object))
+    tightened: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=object))  # AMG's flag
+    rank_margin: np.ndarray = field(default_factory=lambda: np.empty(0))  # decades; NaN where none
     certified: np.ndarray | None = None  # (k,) bool once certify.py ran: a proven, distinct exact critical point
 
     def __len__(self) -> int:

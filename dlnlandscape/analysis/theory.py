@@ -34,11 +34,13 @@ negative eigenvalue but a zero one, and not a global minimum, it is a *non-stric
 second order cannot decide, and it is never called a minimum.
 
 **Rank criterion** (Λ = 0, `XXᵀ` invertible, distinct non-zero eigenvalues `λ_1 > λ_2 > …`
-of `Σ = T S⁻¹ Tᵀ` with eigenvectors `u_l`). Achour, Malgouyres and Gerchinovitz (JMLR 25, 2024)
-sort every critical point into global minimizer, strict saddle or non-strict saddle using the
-ranks of partial products. Their exact "tightened" condition could not be read from any source
-available here, so this is **not** their theorem. Only the following statements are used, each
-proved as noted:
+of `Σ = T S⁻¹ Tᵀ` with eigenvectors `u_l`).  Where Achour, Malgouyres and Gerchinovitz's
+assumptions hold (second_order.py: also H ≥ 2, d_H ≤ d_0, Σ_XY of full rank, no residual
+layers) the verdict is their Theorem 7 — global minimiser, strict saddle or non-strict saddle,
+with the `tightened` flag and the rank decisions' margin.  Four statements with short proofs,
+which hold more widely, find S and serve as an independent cross-check of the theorem
+(`contradicts_statements` must be 0), and outside AMG's setting they are the verdict, with
+`undecided` where they say nothing:
 1. `P = Π_S M` with `M = T S⁻¹` and `Π_S` the projector onto `span{u_l : l ∈ S}`. (From `PᵀG = 0`
    we get `P = Π M` with `Π` the projector onto range P. Then `G Pᵀ = 0` gives `(I − Π)ΣΠ = 0`,
    so range P is Σ-invariant; Baldi–Hornik.) The column `eigen_subset` lists S (1 = largest).
@@ -53,25 +55,26 @@ proved as noted:
    `M_ij`'s top singular pair, or the mirror choice. The quadratic form is then
    `β²K − 2αβ‖Ca‖²σ_1(M_ij)`, negative for large `α`.) For one hidden layer this covers every
    non-global critical point (Sylvester's rank inequality).
-Anything else (S leading, not global, no such pair) is reported `undecided`. AMG's tightened
-condition would split these into strict and non-strict saddles; it is not implemented here.
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from ..common.linalg import data_spectrum as spectrum_of
 from ..model.problem import Problem
+from . import second_order
 from .points import CriticalPoints
 
 THEORY_TOL = 1e-6  # ‖·‖_F ≤ THEORY_TOL · scale means zero (gradients, projections, M_ij)
 SUBSET_TOL = 1e-4  # ‖Π u_l‖² must be within this of 0 or 1 to decide membership of S
 CONVENTIONS = ("normal_cone", "stratum")
 
+AMG = "Achour-Malgouyres-Gerchinovitz Theorem 7"
 NOT_F_OF_P = "the loss penalises the weights (Λ ≠ 0), so it is not a function ℓ(P) of the end-to-end map"
 
 
@@ -231,20 +234,32 @@ def data_spectrum(problem: Problem) -> tuple[np.ndarray | None, np.ndarray | Non
     return lam, vec, None
 
 
+@dataclass(frozen=True)
+class RankCriterion:
+    """The rank-criterion columns, per point ('' for non-real points)."""
+
+    subset: np.ndarray  # S as '1,3'; 'n/a' where the criterion does not apply or P ≠ Π_S M
+    verdict: np.ndarray  # global_minimum / strict_saddle / non_strict_saddle / undecided / n/a
+    tightened: np.ndarray  # AMG's flag, 'yes' / 'no'; '' outside their setting
+    margin: np.ndarray  # decades between the deciding singular values and the rank threshold; NaN: none
+    contradicts_statements: int  # points where Theorem 7 and statements 2–4 disagree (must be 0)
+
+
 def rank_criterion(
     problem: Problem, sols: np.ndarray, ranks: dict[tuple[int, int], np.ndarray], is_real: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """(eigen_subset, verdict) per point: S as '1,3' and one of global_minimum / strict_saddle /
-    undecided; 'n/a' when the criterion does not apply or the point is not of the form Π_S M;
-    '' for non-real points."""
+) -> RankCriterion:
+    """The rank criterion per point (module docstring): AMG's Theorem 7 where it applies, else
+    statements 1–4."""
     k = sols.shape[0]
     subset = np.full(k, "", dtype=object)
     verdict = np.full(k, "", dtype=object)
+    tightened = np.full(k, "", dtype=object)
+    margin = np.full(k, np.nan)
     real = np.flatnonzero(is_real)
     lam, vec, reason = data_spectrum(problem)
     if reason is not None or real.size == 0:
         subset[real] = verdict[real] = "n/a"
-        return subset, verdict
+        return RankCriterion(subset, verdict, tightened, margin, 0)
     H = problem.depth
     x = sols[real].real
     rank = {key: r[real] for key, r in ranks.items()}
@@ -265,12 +280,20 @@ def rank_criterion(
     r_max = min(min(problem.widths), int(nonzero.sum()))
     is_global = leading & (size == r_max)
     strict = ~leading | _rank_gap_strict(problem, x, P, rank)
-    verdict[real] = np.where(
-        ~consistent, "n/a", np.where(is_global, "global_minimum", np.where(strict, "strict_saddle", "undecided"))
-    )
+    statements = np.where(is_global, "global_minimum", np.where(strict, "strict_saddle", "undecided"))
+    contradictions = 0
+    amg, _ = second_order.setting(problem)
+    if amg is not None:
+        theorem = second_order.classify_second_order(problem, x, leading, amg)
+        decided = statements != "undecided"
+        contradictions = int(np.sum(consistent & decided & (theorem.verdict != statements)))
+        statements = theorem.verdict
+        tightened[real] = np.where(consistent, theorem.tightened, "")
+        margin[real] = np.where(consistent, theorem.margin, np.nan)
+    verdict[real] = np.where(~consistent, "n/a", statements)
     subset[real] = [",".join(str(i + 1) for i in np.flatnonzero(row)) for row in in_s]
     subset[real[~consistent]] = "n/a"
-    return subset, verdict
+    return RankCriterion(subset, verdict, tightened, margin, contradictions)
 
 
 def _rank_gap_strict(
@@ -311,14 +334,16 @@ def point_columns(
 ) -> dict[str, np.ndarray]:
     """The theory fields of `CriticalPoints`, keyed by field name."""
     counts = neuron_classes(problem, zero_mask)
-    subset, verdict = rank_criterion(problem, sols, ranks, is_real)
+    criterion = rank_criterion(problem, sols, ranks, is_real)
     return {
         "neuron_counts": counts,
         "zero_class": zero_classes(counts),
         "saddle_type": saddle_types(is_real, hessian_index, zero_eigenvalues, cls),
         "pure_spurious": pure_spurious(problem, sols, ranks, is_real),
-        "eigen_subset": subset,
-        "rank_criterion": verdict,
+        "eigen_subset": criterion.subset,
+        "rank_criterion": criterion.verdict,
+        "tightened": criterion.tightened,
+        "rank_margin": criterion.margin,
     }
 
 
@@ -344,6 +369,9 @@ def theory_summary(problem: Problem, points: CriticalPoints, regularization: str
     bh = bharadwaj_hosten(problem, points.neuron_counts, regularization)
     verdict = points.rank_criterion[real]
     saddle = points.saddle_type[real]
+    margin = points.rank_margin[real] if points.rank_margin.size else np.zeros(0)
+    criterion = rank_criterion(problem, points.solutions, points.product_ranks, real)
+    _, amg_reason = second_order.setting(problem)
     return {
         "filling": filling(problem.widths),
         "rank_patterns": {"keys": [f"{i}-{j}" for i, j in keys], "real": patterns},
@@ -365,12 +393,16 @@ def theory_summary(problem: Problem, points: CriticalPoints, regularization: str
         "rank_criterion": {
             "applies": reason is None,
             "reason": reason,
+            "method": None if reason is not None else "statements 1-4 (" + amg_reason + ")" if amg_reason else AMG,
             "counts": _tally(verdict) if reason is None else {},
-            # statements 3–4 promise a negative eigenvalue; statement 2 a non-negative spectrum
+            "tightened": _tally(points.tightened[real][points.tightened[real] != ""]) if amg_reason == "" else {},
+            "weakest_margin_decades": None if np.all(np.isnan(margin)) else float(np.nanmin(margin)),
+            # a strict saddle has a negative eigenvalue; a minimum and a non-strict saddle have none
             "contradicts_hessian": int(
                 np.sum((verdict == "strict_saddle") & (saddle != "strict"))
-                + np.sum((verdict == "global_minimum") & (saddle == "strict"))
+                + np.sum(np.isin(verdict, ("global_minimum", "non_strict_saddle")) & (saddle == "strict"))
             ),
+            "contradicts_statements": criterion.contradicts_statements,
         },
     }
 

@@ -89,6 +89,7 @@ class PatternStats:
     trace_tolerance: float | None = None  # … and the tolerance it was held to (None: never run)
     witnesses: int | None = None  # the trace test's witness points found (all images counted)
     witness_loops: int | None = None  # loops that grew the witnesses
+    trace_extended: int | None = None  # fibre points the last trace test refined in extended precision
 
     @property
     def proven(self) -> bool:
@@ -108,6 +109,7 @@ class PatternStats:
             "trace_tolerance": self.trace_tolerance,
             "witnesses": self.witnesses,
             "witness_loops": self.witness_loops,
+            "trace_extended": self.trace_extended,
         }
 
 

@@ -33,6 +33,8 @@ COLUMNS = (
     "pure_spurious",
     "eigen_subset",
     "rank_criterion",
+    "tightened",
+    "rank_margin",
     "orbit",
     "orbit_size",
     "certified",
@@ -76,6 +78,8 @@ def critical_points_rows(problem: Problem, points: CriticalPoints) -> list[dict[
             "pure_spurious": points.pure_spurious[i],
             "eigen_subset": points.eigen_subset[i],
             "rank_criterion": points.rank_criterion[i],
+            "tightened": points.tightened[i] if points.tightened.size else "",
+            "rank_margin": _margin(points, i),
             "orbit": int(renumber[points.orbit[i]]),
             "orbit_size": int(points.orbit_size[i]),
             "certified": "" if points.certified is None else bool(points.certified[i]),
@@ -85,6 +89,13 @@ def critical_points_rows(problem: Problem, points: CriticalPoints) -> list[dict[
             row[f"{name}_imag"] = float(value.imag)
         rows.append(row)
     return rows
+
+
+def _margin(points: CriticalPoints, i: int) -> float | str:
+    """The rank decisions' margin in decades, rounded; '' where no rank decision was made."""
+    if not points.rank_margin.size or not np.isfinite(points.rank_margin[i]):
+        return ""
+    return round(float(points.rank_margin[i]), 2)
 
 
 def critical_points_columns(problem: Problem) -> list[str]:

@@ -159,7 +159,14 @@ def theory_lines(theory: dict[str, Any], most: int = 4) -> list[tuple[str, str]]
     ]
     crit = theory["rank_criterion"]
     if crit["applies"]:
-        lines.append(("rank criterion", top(crit["counts"]) + f"; contradicts Hessian: {crit['contradicts_hessian']}"))
+        how = crit.get("method") or ""
+        margin = crit.get("weakest_margin_decades")
+        if margin is not None:
+            how += f"; weakest rank decision {margin:.1f} decades from the threshold"
+        checks = f"contradicts Hessian: {crit['contradicts_hessian']}"
+        if "contradicts_statements" in crit:
+            checks += f", statements 2-4: {crit['contradicts_statements']}"
+        lines.append(("rank criterion", top(crit["counts"]) + (f" ({how})" if how else "") + f"; {checks}"))
     bh = theory["bharadwaj_hosten"]
     if bh["applies"]:
         lines.append(
@@ -207,6 +214,7 @@ def markdown_report(summary: dict[str, Any], rows: list[dict[str, Any]]) -> str:
             ("zero class", "zero_class", True),
             ("pure / spurious", "pure_spurious", theory.get("pure_spurious", {}).get("applies")),
             ("rank criterion", "rank_criterion", theory.get("rank_criterion", {}).get("applies")),
+            ("tightened", "tightened", bool(theory.get("rank_criterion", {}).get("tightened"))),
         )
         if shown and theory
     ]

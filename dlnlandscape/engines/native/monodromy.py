@@ -103,6 +103,7 @@ class Component:
             trace_tolerance=None if outcome is None else outcome.tolerance,
             witnesses=None if self.slice is None else int(self.slice.witness_reps.shape[0]) * orbit,
             witness_loops=None if self.slice is None else len(self.slice.loops),
+            trace_extended=None if outcome is None else outcome.extended,
         )
 
 

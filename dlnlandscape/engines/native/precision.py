@@ -18,14 +18,18 @@ grow across iterations) and solves with `acb_mat.solve`, per point.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import numpy as np
 
 from ...common.newton import NewtonResult
 from ...model.problem import Problem
 
+# x (N, k) object array of acb → (F (N, k), ∂F/∂x (N, k, k)), both object arrays
+ExtendedSystem = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
+
 EXTENDED_BITS = 128  # working precision of the refinement
+CONVERGED_STEP = 1e-30  # a relative step below this ends a point's refinement (2⁻¹²⁸ ≈ 3e-39)
 
 
 @contextlib.contextmanager
@@ -50,6 +54,14 @@ def refine_extended(problem: Problem, x: np.ndarray, iterations: int = 12, bits:
     """Newton on ∇L = 0 in `bits`-bit ball arithmetic from every row of `x` (N, n); the points
     rounded to double, the last step relative to the point (max-norm, as `common.newton`), and
     ‖∇L‖∞ there.  A point whose Hessian cannot be inverted stops moving (step ∞)."""
+    return refine_extended_system(problem.gradient_and_hessian, x, iterations, bits)
+
+
+def refine_extended_system(
+    evaluate: ExtendedSystem, x: np.ndarray, iterations: int = 12, bits: int = EXTENDED_BITS
+) -> NewtonResult:
+    """`refine_extended` for any square system written with NumPy broadcasting (the trace
+    test's slice system, trace_test.Slice.evaluate, is the other one)."""
     from flint import acb, acb_mat
 
     N, n = x.shape
@@ -60,12 +72,14 @@ def refine_extended(problem: Problem, x: np.ndarray, iterations: int = 12, bits:
         return NewtonResult(points=x.copy(), step=step, residual=residual, taken=taken)
     with _precision(bits):
         current = np.vectorize(lambda z: acb(z.real, z.imag), otypes=[object])(x)
+        active = np.arange(N)  # points still moving: converged and singular ones drop out
         for _ in range(iterations):
-            values, jac = problem.gradient_and_hessian(current)
-            for i in range(N):  # a few points, each its own small exact solve
-                residual[i] = max(abs(complex(v.mid())) if hasattr(v, "mid") else abs(v) for v in values[i])
+            values, jac = evaluate(current[active])
+            moving = []
+            for row, i in enumerate(active):  # a few points, each its own small exact solve
+                residual[i] = max(abs(complex(v.mid())) if hasattr(v, "mid") else abs(v) for v in values[row])
                 try:
-                    dx = acb_mat(jac[i].tolist()).solve(acb_mat([[-v] for v in values[i]]))
+                    dx = acb_mat(jac[row].tolist()).solve(acb_mat([[-v] for v in values[row]]))
                 except ZeroDivisionError:  # not provably invertible at this precision
                     step[i] = np.inf
                     continue
@@ -74,10 +88,13 @@ def refine_extended(problem: Problem, x: np.ndarray, iterations: int = 12, bits:
                 size = max(1.0, max(abs(complex(z.mid())) for z in moved))
                 step[i] = max(abs(complex(dx[j, 0].mid())) for j in range(n)) / size
                 taken[i] += 1
-            if np.all(step < 1e-30):
+                if step[i] >= CONVERGED_STEP:
+                    moving.append(i)
+            active = np.array(moving, dtype=np.int64)
+            if active.size == 0:
                 break
         points = _to_complex(current)
     return NewtonResult(points=points, step=step, residual=residual, taken=taken)
 
 
-__all__ = ["EXTENDED_BITS", "refine_extended"]
+__all__ = ["EXTENDED_BITS", "ExtendedSystem", "refine_extended", "refine_extended_system"]

@@ -82,11 +82,16 @@ from ...model.problem import Problem
 from ...model.sparse import ParametricSystem
 from .family import ARC_END, DataPoint, Family, complex_normal, term_tables
 from .homotopies.parameter import ParameterHomotopy, SliceArcs
+from .precision import refine_extended_system
 from .tracker import REACHED_END, Tracker, TrackerOptions, make_steps
 
 TRACE_TOL = 1e-10  # relative deviation of the trace from linearity below which the test passes …
 ROUNDING_MARGIN = 10.0  # … or below this many times the rounding the points' accuracy allows
 MAX_TRACE_TOL = 1e-7  # a tolerance the rounding would push above this makes the test inconclusive
+MAX_EXTENDED_POINTS = 4000  # fibre points per evaluation refined in extended precision, at most (~5 ms each)
+EXTENDED_LADDER = (128, 256, 512)  # bits tried in turn for the points that did not converge
+EXTENDED_STEP = 1e-25  # relative last step below which an extended-precision refinement converged
+EXTENDED_ACCURACY = 2.3e-16  # a converged point's error: its rounding to double, relative
 NEWTON_ACCURACY = 1e-8  # relative Newton step (at its best iterate) below which a slice point is taken
 LAMBDA_ZERO = 1e-8  # |λ| below this (relative to the point) marks a fibre point as a solution
 NOISE_FLOOR = 1e-7  # TrackerOptions.noise_floor on slice arcs (see there)
@@ -224,6 +229,7 @@ class TraceOutcome:
     solutions: int  # orbit representatives on λ = 0
     witnesses: int  # orbit representatives on h = 1
     problem: str = ""  # why it could not be evaluated, else ""
+    extended: int = 0  # fibre points refined in extended precision for this evaluation
 
     @property
     def evaluated(self) -> bool:
@@ -267,7 +273,8 @@ class Slice:
 
     def evaluate(self, y: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """G and its Jacobian at points y = (x, λ) (N, n + 1), per-point t (batched products
-        of small matrices, model.problem)."""
+        of small matrices, model.problem; NumPy broadcasting only, so it runs unchanged on
+        object arrays of acb balls for the extended-precision refinement)."""
         x, lam = y[:, :-1], y[:, -1]
         n = x.shape[1]
         Fb, Hb = self.base.gradient_and_hessian(x)
@@ -276,7 +283,7 @@ class Slice:
         values = np.empty_like(y)
         values[:, :n] = Fb + lam[:, None] * Fv
         values[:, n] = (h - 1.0) * lam + t
-        jac = np.empty((y.shape[0], n + 1, n + 1), dtype=complex)
+        jac = np.empty((y.shape[0], n + 1, n + 1), dtype=object if y.dtype == object else complex)
         jac[:, :n, :n] = Hb + lam[:, None, None] * Hv
         jac[:, :n, n] = Fv
         jac[:, n, :n] = 2.0 * self.a[None] * x * lam[:, None]
@@ -317,20 +324,35 @@ def trace_values(y: np.ndarray) -> np.ndarray:
     return np.concatenate([y[:, -1:], y[:, :-1] ** 2], axis=1)
 
 
+def trace_size(points: list[np.ndarray]) -> float:
+    """Σ ‖φ‖ over the fibre points at t = 0, γ/2, γ: the scale the trace's deviation is relative to."""
+    return max(sum(float(np.linalg.norm(trace_values(y), axis=1).sum()) for y in points), 1e-300)
+
+
+def rounding_contributions(points: list[np.ndarray], errors: list[np.ndarray]) -> list[np.ndarray]:
+    """Per fibre point, how much its inaccuracy (absolute) may move the second difference:
+    |δφ| ≤ (2‖x‖ + 1)|δy| for φ = (λ, x²), and the second difference weighs t = γ/2 twice."""
+    return [w * (2.0 * np.abs(y).max(axis=1) + 1.0) * e for w, y, e in zip((1, 2, 1), points, errors)]
+
+
 def trace_deviation(points: list[np.ndarray], errors: list[np.ndarray] | None = None) -> tuple[float, float]:
     """The relative second difference of Σ φ over the fibre points at t = 0, γ/2, γ, and the
     relative rounding of that sum that the points' accuracies (absolute, per point) allow."""
-    phis = [trace_values(y) for y in points]
-    sums = [p.sum(axis=0) for p in phis]
-    size = max(sum(float(np.linalg.norm(p, axis=1).sum()) for p in phis), 1e-300)
+    sums = [trace_values(y).sum(axis=0) for y in points]
+    size = trace_size(points)
     deviation = float(np.linalg.norm(sums[0] - 2.0 * sums[1] + sums[2]) / size)
     if errors is None:
         return deviation, 0.0
-    # |δφ| ≤ (2‖x‖ + 1)|δy| for φ = (λ, x²); the second difference weighs t = γ/2 twice
-    rounding = sum(
-        w * float(np.sum((2.0 * np.abs(y).max(axis=1) + 1.0) * e)) for w, y, e in zip((1, 2, 1), points, errors)
-    )
-    return deviation, rounding / size
+    return deviation, float(sum(c.sum() for c in rounding_contributions(points, errors))) / size
+
+
+@dataclass(frozen=True)
+class Fibres:
+    """One slice's fibre points at t = 0, γ/2, γ (the arrays are filled in place when sharpened)."""
+
+    points: list[np.ndarray]  # three (d + e, n + 1) arrays, path by path
+    accuracy: list[np.ndarray]  # each point's absolute accuracy (Newton's last step, or its rounding)
+    problem: str  # why the trace cannot be read from them (paths lost), else ""
 
 
 class TraceTest:
@@ -468,16 +490,48 @@ class TraceTest:
         return found
 
     def evaluate(self, slices: list[Slice], solutions: list[np.ndarray]) -> list[TraceOutcome]:
-        """The trace test on every slice: its solutions (orbit representatives) and witnesses
-        tracked t = 0 → γ/2 → γ, refined by Newton; lost or colliding paths are tracked again
-        with tighter steps, and if still lost the slice's γ is redrawn for the next time."""
+        """The trace test on every slice, from its fibres (`track_fibres`): the points that
+        dominate the rounding bound are sharpened in extended precision first; a slice whose
+        paths were lost, or whose bound stays above MAX_TRACE_TOL, is not evaluated and gets
+        another γ for the next time."""
         self.evaluations += 1
+        outcomes = []
+        for s, x, fibre in zip(slices, solutions, self.track_fibres(slices, solutions)):
+            deviation, tolerance, extended, problem = float("nan"), self.tolerance, 0, fibre.problem
+            if not problem:
+                deviation, rounding = trace_deviation(fibre.points, fibre.accuracy)
+                if ROUNDING_MARGIN * rounding > self.tolerance:  # a few points spoil it: sharpen them
+                    extended = self.sharpen(s, fibre)
+                    deviation, rounding = trace_deviation(fibre.points, fibre.accuracy)
+                tolerance = max(self.tolerance, ROUNDING_MARGIN * rounding)
+                if tolerance > MAX_TRACE_TOL:
+                    problem = f"the points are too inaccurate (rounding allows {rounding:.0e})"
+            if problem:
+                s.gamma = s.t_scale * np.exp(2j * np.pi * self.rng.random())  # another γ next time
+                deviation = float("nan")
+            else:
+                s.evaluated_at = (int(x.shape[0]), int(s.witness_reps.shape[0]))
+            s.outcome = TraceOutcome(
+                deviation=deviation,
+                tolerance=tolerance,
+                solutions=int(x.shape[0]),
+                witnesses=int(s.witness_reps.shape[0]),
+                problem=problem,
+                extended=extended,
+            )
+            outcomes.append(s.outcome)
+        return outcomes
+
+    def track_fibres(self, slices: list[Slice], solutions: list[np.ndarray]) -> list[Fibres]:
+        """Every slice's solutions (orbit representatives) and witnesses tracked t = 0 → γ/2 →
+        γ (all slices in one tracker call per leg) and refined by Newton there; lost or colliding
+        paths are tracked again with tighter steps, and if still lost the slice's fibres say so."""
         points = [np.concatenate([Slice.lift(x), s.witness_reps]) for s, x in zip(slices, solutions)]
         slice_of_path = np.concatenate([np.full(p.shape[0], i) for i, p in enumerate(points)])
         y = np.concatenate(points)
         error = np.zeros(y.shape[0])
         problems = [""] * len(slices)
-        bad = self._refine_at(slices, slice_of_path, y, error, [0.0] * len(slices))
+        self._refine_at(slices, slice_of_path, y, error, [0.0] * len(slices))
         series, errors = [y.copy()], [error.copy()]
         for leg in range(2):
             t_from = [0.5 * leg * s.gamma for s in slices]
@@ -493,29 +547,53 @@ class TraceTest:
             y = y_next
             series.append(y.copy())
             errors.append(error.copy())
-        outcomes = []
-        for si, s in enumerate(slices):
-            rows = slice_of_path == si
-            deviation, tolerance = float("nan"), self.tolerance
-            if not problems[si]:
-                deviation, rounding = trace_deviation([z[rows] for z in series], [e[rows] for e in errors])
-                tolerance = max(self.tolerance, ROUNDING_MARGIN * rounding)
-                if tolerance > MAX_TRACE_TOL:
-                    problems[si] = f"the points are too inaccurate (rounding allows {rounding:.0e})"
-            if problems[si]:
-                s.gamma = s.t_scale * np.exp(2j * np.pi * self.rng.random())  # another γ next time
-                deviation = float("nan")
-            else:
-                s.evaluated_at = (int(solutions[si].shape[0]), int(s.witness_reps.shape[0]))
-            s.outcome = TraceOutcome(
-                deviation=deviation,
-                tolerance=tolerance,
-                solutions=int(solutions[si].shape[0]),
-                witnesses=int(s.witness_reps.shape[0]),
+        return [
+            Fibres(
+                points=[z[slice_of_path == si] for z in series],
+                accuracy=[e[slice_of_path == si] for e in errors],
                 problem=problems[si],
             )
-            outcomes.append(s.outcome)
-        return outcomes
+            for si in range(len(slices))
+        ]
+
+    def sharpen(self, s: Slice, fibre: Fibres) -> int:
+        """Refine in extended precision (precision.py) the fibre points whose inaccuracy
+        dominates the rounding bound, in place, until the rest allows a tenth of the tolerance
+        (at most MAX_EXTENDED_POINTS); how many were refined.
+
+        Why: the bound sums every point's Newton accuracy, and on the frontier a few hundred
+        large or ill-conditioned points of 10⁵ (accurate to ~1e-8 only) make it exceed
+        MAX_TRACE_TOL — the trace, not the points, was then declared unreadable.  A refined
+        point is exact to its rounding to double (EXTENDED_ACCURACY)."""
+        fibres, accuracy = fibre.points, fibre.accuracy
+        contributions = rounding_contributions(fibres, accuracy)
+        flat = np.concatenate(contributions)
+        order = np.argsort(-flat, kind="stable")
+        left = flat.sum() - np.cumsum(flat[order])  # the bound after refining the first k + 1
+        goal = 0.1 * self.tolerance / ROUNDING_MARGIN * trace_size(fibres)
+        count = min(int(np.searchsorted(-left, -goal)) + 1, MAX_EXTENDED_POINTS, flat.size)
+        chosen = order[:count]
+        offsets = np.cumsum([0] + [c.size for c in contributions])
+        refined = 0
+        for j, t in enumerate((0.0, 0.5 * s.gamma, s.gamma)):
+            rows = chosen[(chosen >= offsets[j]) & (chosen < offsets[j + 1])] - offsets[j]
+            if rows.size == 0:
+                continue
+            for bits in EXTENDED_LADDER:  # large points (|y| ~ 10⁶) cancel more digits than 128 bits hold
+                result = refine_extended_system(
+                    lambda z, t=t: s.evaluate(z, np.full(z.shape[0], t, dtype=complex)),
+                    fibres[j][rows],
+                    iterations=8,
+                    bits=bits,
+                )
+                ok = result.step <= EXTENDED_STEP
+                fibres[j][rows[ok]] = result.points[ok]
+                accuracy[j][rows[ok]] = EXTENDED_ACCURACY * np.maximum(1.0, np.abs(result.points[ok]).max(axis=1))
+                refined += int(ok.sum())
+                rows = rows[~ok]
+                if rows.size == 0:
+                    break
+        return refined
 
     def _refine_at(
         self,
@@ -571,6 +649,7 @@ class TraceTest:
 
 
 __all__ = [
+    "Fibres",
     "Slice",
     "TraceOutcome",
     "TraceSystem",
