@@ -142,6 +142,12 @@ def test_two_two_two_closed_form_critical_values():
         assert c.closed_form is not None and c.closed_form["relative_difference"] <= 1e-8
         assert c.rank_end_to_end == len(c.closed_form["subset"])  # rank P = |S|
         assert c.loss_spread <= 1e-10 * abs(c.loss) and c.seed_loss_spread <= 1e-8 * abs(c.loss)
+        # AMG's Theorem 7 at a generic witness point: S = {1, 2} is the global minimum; for H = 2
+        # every other component is a strict saddle (the only pivot is never tightened)
+        amg = c.second_order
+        assert amg is not None and amg["applies"] and amg["margin_decades"] > 4
+        assert amg["subset"] == ",".join(str(i) for i in c.closed_form["subset"])  # both 1-based
+        assert amg["class"] == ("global_minimum" if amg["subset"] == "1,2" else "strict_saddle")
     assert sum(c.seeds for c in result.components) + len(result.unexplained) + result.seeds_lost == result.seeds
 
 

@@ -52,6 +52,8 @@ from ..common.linalg import RANK_TOL, data_spectrum
 from ..model.problem import Problem
 
 NOT_APPLICABLE = "not applicable"
+SUBSET_TOL = 1e-4  # ‖Π u_l‖² must be within this of 0 or 1 to decide membership of S
+MAP_TOL = 1e-6  # ‖P − Π_S M‖ ≤ MAP_TOL · ‖M‖: the point's P is of Prop. 1's form
 MAX_MARGIN = 16.0  # decades; a singular value at or below double rounding counts as this far
 
 
@@ -106,6 +108,67 @@ class SecondOrder:
     margin: np.ndarray  # (k,) decades between the deciding singular values and the threshold
     pivots: tuple[tuple[int, int], ...]  # (i, j) in the order of `pivot_tightened`'s columns
     pivot_tightened: np.ndarray  # (k, pivots) bool
+
+
+@dataclass(frozen=True)
+class EigenSubsets:
+    """Prop. 1's S per point: which eigenvectors of Σ span P's column space."""
+
+    members: np.ndarray  # (k, dH) bool: u_l ∈ S (l = 0 is the largest eigenvalue)
+    consistent: np.ndarray  # (k,) P = Π_S M with |S| = rank P, every share clearly 0 or 1
+    leading: np.ndarray  # (k,) S = {1..|S|}
+
+    def labels(self) -> list[str]:
+        """S as '1,3' (1-based), per point."""
+        return [",".join(str(i + 1) for i in np.flatnonzero(row)) for row in self.members]
+
+
+def eigen_subsets(
+    P: np.ndarray, rank: np.ndarray, values: np.ndarray, vectors: np.ndarray, M: np.ndarray
+) -> EigenSubsets:
+    """S at points with end-to-end maps P (k, dH, d0) of the given ranks (real or complex —
+    a component's generic witness point is complex): u_l ∈ S when its squared projection on
+    P's column space is ≈ 1; the point is consistent when every projection is ≈ 0 or 1, |S| is
+    the rank and P = Π_S M (M = T S⁻¹; theory.py, statement 1)."""
+    U = np.linalg.svd(P, full_matrices=False)[0] if P.size else np.zeros(P.shape[:2] + (0,))
+    U = U * (np.arange(U.shape[-1])[None, :] < rank[:, None])[:, None, :]
+    share = np.sum(np.abs(np.conj(np.swapaxes(U, 1, 2)) @ vectors) ** 2, axis=1)  # (k, dH): ‖Π u_l‖²
+    members = (share > 0.5) & (values > 0)[None, :]
+    vs = vectors[None] * members[:, None, :]
+    distance = np.linalg.norm(P - vs @ np.swapaxes(vs, 1, 2) @ M, axis=(1, 2))
+    size = members.sum(axis=1)
+    return EigenSubsets(
+        members=members,
+        consistent=np.all(np.minimum(share, 1 - share) < SUBSET_TOL, axis=1)
+        & (size == rank)
+        & (distance <= MAP_TOL * max(float(np.linalg.norm(M)), 1e-300)),
+        leading=np.all(members == (np.arange(values.size)[None, :] < size[:, None]), axis=1),
+    )
+
+
+def component_class(problem: Problem, x: np.ndarray) -> dict[str, object]:
+    """Theorem 7 at a generic point x (n,) of a component of critical points: the class of the
+    component's general point (tightening is a closed, rank-drop condition, so special
+    sub-loci of a non-tightened component can be tightened; seeds on them reveal those)."""
+    found, reason = setting(problem)
+    if found is None:
+        return {"applies": False, "reason": reason}
+    P = problem.end_to_end(x[None])
+    bound = np.linalg.norm(P[0], 2)
+    rank = np.array([int(np.sum(np.linalg.svd(P[0], compute_uv=False) > RANK_TOL * max(1.0, bound)))])
+    M = problem.T @ np.linalg.inv(problem.S)
+    subsets = eigen_subsets(P, rank, found.values, found.vectors, M)
+    if not subsets.consistent[0]:
+        return {"applies": False, "reason": f"{NOT_APPLICABLE}: P is not U_S U_Sᵀ M at the witness point"}
+    theorem = classify_second_order(problem, x[None], subsets.leading, found)
+    return {
+        "applies": True,
+        "subset": subsets.labels()[0],
+        "rank": int(theorem.rank[0]),
+        "tightened": str(theorem.tightened[0]),
+        "class": str(theorem.verdict[0]),
+        "margin_decades": round(float(theorem.margin[0]), 2),
+    }
 
 
 def _decision(sv: np.ndarray, r: np.ndarray, bound: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -190,4 +253,14 @@ def classify_second_order(problem: Problem, x: np.ndarray, leading: np.ndarray, 
     )
 
 
-__all__ = ["MAX_MARGIN", "NOT_APPLICABLE", "SecondOrder", "Setting", "classify_second_order", "setting"]
+__all__ = [
+    "MAX_MARGIN",
+    "NOT_APPLICABLE",
+    "EigenSubsets",
+    "SecondOrder",
+    "Setting",
+    "classify_second_order",
+    "component_class",
+    "eigen_subsets",
+    "setting",
+]

@@ -71,7 +71,6 @@ from . import second_order
 from .points import CriticalPoints
 
 THEORY_TOL = 1e-6  # ‖·‖_F ≤ THEORY_TOL · scale means zero (gradients, projections, M_ij)
-SUBSET_TOL = 1e-4  # ‖Π u_l‖² must be within this of 0 or 1 to decide membership of S
 CONVENTIONS = ("normal_cone", "stratum")
 
 AMG = "Achour-Malgouyres-Gerchinovitz Theorem 7"
@@ -264,19 +263,9 @@ def rank_criterion(
     x = sols[real].real
     rank = {key: r[real] for key, r in ranks.items()}
     P = problem.end_to_end(x)
-    U, _ = _span(P, rank[(1, H)])
-    share = np.sum((np.swapaxes(U, 1, 2) @ vec) ** 2, axis=1)  # (kr, dH): ‖Π u_l‖²
+    subsets = second_order.eigen_subsets(P, rank[(1, H)], lam, vec, problem.T @ np.linalg.inv(problem.S))
+    consistent, leading, size = subsets.consistent, subsets.leading, subsets.members.sum(axis=1)
     nonzero = lam > 0
-    in_s = (share > 0.5) & nonzero[None, :]
-    M = problem.T @ np.linalg.inv(problem.S)
-    vs = vec[None] * in_s[:, None, :]
-    consistent = (
-        np.all(np.minimum(share, 1 - share) < SUBSET_TOL, axis=1)
-        & (in_s.sum(1) == rank[(1, H)])
-        & (_norm(P - vs @ np.swapaxes(vs, 1, 2) @ M) <= THEORY_TOL * max(_norm(M), 1e-300))
-    )
-    size = in_s.sum(1)
-    leading = np.all(in_s == (np.arange(lam.size)[None, :] < size[:, None]), axis=1)
     r_max = min(min(problem.widths), int(nonzero.sum()))
     is_global = leading & (size == r_max)
     strict = ~leading | _rank_gap_strict(problem, x, P, rank)
@@ -291,7 +280,7 @@ def rank_criterion(
         tightened[real] = np.where(consistent, theorem.tightened, "")
         margin[real] = np.where(consistent, theorem.margin, np.nan)
     verdict[real] = np.where(~consistent, "n/a", statements)
-    subset[real] = [",".join(str(i + 1) for i in np.flatnonzero(row)) for row in in_s]
+    subset[real] = subsets.labels()
     subset[real[~consistent]] = "n/a"
     return RankCriterion(subset, verdict, tightened, margin, contradictions)
 

@@ -46,6 +46,7 @@ class Component:
     seed_loss_spread: float = 0.0  # max |L(seed) − loss| over those endpoints
     closed_form: ClosedFormMatch | None = None
     slicing: Slicing | None = None  # the witness slice {A x = b₀} and randomisation R (k > 0)
+    second_order: dict[str, Any] | None = None  # AMG's class at a generic point (analysis.second_order)
 
     @property
     def degree(self) -> int:
@@ -67,6 +68,7 @@ class Component:
             "real_seeds": self.real_seeds,
             "seed_loss_spread": float(self.seed_loss_spread),
             "closed_form": self.closed_form,
+            "second_order": self.second_order,
             "witness_points": [[[float(v.real), float(v.imag)] for v in row] for row in self.witness_points],
         }
 
@@ -133,6 +135,9 @@ class Decomposition:
                 cf = f"S={c.closed_form['subset']} rel.diff {c.closed_form['relative_difference']:.1e}"
             elif self.closed_form is not None:
                 cf = "no closed-form value"
+            if c.second_order is not None and c.second_order.get("applies"):
+                amg = c.second_order
+                cf += f"; AMG: {amg['class']} (tightened {amg['tightened']}, margin {amg['margin_decades']:.1f})"
             out.append(
                 f"{c.dimension:>3} {c.degree:>6} {trace:>16} {loss:>22} {c.loss_spread:>8.1e} "
                 f"{c.rank_end_to_end:>6} {f'{c.seeds} ({c.real_seeds})':>12}  {c.partial_ranks:<18} {cf}"

@@ -33,6 +33,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from ..analysis.second_order import component_class
 from ..common.linalg import numerical_rank
 from ..common.points import real_mask
 from ..engines.base import Engine
@@ -248,6 +249,7 @@ def _component(
         real_seeds=int(np.sum(real_mask(seed_points))),
         seed_loss_spread=float(np.abs(seed_losses - loss).max(initial=0.0)),
         slicing=slicing,
+        second_order=component_class(problem, ws.points[0]),
     )
 
 
