@@ -148,6 +148,20 @@ def test_inaccurate_points_are_sharpened_in_extended_precision_not_given_up():
             assert deviation > 1e3 * TRACE_TOL
 
 
+def test_witnesses_of_other_curves_are_not_taken():
+    """A fibre point with a coordinate zero that the pattern's solutions have non-zero lies on
+    another curve of G (a path jumped there): `add_witnesses` refuses it, keeps a generic one."""
+    solver = _monodromy([2, 2, 2], 1)
+    c = next(c for c in solver.components if c.slice is not None and c.active.all())  # type: ignore[attr-defined]
+    s: Slice = c.slice
+    witness = s.witness_reps[:1].copy()
+    s.witness_reps, s.witness_known = s.witness_reps[1:], s.witness_known[: 0]
+    jumped = witness.copy()
+    jumped[0, 0] = 0.0
+    assert not s.generic(jumped)[0] and s.generic(witness)[0]
+    assert s.add_witnesses(jumped) == 0 and s.add_witnesses(witness) == 1
+
+
 def _exact_slice_system(widths: tuple[int, ...], samples: int, seed: int) -> tuple[SparseSystem, int]:
     """G(x, λ; 0) of a rational line (data X, Y, C; a direction in T and C; a form h), restricted
     to the torus (z Π xᵢ = 1): its degree is the solutions plus the witnesses with every

@@ -80,7 +80,7 @@ from ...common.points import SAME_POINT_TOL, match_points, unique_points
 from ...common.symmetry import closure, representatives
 from ...model.problem import Problem
 from ...model.sparse import ParametricSystem
-from .family import ARC_END, DataPoint, Family, complex_normal, term_tables
+from .family import ARC_END, PATTERN_ZERO, DataPoint, Family, complex_normal, term_tables
 from .homotopies.parameter import ParameterHomotopy, SliceArcs
 from .precision import refine_extended_system
 from .tracker import REACHED_END, Tracker, TrackerOptions, make_steps
@@ -260,6 +260,9 @@ class Slice:
     evaluated_at: tuple[int, int] = (-1, -1)  # (solutions, witnesses) at the last evaluation
     outcome: TraceOutcome | None = None
     stagnant: int = 0  # rounds in a row without a new witness
+    # coordinates non-zero on the pattern's solutions, so on the curve's generic points: a
+    # witness with one of them zero lies on another curve of G (reached by a path jump) — None: `active`
+    support: np.ndarray | None = None
 
     def at(self, t: complex) -> np.ndarray:
         q = self.q0.copy()
@@ -306,8 +309,17 @@ class Slice:
         """Which fibre points at t = 0 lie on λ = 0 (solutions) rather than on h = 1."""
         return np.abs(y[:, -1]) <= LAMBDA_ZERO * np.maximum(1.0, np.abs(y[:, :-1]).max(axis=1))
 
+    def generic(self, y: np.ndarray) -> np.ndarray:
+        """Which fibre points (x, λ) have every `support` coordinate non-zero, as the curve's
+        witnesses do (a coordinate vanishes at finitely many points of the curve, which a
+        random h misses)."""
+        support = self.active if self.support is None else self.support
+        scale = np.maximum(1.0, np.abs(y[:, :-1]).max(axis=1))
+        return np.all(np.abs(y[:, :-1][:, support]) > PATTERN_ZERO * scale[:, None], axis=1)
+
     def add_witnesses(self, y: np.ndarray) -> int:
         """New witnesses among refined points at t = 0, with their orbits; how many orbits."""
+        y = y[self.generic(y)]
         if y.shape[0]:
             y = y[match_points(y, self.witness_known, SAME_POINT_TOL) < 0]
         if y.shape[0] == 0:
@@ -331,8 +343,10 @@ def trace_size(points: list[np.ndarray]) -> float:
 
 def rounding_contributions(points: list[np.ndarray], errors: list[np.ndarray]) -> list[np.ndarray]:
     """Per fibre point, how much its inaccuracy (absolute) may move the second difference:
-    |δφ| ≤ (2‖x‖ + 1)|δy| for φ = (λ, x²), and the second difference weighs t = γ/2 twice."""
-    return [w * (2.0 * np.abs(y).max(axis=1) + 1.0) * e for w, y, e in zip((1, 2, 1), points, errors)]
+    |δφ| ≤ (2‖x‖ + 1)|δy| for φ = (λ, x²) — ‖x‖ without λ, which reaches 10⁶ on witnesses
+    near the pencil's poles while x stays moderate — and the second difference weighs t = γ/2
+    twice."""
+    return [w * (2.0 * np.abs(y[:, :-1]).max(axis=1) + 1.0) * e for w, y, e in zip((1, 2, 1), points, errors)]
 
 
 def trace_deviation(points: list[np.ndarray], errors: list[np.ndarray] | None = None) -> tuple[float, float]:
@@ -408,6 +422,7 @@ class TraceTest:
         )
         v = random_parameters(fam, base, rng, "TC")
         size = float(np.mean(np.abs(solutions[:, active]) ** 2)) if active.any() else 1.0
+        scale = np.maximum(1.0, np.abs(solutions).max(axis=1))
         a = np.where(active, complex_normal(rng, (n,)), 0.0) / (max(1, int(active.sum())) ** 0.5 * size)
         t_scale = float(np.median(np.abs((solutions * solutions) @ a - 1.0)))
         pattern_signs = np.unique(np.where(active[None], self.signs, 1.0), axis=0)
@@ -423,6 +438,7 @@ class TraceTest:
             signs=np.concatenate([pattern_signs, np.ones((pattern_signs.shape[0], 1))], axis=1),
             witness_reps=none,
             witness_known=none,
+            support=active & (np.mean(np.abs(solutions) > PATTERN_ZERO * scale[:, None], axis=0) > 0.5),
         )
 
     def random_loop_point(self, s: Slice, base: DataPoint) -> np.ndarray:
