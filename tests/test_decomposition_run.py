@@ -148,6 +148,15 @@ def test_two_two_two_closed_form_critical_values():
         assert amg is not None and amg["applies"] and amg["margin_decades"] > 4
         assert amg["subset"] == ",".join(str(i) for i in c.closed_form["subset"])  # both 1-based
         assert amg["class"] == ("global_minimum" if amg["subset"] == "1,2" else "strict_saddle")
+        # real points on every component (moved to real slices), their loss the component's, the
+        # Hessian's corank at least the dimension and its class AMG's
+        real = c.real_class
+        assert real is not None and real["real_points"] >= 1
+        assert real["loss"] == pytest.approx(c.loss.real, rel=1e-9)
+        assert real["corank_range"][0] >= c.dimension
+        assert real["class"].startswith(amg["class"])
+    classes = result.classes()
+    assert classes["amg_contradictions"] == 0 and classes["bad_local_minima"] == 0
     assert sum(c.seeds for c in result.components) + len(result.unexplained) + result.seeds_lost == result.seeds
 
 

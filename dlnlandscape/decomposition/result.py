@@ -47,6 +47,7 @@ class Component:
     closed_form: ClosedFormMatch | None = None
     slicing: Slicing | None = None  # the witness slice {A x = b₀} and randomisation R (k > 0)
     second_order: dict[str, Any] | None = None  # AMG's class at a generic point (analysis.second_order)
+    real_class: dict[str, Any] | None = None  # real points found and the Hessian's class there (real_points.py)
 
     @property
     def degree(self) -> int:
@@ -69,6 +70,7 @@ class Component:
             "seed_loss_spread": float(self.seed_loss_spread),
             "closed_form": self.closed_form,
             "second_order": self.second_order,
+            "real_class": self.real_class,
             "witness_points": [[[float(v.real), float(v.imag)] for v in row] for row in self.witness_points],
         }
 
@@ -95,6 +97,33 @@ class Decomposition:
     def all_trace_tests_passed(self) -> bool:
         return all(c.trace_passed is not False for c in self.components)
 
+    def classes(self) -> dict[str, Any]:
+        """The components' classes from their real points, how many are bad local minima, and
+        how often the Hessian's class contradicts AMG's Theorem 7 (must be 0): a strict saddle
+        needs a negative eigenvalue, a global minimum none with corank = dimension, a
+        non-strict saddle none with corank above it; AMG allows no bad local minimum."""
+        expected = {
+            "global_minimum": ("minimum",),  # per point; the component is then ranked global or local
+            "strict_saddle": ("strict_saddle",),
+            "non_strict_saddle": ("degenerate",),
+        }
+        tally: dict[str, int] = {}
+        contradictions = 0
+        for c in self.components:
+            real = c.real_class
+            if real is None:
+                continue
+            tally[real["class"]] = tally.get(real["class"], 0) + 1
+            amg = c.second_order
+            if amg and amg.get("applies") and real["real_points"]:
+                seen = {name.split(" (")[0] for name in real["classes"]}
+                contradictions += int(not seen <= set(expected[amg["class"]]) or real["class"] == "local_minimum")
+        return {
+            "by_class": dict(sorted(tally.items())),
+            "bad_local_minima": tally.get("local_minimum", 0),
+            "amg_contradictions": contradictions,
+        }
+
     def as_dict(self) -> dict[str, Any]:
         """components.json."""
         return {
@@ -106,6 +135,7 @@ class Decomposition:
             "by_dimension": by_dimension(self.components),
             "all_trace_tests_passed": self.all_trace_tests_passed,
             "closed_form": self.closed_form,
+            "classes": self.classes(),
             "initial_solve": {
                 "paths": self.solve_counts,
                 "seeds": self.seeds,
@@ -135,6 +165,10 @@ class Decomposition:
                 cf = f"S={c.closed_form['subset']} rel.diff {c.closed_form['relative_difference']:.1e}"
             elif self.closed_form is not None:
                 cf = "no closed-form value"
+            if c.real_class is not None:
+                real = c.real_class
+                found = real["real_points"]
+                cf += f"; real: {real['class']} ({found} pt)" if found else "; no real point"
             if c.second_order is not None and c.second_order.get("applies"):
                 amg = c.second_order
                 cf += f"; AMG: {amg['class']} (tightened {amg['tightened']}, margin {amg['margin_decades']:.1f})"
@@ -148,6 +182,13 @@ class Decomposition:
             for v in self.closed_form:
                 status = f"found (rel.diff {v['relative_difference']:.1e})" if v["found"] else "NOT FOUND"
                 out.append(f"  S={v['subsets'][0]}: {v['value']:.14g}  {status}")
+        classes = self.classes()
+        out.append(
+            "classes from real points: "
+            + (", ".join(f"{name} {count}" for name, count in classes["by_class"].items()) or "none")
+            + f"; bad local-minimum components: {classes['bad_local_minima']}"
+            + f"; contradictions with AMG's Theorem 7: {classes['amg_contradictions']}"
+        )
         if not self.all_trace_tests_passed:
             out.append("WARNING: some witness sets failed the trace test: their degree may be too small")
         out.extend(f"note: {n}" for n in self.notes)

@@ -44,6 +44,7 @@ from ..pipeline import solve
 from .closed_form import closed_form_values, match_closed_form
 from .local_dimension import local_dimensions
 from .options import ComponentOptions
+from .real_points import component_real_class, rank_minima
 from .result import Component, Decomposition
 from .sampled_starts import SampledStartsEngine
 from .slicing import Slicing, balanced_size
@@ -168,6 +169,12 @@ def decompose_points(
         point = WitnessSet(seeds[i : i + 1], 0, None, 0.0, np.array([i]))
         components.append(_component(problem, 0, point, seeds[i : i + 1], seed_loss[i : i + 1], None))
     components.sort(key=lambda c: (-c.dimension, c.loss.real, c.loss.imag))
+    clock = time.perf_counter()
+    real = rank_minima(
+        [component_real_class(problem, c.dimension, c.witness_points, c.slicing, options, rng) for c in components]
+    )
+    components = [replace(c, real_class=r) for c, r in zip(components, real)]
+    seconds["real_points"] = time.perf_counter() - clock
 
     closed = closed_form_values(problem)
     notes = []

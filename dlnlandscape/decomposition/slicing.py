@@ -159,11 +159,22 @@ class SliceHomotopy(Homotopy):
     hit the step limit.  Scaling rows does not move the solutions, and the Davidenko tangent
     −H_y⁻¹ H_t is unchanged by it."""
 
-    def __init__(self, problem: Problem, slicing: Slicing, b_a: np.ndarray, b_b: np.ndarray, scale: np.ndarray) -> None:
+    def __init__(
+        self,
+        problem: Problem,
+        slicing: Slicing,
+        b_a: np.ndarray,
+        b_b: np.ndarray,
+        scale: np.ndarray,
+        A_b: np.ndarray | None = None,
+    ) -> None:
         self.problem = problem
         self.slicing = slicing
         self.center = (b_a + b_b) / 2
         self.half = (b_a - b_b) / 2
+        # with A_b the slice's matrix moves too, A(t) = (A + A_b)/2 + t (A − A_b)/2 (real points)
+        self.A_center = None if A_b is None else (slicing.A + A_b) / 2
+        self.A_half = None if A_b is None else (slicing.A - A_b) / 2
         self.scale = scale
         self.paths = np.arange(b_a.shape[0])
 
@@ -176,7 +187,14 @@ class SliceHomotopy(Homotopy):
         half = self.half[rows]
         col = self.scale[rows]
         b = self.center[rows] + t[:, None] * half
-        values, jac, _ = sliced_system(self.problem, self.slicing, y * col, b)
+        x = y * col
+        if self.A_half is None:
+            values, jac, _ = sliced_system(self.problem, self.slicing, x, b)
+        else:
+            A = self.A_center[None] + t[:, None, None] * self.A_half[None]  # (N, k, n)
+            grad, hess, _ = self.problem.evaluate(np.ascontiguousarray(x, dtype=complex))
+            values = np.concatenate([grad @ self.slicing.R.T, np.einsum("nkj,nj->nk", A, x) - b], axis=1)
+            jac = np.concatenate([self.slicing.R @ hess, A], axis=1)
         jac = jac * col[:, None, :]
         inv = 1.0 / np.maximum(np.abs(jac).max(axis=2), 1e-300)
         values = values * inv
@@ -185,7 +203,8 @@ class SliceHomotopy(Homotopy):
             return values, jac, None
         dt = np.zeros_like(values)
         k = self.slicing.k
-        dt[:, values.shape[1] - k :] = -half * inv[:, -k:]
+        moving = -half if self.A_half is None else x @ self.A_half.T - half
+        dt[:, values.shape[1] - k :] = moving * inv[:, -k:]
         return values, jac, dt
 
 

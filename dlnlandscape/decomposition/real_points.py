@@ -1,0 +1,141 @@
+"""Real points of a component, and the component's class from the Hessian there.
+
+Why.  A witness set lives on a generic *complex* slice, so its points are complex, and so is
+everything said about them — dimension, degree, loss, ranks.  Whether a component is a set of
+minima, of strict saddles or of degenerate points is a question about its *real* points.
+
+Real points.  The witness set is moved from its slice {A x = b₀} to a random real slice
+{A_r x = b_r} (a parameter homotopy in (A, b) along a complex arc, so the real discriminant is
+avoided: slicing.SliceHomotopy with `A_b`); the endpoints that are real are real points of the
+component.  A real slice may miss the real part of a component (or meet it only in complex
+conjugate pairs), so up to `REAL_SLICES` slices of growing offset are tried; a component with
+no real point found is reported as such, not classified.
+
+The class.  At a real point x of a k-dimensional component ∇L vanishes along the component,
+so its tangent space lies in the Hessian's kernel: corank ≥ k (checked — a smaller corank means
+the point is not where the witness set says).  What is left classifies the component near x
+(Morse–Bott): a negative eigenvalue → strict saddle with that index (the directions leave the
+component downhill); none and corank exactly k → a minimum component — global if its loss is
+the lowest real critical value found, else a *bad local minimum*; none and corank > k →
+degenerate: second order cannot decide (a non-strict saddle, or a degenerate minimum).  The
+zero test is analysis.classify's (relative, with the Hessian's rounding as floor).  Points of
+one real component can differ (special sub-loci), so every real point found is classified and
+the component lists the classes it saw.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+
+from ..analysis.classify import eigen_signature, hessian_rounding
+from ..common.points import real_mask
+from ..engines.native.tracker import REACHED_END, Tracker
+from ..model.problem import Problem
+from .options import ComponentOptions
+from .slicing import SliceHomotopy, Slicing, coordinate_scale, critical_residual, newton
+
+REAL_SLICES = 3  # real slices tried per component
+LOSS_TOL = 1e-9  # relative: components within this of the lowest real loss are global
+
+
+def real_points(
+    problem: Problem, slicing: Slicing, witness: np.ndarray, options: ComponentOptions, rng: np.random.Generator
+) -> tuple[np.ndarray, int]:
+    """Real points of the component with witness points `witness` on `slicing`: (points, real
+    slices tried).  Stops at the first real slice that gives any."""
+    k, N = slicing.k, witness.shape[0]
+    for tried in range(1, REAL_SLICES + 1):
+        A_r = rng.standard_normal((k, problem.n))
+        A_r /= np.linalg.norm(A_r, axis=1, keepdims=True)
+        b_r = slicing.size * tried * rng.standard_normal(k)
+        target = replace(slicing, A=A_r.astype(complex), b0=b_r.astype(complex))
+        scale = coordinate_scale(problem, witness)
+        homotopy = SliceHomotopy(
+            problem,
+            slicing,
+            np.broadcast_to(slicing.b0, (N, k)),
+            np.broadcast_to(b_r.astype(complex), (N, k)),
+            scale,
+            A_b=A_r.astype(complex),
+        )
+        state = Tracker(homotopy, options.tracker).track(
+            witness / scale, np.zeros(N, dtype=complex), np.full(N, 1j * np.pi)
+        )
+        y, step, cond = newton(problem, target, state.y * scale, b_r.astype(complex), iterations=4)
+        ok = (state.status == REACHED_END) & (step <= options.newton_tol) & (cond < options.max_condition)
+        ok &= critical_residual(problem, y) <= options.residual_tol
+        found = y[ok & real_mask(y)].real
+        if found.shape[0]:
+            return found, tried
+    return np.zeros((0, problem.n)), REAL_SLICES
+
+
+def point_classes(problem: Problem, x: np.ndarray, k: int) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """Per real point of a k-dimensional component: its class ('strict_saddle (index i)',
+    'minimum', 'degenerate', or 'corank below the dimension'), and the Hessian's index and corank."""
+    if x.shape[0] == 0:
+        return [], np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    eig = np.linalg.eigvalsh(problem.hessian(x).real)
+    index, corank = eigen_signature(eig, hessian_rounding(problem, x))
+    classes = [
+        "corank below the dimension"
+        if z < k
+        else f"strict_saddle (index {i})"
+        if i > 0
+        else "minimum"
+        if z == k
+        else "degenerate"
+        for i, z in zip(index.tolist(), corank.tolist())
+    ]
+    return classes, index, corank
+
+
+def component_real_class(
+    problem: Problem,
+    dimension: int,
+    witness: np.ndarray,
+    slicing: Slicing | None,
+    options: ComponentOptions,
+    rng: np.random.Generator,
+) -> dict[str, Any]:
+    """The real points found on one component and the classes seen there (module docstring);
+    `minimum` is refined into global/local by `rank_minima` once every component is known."""
+    if dimension == 0 or slicing is None:
+        x = witness[real_mask(witness)].real
+        tried = 0
+    else:
+        x, tried = real_points(problem, slicing, witness, options, rng)
+    classes, index, corank = point_classes(problem, x, dimension)
+    tally = Counter(classes)
+    return {
+        "real_points": int(x.shape[0]),
+        "real_slices_tried": tried,
+        "classes": dict(sorted(tally.items())),
+        "class": tally.most_common(1)[0][0] if tally else "no real point found",
+        "index_range": [int(index.min()), int(index.max())] if index.size else None,
+        "corank_range": [int(corank.min()), int(corank.max())] if corank.size else None,
+        "loss": float(problem.loss(x[:1]).real[0]) if x.shape[0] else None,
+    }
+
+
+def rank_minima(classes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """'minimum' → 'global_minimum' at the lowest real loss of all components with real points,
+    else 'local_minimum' (a bad local minimum component)."""
+    losses = [c["loss"] for c in classes if c["loss"] is not None]
+    if not losses:
+        return classes
+    lowest = min(losses)
+    out = []
+    for c in classes:
+        if c["class"] == "minimum":
+            globally = c["loss"] <= lowest + LOSS_TOL * max(1.0, abs(lowest))
+            c = {**c, "class": "global_minimum" if globally else "local_minimum"}
+        out.append(c)
+    return out
+
+
+__all__ = ["REAL_SLICES", "component_real_class", "point_classes", "rank_minima", "real_points"]
