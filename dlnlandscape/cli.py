@@ -201,6 +201,41 @@ def _estimate_line(cost: dict[str, Any]) -> str:
 
 
 @main.command(
+    help="Solve CONFIG, follow steepest descent from every real index-1 saddle to the minima it joins, "
+    "and draw the disconnectivity graph: connections.csv, landscape.json, disconnectivity.png/svg beside "
+    "the solve's files.\n\n" + EXIT_CODES_HELP
+)
+@click.argument("config_path", metavar="CONFIG", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--out", "out", type=click.Path(file_okay=False, path_type=Path), help="Output directory (default: output.dir)."
+)
+@click.option(
+    "--loss-scale",
+    type=click.Choice(["linear", "log"]),
+    default="linear",
+    show_default=True,
+    help="The graph's loss axis; log shows loss − lowest on a log scale.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print landscape.json to stdout.")
+@click.option("--quiet", is_flag=True, help="Print nothing but errors.")
+def landscape(config_path: Path, out: Path | None, loss_scale: str, as_json: bool, quiet: bool) -> None:
+    with _errors("dln: interrupted"):
+        from .landscape import landscape as connect_landscape
+        from .reports.landscape import write_landscape
+
+        config = _config_to_write(config_path, out)
+        result = connect_landscape(config)
+        directory = write_landscape(result, config.output_dir, origin=config.output_origin, scale=loss_scale)
+        if as_json:
+            click.echo(json.dumps(result.summary(), indent=2))
+        elif not quiet:
+            click.echo("\n".join(result.lines()))
+            click.echo(
+                f"results in {directory}/ (connections.csv, landscape.json, disconnectivity.png/svg, the solve's files)"
+            )
+
+
+@main.command(
     help="Decompose CONFIG's positive-dimensional critical set (regularization none or l2, residual "
     "networks): dimension, degree (witness set, trace test) and loss of every component found, beside "
     "the closed-form critical values when Λ = 0.\n\n" + EXIT_CODES_HELP

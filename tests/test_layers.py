@@ -25,7 +25,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("dlnlandscape.engines",),
     ("dlnlandscape.analysis",),
     ("dlnlandscape.pipeline",),
-    ("dlnlandscape.decomposition",),
+    ("dlnlandscape.decomposition", "dlnlandscape.landscape"),
     ("dlnlandscape.reports",),
     ("dlnlandscape.batches",),
     ("dlnlandscape.api", "dlnlandscape"),

@@ -30,7 +30,7 @@ CLASS_COLORS = {
 }
 
 
-def _pyplot() -> Any:
+def load_pyplot() -> Any:
     try:
         import matplotlib
     except ImportError:
@@ -64,7 +64,7 @@ def _save(fig: Any, out: Path, origin: str = "--out") -> Path:
         with result_file(out, origin, recognise=is_figure_file) as tmp:
             fig.savefig(tmp, dpi=150, bbox_inches="tight", format=out.suffix.lower()[1:], metadata=metadata)
     finally:
-        _pyplot().close(fig)
+        load_pyplot().close(fig)
     return out
 
 
@@ -104,7 +104,7 @@ def counts_figure(rows: list[dict[str, Any]], x: str, out: Path, title: str | No
     else:  # categorical (widths, name, ...): in the table's order (depth, widths, m)
         categories = list(dict.fromkeys(str(r[x]) for r in rows))
         points = [(r, float(categories.index(str(r[x])))) for r in rows]
-    plt = _pyplot()
+    plt = load_pyplot()
     fig, ax = plt.subplots(figsize=(6.4, 4.4))
     series = (
         ("bezout", "Bézout bound", "#bbbbbb", "s", ":"),
@@ -165,7 +165,7 @@ def _plottable_points(run_dir: Path, out: Path) -> list[dict[str, Any]]:
 def morse_figure(run_dir: Path, out: Path, title: str | None = None) -> Path:
     """Bars: number of real critical points per Morse index, stacked by class."""
     points = _plottable_points(run_dir, out)
-    plt = _pyplot()
+    plt = load_pyplot()
     indices = list(range(0, max(p["index"] for p in points) + 1))
     fig, ax = plt.subplots(figsize=(6.4, 4.0))
     bottom = [0] * len(indices)
@@ -189,7 +189,7 @@ def morse_figure(run_dir: Path, out: Path, title: str | None = None) -> Path:
 def loss_figure(run_dir: Path, out: Path, title: str | None = None) -> Path:
     """Scatter: loss of each real critical point against its Morse index, coloured by class."""
     points = _plottable_points(run_dir, out)
-    plt = _pyplot()
+    plt = load_pyplot()
     fig, ax = plt.subplots(figsize=(6.4, 4.0))
     for cls, color in CLASS_COLORS.items():
         chosen = [p for p in points if p["class"] == cls]
