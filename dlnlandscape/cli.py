@@ -388,18 +388,44 @@ def table(results: tuple[str, ...], fmt: str, out: Path | None) -> None:
             click.echo(f"wrote {out}", err=True)
 
 
+def _three_ids(text: str | None) -> tuple[int, int, int] | None:
+    """--points I,J,K → three ids (None: the default plane)."""
+    if text is None:
+        return None
+    from .reports.tables import ResultsError
+
+    parts = text.split(",")
+    if len(parts) != 3 or not all(p.strip().isdigit() for p in parts):
+        raise ResultsError(f"--points {text}: give three ids of critical_points.csv, e.g. 0,3,5")
+    a, b, c = (int(p) for p in parts)
+    if len({a, b, c}) < 3:
+        raise ResultsError(f"--points {text}: the three points must differ")
+    return a, b, c
+
+
 @main.command(
     help="Draw a figure (PNG or SVG, by the extension of --out).\n\n"
     "counts RESULTS...: complex/real counts and bounds against --x (log y).  "
-    "morse RUN: histogram of Morse indices.  loss RUN: loss against Morse index."
+    "morse RUN: histogram of Morse indices.  loss RUN: loss against Morse index.  plane RUN: the loss on the "
+    "plane through three real critical points (--points; default: the global minimum, the lowest other minimum "
+    "and the saddle between them)."
 )
-@click.argument("kind", type=click.Choice(["counts", "morse", "loss"]))
+@click.argument("kind", type=click.Choice(["counts", "morse", "loss", "plane"]))
 @click.argument("results", nargs=-1, required=True)
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="figure.png|.svg")
 @click.option("--x", "x", default="hidden_width", show_default=True, help="counts: the table column on the x axis.")
 @click.option("--where", multiple=True, help="counts: keep runs with column=value (repeatable), e.g. --where m=2.")
+@click.option("--points", "chosen", help="plane: three ids of critical_points.csv (real points), e.g. 0,3,5.")
 @click.option("--title", help="Figure title.")
-def plot(kind: str, results: tuple[str, ...], out: Path, x: str, where: tuple[str, ...], title: str | None) -> None:
+def plot(
+    kind: str,
+    results: tuple[str, ...],
+    out: Path,
+    x: str,
+    where: tuple[str, ...],
+    chosen: str | None,
+    title: str | None,
+) -> None:
     with _errors():
         from .reports import plots
         from .reports.tables import ResultsError, collect
@@ -410,8 +436,13 @@ def plot(kind: str, results: tuple[str, ...], out: Path, x: str, where: tuple[st
         else:
             if len(results) != 1:
                 raise ResultsError(f"dln plot {kind} takes one run directory, got {len(results)}")
-            figure = plots.morse_figure if kind == "morse" else plots.loss_figure
-            path = figure(Path(results[0]), out, title)
+            if kind == "plane":
+                from .reports.planes import plane_figure
+
+                path = plane_figure(Path(results[0]), out, _three_ids(chosen), title)
+            else:
+                figure = plots.morse_figure if kind == "morse" else plots.loss_figure
+                path = figure(Path(results[0]), out, title)
         click.echo(f"wrote {path}")
 
 

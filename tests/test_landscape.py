@@ -85,6 +85,19 @@ def test_local_minimum_showcase_its_separating_saddle_and_files(tmp_path):
     assert "<svg" in (out / "disconnectivity.svg").read_text()[:2000]
     rows = (out / "connections.csv").read_text().splitlines()
     assert rows[0].startswith("saddle,saddle_loss,integrated,end_1,") and len(rows) == 5
+    # the default loss plane: the global minimum, the local minimum joined to it, the pass between
+    from dlnlandscape.reports.planes import default_triple, run_points
+
+    _, _, loss, index = run_points(out)
+    a, b, c = default_triple(out, loss, index)
+    assert (loss[a], loss[b], loss[c]) == pytest.approx((GLOBAL_LOSS, LOCAL_LOSS, SADDLE_LOSS), abs=1e-7)
+    assert index[c] == 1
+    figure = tmp_path / "plane.png"
+    main(["plot", "plane", str(out), "--out", str(figure)], standalone_mode=False)
+    assert figure.read_bytes()[:4] == b"\x89PNG"
+    with pytest.raises(SystemExit) as bad:
+        main(["plot", "plane", str(out), "--out", str(tmp_path / "p2.png"), "--points", "0,0,1"])
+    assert bad.value.code != 0 and not (tmp_path / "p2.png").exists()
 
 
 def test_landscape_refuses_a_foreign_output_directory(tmp_path):

@@ -56,7 +56,7 @@ def check_out(out: Path, origin: str = "--out") -> None:
     check_result_file(out, origin, is_figure_file)
 
 
-def _save(fig: Any, out: Path, origin: str = "--out") -> Path:
+def save_figure(fig: Any, out: Path, origin: str = "--out") -> Path:
     """Save atomically with the tool's signature in the file's metadata (PNG Software, SVG
     Creator), so a later `dln plot` may replace it and nothing else is ever overwritten."""
     metadata = {"Software": SIGNATURE} if out.suffix.lower() == ".png" else {"Creator": SIGNATURE}
@@ -135,7 +135,7 @@ def counts_figure(rows: list[dict[str, Any]], x: str, out: Path, title: str | No
     )
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0))  # outside: bounds reach the top
-    return _save(fig, out)
+    return save_figure(fig, out)
 
 
 def read_points(run_dir: Path) -> list[dict[str, Any]]:
@@ -183,7 +183,7 @@ def morse_figure(run_dir: Path, out: Path, title: str | None = None) -> Path:
     ax.set_ylabel("real critical points")
     ax.set_title(title or f"{Path(run_dir).name}: {len(points)} real critical points")
     ax.legend(fontsize="small")
-    return _save(fig, out)
+    return save_figure(fig, out)
 
 
 def loss_figure(run_dir: Path, out: Path, title: str | None = None) -> Path:
@@ -208,4 +208,4 @@ def loss_figure(run_dir: Path, out: Path, title: str | None = None) -> Path:
     ax.set_title(title or f"{Path(run_dir).name}: loss against Morse index")
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize="small")
-    return _save(fig, out)
+    return save_figure(fig, out)
