@@ -405,12 +405,13 @@ def _three_ids(text: str | None) -> tuple[int, int, int] | None:
 
 @main.command(
     help="Draw a figure (PNG or SVG, by the extension of --out).\n\n"
-    "counts RESULTS...: complex/real counts and bounds against --x (log y).  "
+    "counts RESULTS...: complex/real counts and bounds against --x (log y).  indices RESULTS...: the share of "
+    "real saddles of Morse index 1, 2, >= 3 against --x (e.g. --x scale for a regularisation sweep).  "
     "morse RUN: histogram of Morse indices.  loss RUN: loss against Morse index.  plane RUN: the loss on the "
     "plane through three real critical points (--points; default: the global minimum, the lowest other minimum "
     "and the saddle between them)."
 )
-@click.argument("kind", type=click.Choice(["counts", "morse", "loss", "plane"]))
+@click.argument("kind", type=click.Choice(["counts", "indices", "morse", "loss", "plane"]))
 @click.argument("results", nargs=-1, required=True)
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="figure.png|.svg")
 @click.option("--x", "x", default="hidden_width", show_default=True, help="counts: the table column on the x axis.")
@@ -431,8 +432,9 @@ def plot(
         from .reports.tables import ResultsError, collect
 
         plots.check_out(out)
-        if kind == "counts":
-            path = plots.counts_figure(plots.filter_rows(collect(list(results)), list(where)), x, out, title)
+        if kind in ("counts", "indices"):
+            figure = plots.counts_figure if kind == "counts" else plots.indices_figure
+            path = figure(plots.filter_rows(collect(list(results)), list(where)), x, out, title)
         else:
             if len(results) != 1:
                 raise ResultsError(f"dln plot {kind} takes one run directory, got {len(results)}")

@@ -173,3 +173,34 @@ def test_bad_time_limit(value):
 def test_time_limit_in_seconds():
     assert make_config([2, 2, 2], 1, solver={"time_limit": 90}).solver.time_limit == 90.0
     assert make_config([2, 2, 2], 1).solver.time_limit is None
+
+
+def test_regularisation_scale_multiplies_lambda_exactly() -> None:
+    """regularization.scale multiplies every Λ entry: the squared penalty by scale², the linear
+    one by scale, exactly (Fractions) when the draw is rounded; l2's λ by scale²."""
+    base = make_config([2, 2, 2], 2, data={"decimals": 3}, regularization={"seed": 1, "decimals": 3})
+    half = make_config([2, 2, 2], 2, data={"decimals": 3}, regularization={"seed": 1, "decimals": 3, "scale": 0.5})
+    for a, b in zip(base.Lambda, half.Lambda):
+        np.testing.assert_allclose(b, 0.5 * a, rtol=1e-15)
+    for a, b in zip(base.penalty_exact, half.penalty_exact):
+        assert all(y == Fraction(1, 4) * x for x, y in zip(a.ravel(), b.ravel()))
+    linear = make_config([2, 2, 2], 2, regularization={"convention": "linear", "scale": 3})
+    plain = make_config([2, 2, 2], 2, regularization={"convention": "linear"})
+    np.testing.assert_allclose(linear.penalty[0], 3 * plain.penalty[0], rtol=1e-15)
+    l2 = make_config([2, 2, 2], 2, regularization={"kind": "l2", "lambda": 0.5, "scale": 2})
+    np.testing.assert_allclose(l2.penalty[0], np.full((2, 2), 2.0), rtol=1e-15)
+
+
+@pytest.mark.parametrize(
+    "reg,words",
+    [
+        ({"kind": "none", "scale": 2}, "only used with kind: l2 or generalized"),
+        ({"scale": True}, "must be a number > 0"),
+        ({"scale": 0}, "must be a number > 0"),
+        ({"scale": 1e-200}, "makes a penalty 0"),
+    ],
+)
+def test_bad_regularisation_scale(reg: dict, words: str) -> None:
+    with pytest.raises(ConfigError, match="regularization.scale") as error:
+        make_config([2, 2, 2], 2, regularization=reg)
+    assert words in str(error.value)

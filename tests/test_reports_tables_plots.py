@@ -112,3 +112,22 @@ def test_plots_are_written(tiny_sweep: Path):
     assert result.exit_code == 0 and b"2x1x2" in (out / "w.svg").read_bytes()
     result = runner.invoke(main, ["plot", "counts", str(tiny_sweep / "out"), "--out", str(out / "c.jpg")])
     assert result.exit_code == 2 and ".png or .svg" in result.output
+
+
+def test_indices_figure_pools_runs_by_x_and_leaves_out_degenerate_ones(tmp_path):
+    """dln plot indices: shares of index 1, 2, >= 3 saddles against a column; a run with
+    degenerate points (its split by index unknown) is left out and said so."""
+    from dlnlandscape.reports import plots
+
+    rows = [
+        {"scale": 1.0, "degenerate": 0, "saddles_index_1": 2, "saddles_index_2": 1},
+        {"scale": 0.5, "degenerate": 0, "saddles_index_1": 6, "saddles_index_2": 4, "saddles_index_3": 2},
+        {"scale": 0.5, "degenerate": 0, "saddles_index_1": 0, "saddles_index_4": 2},
+        {"scale": 0.25, "degenerate": 1, "saddles_index_1": 9},
+    ]
+    usable = [r for r in rows if not r["degenerate"]]
+    assert plots.saddle_index_counts(usable, "scale") == {0.5: {1: 6, 2: 4, 3: 4}, 1.0: {1: 2, 2: 1, 3: 0}}
+    out = plots.indices_figure(rows, "scale", tmp_path / "indices.png")
+    assert out.read_bytes()[:4] == b"\x89PNG"
+    with pytest.raises(plots.ResultsError, match="--x nope"):
+        plots.indices_figure(rows, "nope", tmp_path / "x.png")

@@ -47,6 +47,7 @@ SCHEMA: dict[str, dict[str, Any]] = {
         "Lambda": None,
         "convention": "squared",
         "decimals": None,
+        "scale": 1,
     },
     "solver": dict(SOLVER_DEFAULTS),
     "output": {"dir": None},
@@ -498,7 +499,30 @@ def _regularization(
     reg: dict[str, Any], widths: tuple[int, ...], source: str
 ) -> tuple[str, str, tuple[np.ndarray, ...], tuple[np.ndarray, ...], tuple[np.ndarray, ...] | None]:
     """Λ per layer, and the gradient's penalty coefficients C_i (Λ∘Λ, or Λ with the linear
-    convention) as floats and as exact Fractions."""
+    convention) as floats and as exact Fractions — every Λ entry times `scale`, so that a sweep
+    over the scale keeps one random pattern of Λ while the regularisation shrinks (Mehta et
+    al.'s experiment: more critical points as it decreases)."""
+    kind, convention, Lambda, penalty, exact = _unscaled_regularization(reg, widths, source)
+    scale = _positive(reg["scale"], source, "regularization.scale")
+    if scale == 1:
+        return kind, convention, Lambda, penalty, exact
+    if kind == "none":
+        raise ConfigError(source, "regularization.scale", "only used with kind: l2 or generalized (kind is none)")
+    exact_scale = to_fraction(reg["scale"])
+    power = 1 if convention == "linear" and kind == "generalized" else 2  # C = Λ, or C = Λ∘Λ (l2: λ = Λ²)
+    Lambda = tuple(m * scale for m in Lambda)
+    penalty = tuple(c * scale**power for c in penalty)
+    if exact is not None:
+        exact = tuple(c * exact_scale**power for c in exact)
+    if any(np.any(c <= 0) or not np.all(np.isfinite(c)) for c in penalty):
+        raise ConfigError(source, "regularization.scale", f"{reg['scale']!r} makes a penalty 0 or infinite")
+    return kind, convention, Lambda, penalty, exact
+
+
+def _unscaled_regularization(
+    reg: dict[str, Any], widths: tuple[int, ...], source: str
+) -> tuple[str, str, tuple[np.ndarray, ...], tuple[np.ndarray, ...], tuple[np.ndarray, ...] | None]:
+    """`_regularization` before the scale."""
     kind = _choice(reg["kind"], REGULARIZATION_KINDS, source, "regularization.kind")
     convention = _choice(reg["convention"], CONVENTIONS, source, "regularization.convention")
     shapes = [(widths[i + 1], widths[i]) for i in range(len(widths) - 1)]

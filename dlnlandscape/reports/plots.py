@@ -124,6 +124,7 @@ def counts_figure(rows: list[dict[str, Any]], x: str, out: Path, title: str | No
         line_x = sorted(best)
         ax.plot(line_x, [best[v] for v in line_x], color=color, linestyle=style, label=label, zorder=2)
     ax.set_yscale("log")
+    _log_x_if_decades(ax, [v for _, v in points], categories)
     if categories:
         ax.set_xticks(range(len(categories)), categories, rotation=60 if len(categories) > 6 else 0, ha="right")
         fig.set_figwidth(max(6.4, 0.3 * len(categories)))
@@ -160,6 +161,78 @@ def _plottable_points(run_dir: Path, out: Path) -> list[dict[str, Any]]:
     if not points:
         raise ResultsError(f"{run_dir}: no real critical points to plot")
     return points
+
+
+def _log_x_if_decades(ax: Any, xs: list[float], categories: list[str]) -> None:
+    """A log x axis when a numeric x (a regularisation scale) spans more than a decade."""
+    if not categories and xs and min(xs) > 0 and max(xs) / min(xs) >= 10:
+        ax.set_xscale("log")
+
+
+def saddle_index_counts(rows: list[dict[str, Any]], x: str) -> dict[Any, dict[int, float]]:
+    """Real saddles of index 1, 2 and ≥ 3 (key 3) per value of column x, pooled over the runs
+    sharing it, in increasing x."""
+    numeric = all(_number(r[x]) is not None for r in rows)
+    pooled: dict[Any, dict[int, float]] = {}
+    for r in rows:
+        key = float(r[x]) if numeric else str(r[x])
+        counts = pooled.setdefault(key, {1: 0.0, 2: 0.0, 3: 0.0})
+        for column, value in r.items():
+            if column.startswith("saddles_index_") and _number(value):
+                counts[min(int(column.rsplit("_", 1)[1]), 3)] += float(value or 0)
+    return dict(sorted(pooled.items()))
+
+
+def indices_figure(rows: list[dict[str, Any]], x: str, out: Path, title: str | None = None) -> Path:
+    """Across runs (a sweep): the share of real saddles of Morse index 1, 2 and ≥ 3 against a
+    table column — Mehta et al.'s observation that high-index saddles are rare, and how that
+    changes with the regularisation scale or the widths.  Runs sharing an x value are pooled;
+    runs with degenerate points (whose split by index the summary does not know) are left out
+    and counted in the title."""
+    _check_out(out)
+    if not rows:
+        raise ResultsError("no runs to plot (check --where)")
+    if x not in rows[0]:
+        raise ResultsError(f"--x {x}: no such column; e.g. scale, hidden_width, m, unknowns, widths")
+    usable = [r for r in rows if not r.get("degenerate")]
+    numeric = all(_number(r[x]) is not None for r in usable)
+    pooled = saddle_index_counts(usable, x)
+    keys = list(pooled)
+    plt = load_pyplot()
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    positions = keys if numeric else list(range(len(keys)))
+    totals = [sum(pooled[k].values()) for k in keys]
+    for index, label, color in ((1, "index 1", "#7570b3"), (2, "index 2", "#e7298a"), (3, "index ≥ 3", "#d95f02")):
+        shares = [pooled[k][index] / t if t else float("nan") for k, t in zip(keys, totals, strict=True)]
+        ax.plot(positions, shares, marker="o", color=color, label=label)
+    if numeric:
+        _log_x_if_decades(ax, [float(k) for k in keys], [])
+    else:
+        ax.set_xticks(positions, [str(k) for k in keys], rotation=60 if len(keys) > 6 else 0, ha="right")
+    ax.set_ylim(0, 1.05)
+    ax.set_xlabel(x)
+    ax.set_ylabel("share of real saddles")
+    left_out = len(rows) - len(usable)
+    ax.set_title(
+        title
+        or f"saddles by Morse index against {x} ({len(usable)} runs"
+        + (f"; {left_out} with degenerate points left out" if left_out else "")
+        + ")",
+        fontsize=10,
+    )
+    for position, total in zip(positions, totals, strict=True):
+        ax.annotate(
+            f"{int(total)}",
+            (position, 1.0),
+            textcoords="offset points",
+            xytext=(0, 2),
+            ha="center",
+            fontsize=7,
+            color="#555555",
+        )
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize="small")
+    return save_figure(fig, out)
 
 
 def morse_figure(run_dir: Path, out: Path, title: str | None = None) -> Path:

@@ -28,6 +28,7 @@ BASE_COLUMNS = (
     "lambda",
     "low",
     "high",
+    "scale",
     "unknowns",
     "bezout",
     "multihomogeneous",
@@ -124,6 +125,7 @@ def row(summary: dict[str, Any], directory: str = "") -> dict[str, Any]:
         "lambda": reg.get("lambda") if kind == "l2" else None,
         "low": reg.get("low") if kind == "generalized" else None,
         "high": reg.get("high") if kind == "generalized" else None,
+        "scale": reg.get("scale", 1) if kind in ("generalized", "l2") else None,
         "unknowns": summary.get("unknowns"),
         "bezout": bounds.get("bezout"),
         "multihomogeneous": bounds.get("multihomogeneous"),
@@ -217,7 +219,19 @@ def _missing(r: dict[str, Any], column: str) -> Any:
     return None
 
 
-MD_DROP = ("d0", "dH", "hidden_width", "lambda", "low", "high", "seed", "dir", "verified_degree", "verified_real")
+MD_DROP = (
+    "d0",
+    "dH",
+    "hidden_width",
+    "lambda",
+    "low",
+    "high",
+    "scale",
+    "seed",
+    "dir",
+    "verified_degree",
+    "verified_real",
+)
 
 
 def to_markdown(rows: list[dict[str, Any]], drop: tuple[str, ...] = MD_DROP) -> str:
