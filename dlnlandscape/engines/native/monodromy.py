@@ -43,6 +43,7 @@ from .tracker import TrackerOptions
 
 NEWTON_ACCURACY = 1e-10  # relative Newton step below which an arc's endpoint is a solution
 SEED_CONDITION = 1e8  # Hessian condition at a seed above which its pattern is not generic
+MAX_SLICES = 2  # trace-test slices a pattern may open before the heuristic stops it
 FRESH_ARCS_PER_ROUND = 8  # a round gives each pattern ≥ this many (representative, fresh loop) pairs
 # The final homotopy's path steps per representative, in loop arcs' average steps: (2,2,2,2) m = 2
 # takes 2.2 for the direct pass and ~6 with the detour it needs (270 steps against 44 per loop arc).
@@ -87,6 +88,7 @@ class Component:
     completeness: str = ""  # how the stop is justified: PatternStats.completeness
     history: list[int] = field(default_factory=list)
     slice: Slice | None = None  # the trace test's curve, opened once the pattern first stalls
+    slices_opened: int = 0  # slices opened so far (a fresh one when the trace fails and nothing turns up)
 
     def stats(self) -> PatternStats:
         outcome = self.slice.outcome if self.slice is not None else None
@@ -316,6 +318,7 @@ class MonodromySolver:
         for c in components:
             if c.slice is None and c.stagnant >= 1:
                 c.slice = self.trace.open(c.active, c.base, c.base_problem, c.known)
+                c.slices_opened = 1
         certifying = [c for c in components if c.slice is not None]
         if not certifying:
             return
@@ -352,6 +355,16 @@ class MonodromySolver:
         # as long when the trace said points are missing), the heuristic stops the pattern
         patience = opt.loops_without_progress * (2 if outcome is not None and outcome.evaluated else 1)
         stalled = c.stagnant >= patience and (s is None or s.stagnant >= patience)
+        failed = outcome is not None and outcome.evaluated and not outcome.passed
+        if stalled and failed and c.slices_opened < MAX_SLICES:
+            # the trace says points are missing and none turns up: often a witness out of reach
+            # on this slice (|λ| ~ 10⁶ or more, near a pole of the random pencil) — try a fresh
+            # one before the heuristic (measured on (2,2,2,2) m = 2: 7,804 witnesses, one missing)
+            assert self.trace is not None
+            c.slice = self.trace.open(c.active, c.base, c.base_problem, c.known)
+            c.slices_opened += 1
+            c.stagnant = 0
+            return
         if stalled:
             c.stopped = f"no new solutions in {c.stagnant} consecutive rounds with a fresh loop" + _trace_note(c)
             c.completeness = "heuristic"
