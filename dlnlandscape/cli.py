@@ -409,14 +409,16 @@ def _three_ids(text: str | None) -> tuple[int, int, int] | None:
     "real saddles of Morse index 1, 2, >= 3 against --x (e.g. --x scale for a regularisation sweep).  "
     "morse RUN: histogram of Morse indices.  loss RUN: loss against Morse index.  plane RUN: the loss on the "
     "plane through three real critical points (--points; default: the global minimum, the lowest other minimum "
-    "and the saddle between them)."
+    "and the saddle between them).  profile RUN: the loss along the descent path through an index-1 saddle "
+    "(--saddle; needs dln landscape's files in RUN)."
 )
-@click.argument("kind", type=click.Choice(["counts", "indices", "morse", "loss", "plane"]))
+@click.argument("kind", type=click.Choice(["counts", "indices", "morse", "loss", "plane", "profile"]))
 @click.argument("results", nargs=-1, required=True)
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="figure.png|.svg")
 @click.option("--x", "x", default="hidden_width", show_default=True, help="counts: the table column on the x axis.")
 @click.option("--where", multiple=True, help="counts: keep runs with column=value (repeatable), e.g. --where m=2.")
 @click.option("--points", "chosen", help="plane: three ids of critical_points.csv (real points), e.g. 0,3,5.")
+@click.option("--saddle", type=click.IntRange(min=0), help="profile: the id of an index-1 saddle.")
 @click.option("--title", help="Figure title.")
 def plot(
     kind: str,
@@ -425,6 +427,7 @@ def plot(
     x: str,
     where: tuple[str, ...],
     chosen: str | None,
+    saddle: int | None,
     title: str | None,
 ) -> None:
     with _errors():
@@ -442,6 +445,10 @@ def plot(
                 from .reports.planes import plane_figure
 
                 path = plane_figure(Path(results[0]), out, _three_ids(chosen), title)
+            elif kind == "profile":
+                from .reports.planes import profile_figure
+
+                path = profile_figure(Path(results[0]), out, saddle, title)
             else:
                 figure = plots.morse_figure if kind == "morse" else plots.loss_figure
                 path = figure(Path(results[0]), out, title)

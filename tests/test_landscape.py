@@ -77,6 +77,12 @@ def test_local_minimum_showcase_its_separating_saddle_and_files(tmp_path):
     assert len(tree.roots) == 1 and top.level == pytest.approx(SADDLE_LOSS, abs=1e-7)
     assert tree.barrier_to_lowest[leaves[1].id] == pytest.approx(SADDLE_LOSS - LOCAL_LOSS, abs=1e-7)
     assert result.missing() == 0
+    # steepest descent: the loss never rises along a branch, from the saddle's to its minimum's
+    for row, (s1, l1, s2, l2) in c.profiles.items():
+        for side, (arc, loss) in enumerate(((s1, l1), (s2, l2))):
+            assert np.all(np.diff(arc) >= 0) and np.all(np.diff(loss) <= 1e-12 * abs(loss[0]))
+            assert loss[0] == pytest.approx(result.loss[c.saddles[row]], rel=1e-12)
+            assert loss[-1] == pytest.approx(result.loss[c.ends[row, side]], rel=1e-9)
     out = tmp_path / "out"
     main(["landscape", str(CONFIGS / "local-minimum.yaml"), "--out", str(out), "--quiet"], standalone_mode=False)
     summary = json.loads((out / "landscape.json").read_text())
@@ -95,6 +101,9 @@ def test_local_minimum_showcase_its_separating_saddle_and_files(tmp_path):
     figure = tmp_path / "plane.png"
     main(["plot", "plane", str(out), "--out", str(figure)], standalone_mode=False)
     assert figure.read_bytes()[:4] == b"\x89PNG"
+    profile = tmp_path / "profile.svg"
+    main(["plot", "profile", str(out), "--out", str(profile)], standalone_mode=False)
+    assert "<svg" in profile.read_text()[:2000]
     with pytest.raises(SystemExit) as bad:
         main(["plot", "plane", str(out), "--out", str(tmp_path / "p2.png"), "--points", "0,0,1"])
     assert bad.value.code != 0 and not (tmp_path / "p2.png").exists()

@@ -22,7 +22,7 @@ orbit is integrated; the connections of its images are the images of its connect
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.integrate import solve_ivp
@@ -47,11 +47,14 @@ class Connections:
     end_points: np.ndarray  # (s, 2, n) where each branch ended (after Newton)
     arrived: np.ndarray  # (s, 2) bool: the branch converged to a critical point
     integrated: np.ndarray  # (s,) bool: integrated (an orbit representative), else mapped by a sign flip
+    # per row: (arclength, loss) along each branch from the saddle (a sign-flip image has its
+    # representative's: the flips are isometries that keep the loss)
+    profiles: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = field(default_factory=dict)
 
 
-def descent_ends(problem: Problem, starts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def descent_ends(problem: Problem, starts: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
     """The gradient flow from every start (N, n) to where it settles, then Newton: (ends,
-    converged)."""
+    converged, each branch's points along the way (steps, n))."""
     N, n = starts.shape
     scale = np.maximum(1.0, np.abs(starts).max(axis=1))
 
@@ -71,7 +74,15 @@ def descent_ends(problem: Problem, starts: np.ndarray) -> tuple[np.ndarray, np.n
     result = newton(problem.gradient_and_hessian, y.astype(complex), 8, keep_best=True)
     ends = result.points.real
     converged = result.step <= 1e-10
-    return ends, converged
+    path = flow.y.reshape(N, n, -1)
+    return ends, converged, [np.concatenate([path[i].T, ends[i : i + 1]]) for i in range(N)]
+
+
+def profile(problem: Problem, saddle: np.ndarray, path: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(arclength from the saddle, loss) along one branch."""
+    points = np.concatenate([saddle[None], path])
+    arclength = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(points, axis=0), axis=1))])
+    return arclength, problem.loss(points).real
 
 
 def connect(problem: Problem, points: np.ndarray, index: np.ndarray, signs: np.ndarray | None = None) -> Connections:
@@ -93,7 +104,11 @@ def connect(problem: Problem, points: np.ndarray, index: np.ndarray, signs: np.n
     v = vec[:, :, 0]  # the negative eigenvector
     delta = START_STEP * np.maximum(1.0, np.abs(x).max(axis=1))
     starts = np.concatenate([x + delta[:, None] * v, x - delta[:, None] * v])
-    rep_ends, rep_ok = descent_ends(problem, starts)
+    rep_ends, rep_ok, paths = descent_ends(problem, starts)
+    rep_profiles = [
+        (*profile(problem, x[r], paths[r]), *profile(problem, x[r], paths[reps.size + r])) for r in range(reps.size)
+    ]
+    profiles: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = {}
     rep_ends = np.stack([rep_ends[: reps.size], rep_ends[reps.size :]], axis=1)  # (r, 2, n)
     rep_ok = np.stack([rep_ok[: reps.size], rep_ok[reps.size :]], axis=1)
     filled = np.zeros(s, dtype=bool)
@@ -107,7 +122,8 @@ def connect(problem: Problem, points: np.ndarray, index: np.ndarray, signs: np.n
             arrived[row] = rep_ok[r]
             ends[row] = match_points(end_points[row], points, SAME_POINT_TOL)
             integrated[row] = saddles[row] == saddle
-    return Connections(saddles, ends, end_points, arrived, integrated)
+            profiles[int(row)] = rep_profiles[r]
+    return Connections(saddles, ends, end_points, arrived, integrated, profiles)
 
 
-__all__ = ["FLOW_TOL", "START_STEP", "Connections", "connect", "descent_ends"]
+__all__ = ["FLOW_TOL", "START_STEP", "Connections", "connect", "descent_ends", "profile"]

@@ -74,6 +74,20 @@ def disconnectivity_figure(result: Landscape, scale: str = "linear") -> Any:
     return fig
 
 
+def profile_arrays(result: Landscape) -> dict[str, np.ndarray]:
+    """profiles.npz: per saddle id (table index) and branch, the arclength from the saddle and
+    the loss along the descent path, with the id of the critical point it ends at."""
+    c = result.connections
+    out: dict[str, np.ndarray] = {}
+    for row, (s1, l1, s2, l2) in c.profiles.items():
+        saddle = int(c.saddles[row])
+        for side, (arc, loss) in enumerate(((s1, l1), (s2, l2)), start=1):
+            out[f"saddle_{saddle}_branch_{side}_arclength"] = arc
+            out[f"saddle_{saddle}_branch_{side}_loss"] = loss
+            out[f"saddle_{saddle}_branch_{side}_end"] = np.array(int(c.ends[row, side - 1]))
+    return out
+
+
 def write_landscape(result: Landscape, directory: Path, origin: str = "", scale: str = "linear") -> Path:
     """All of `dln landscape`'s files into `directory`, replacing only an earlier result of the tool's."""
     directory = Path(directory)
@@ -84,6 +98,7 @@ def write_landscape(result: Landscape, directory: Path, origin: str = "", scale:
                 write_result_files(result.run, tmp)
             write_csv(tmp / "connections.csv", CONNECTION_COLUMNS, result.connection_rows())
             (tmp / "landscape.json").write_text(json.dumps(result.summary(), indent=2) + "\n", encoding="utf-8")
+            np.savez_compressed(tmp / "profiles.npz", **profile_arrays(result))
             for suffix in (".png", ".svg"):
                 figure.savefig(tmp / f"disconnectivity{suffix}", dpi=150)
     finally:

@@ -128,4 +128,55 @@ def plane_figure(
     return save_figure(fig, out)
 
 
-__all__ = ["default_triple", "plane_figure", "run_points"]
+def profile_figure(run_dir: Path, out: Path, saddle: int | None = None, title: str | None = None) -> Path:
+    """The loss along the descent path through one index-1 saddle, from the minimum its first
+    branch reaches, over the saddle (arclength 0), to the second's — from `dln landscape`'s
+    profiles.npz.  Default saddle: the lowest one joining two minima of different loss (the
+    barrier of a non-global minimum), else the lowest one."""
+    check_out(out)
+    path = Path(run_dir) / "profiles.npz"
+    if not path.is_file():
+        raise ResultsError(f"{run_dir}: no profiles.npz; run dln landscape CONFIG --out {run_dir} first")
+    with np.load(path) as data:
+        arrays = {key: data[key] for key in data.files}
+    _, _, loss, _ = run_points(run_dir)
+    saddles = sorted({int(key.split("_")[1]) for key in arrays})
+    if not saddles:
+        raise ResultsError(f"{run_dir}: the landscape has no index-1 saddle")
+    if saddle is None:
+
+        def ends(s: int) -> tuple[int, int]:
+            return int(arrays[f"saddle_{s}_branch_1_end"]), int(arrays[f"saddle_{s}_branch_2_end"])
+
+        separating = [s for s in saddles if min(ends(s)) >= 0 and not np.isclose(*loss[list(ends(s))], rtol=1e-9)]
+        saddle = min(separating or saddles, key=lambda s: loss[s])
+    if saddle not in saddles:
+        raise ResultsError(f"--saddle {saddle}: not an index-1 saddle of the landscape; one of {saddles}")
+    plt = load_pyplot()
+    fig, ax = plt.subplots(figsize=(6.4, 4.0))
+    arc1, loss1 = arrays[f"saddle_{saddle}_branch_1_arclength"], arrays[f"saddle_{saddle}_branch_1_loss"]
+    arc2, loss2 = arrays[f"saddle_{saddle}_branch_2_arclength"], arrays[f"saddle_{saddle}_branch_2_loss"]
+    ax.plot(np.concatenate([-arc1[::-1], arc2]), np.concatenate([loss1[::-1], loss2]), color="#1f77b4")
+    ax.scatter(
+        [0.0], [loss[saddle]], marker="^", color="#ff7f0e", edgecolor="black", zorder=3, label=f"saddle {saddle}"
+    )
+    for arc, values, side in ((-arc1[-1], loss1[-1], 1), (arc2[-1], loss2[-1], 2)):
+        end = int(arrays[f"saddle_{saddle}_branch_{side}_end"])
+        ax.scatter([arc], [values], marker="o", color="white", edgecolor="black", zorder=3)
+        ax.annotate(
+            f"{end if end >= 0 else 'not in the table'}",
+            (arc, values),
+            textcoords="offset points",
+            xytext=(0, 6),
+            ha="center",
+            fontsize=8,
+        )
+    ax.set_xlabel("arclength along steepest descent (through the saddle at 0)")
+    ax.set_ylabel("loss")
+    ax.set_title(title or f"{Path(run_dir).name}: descent path through saddle {saddle}", fontsize=10)
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize="small")
+    return save_figure(fig, out)
+
+
+__all__ = ["default_triple", "plane_figure", "profile_figure", "run_points"]
