@@ -17,7 +17,8 @@ degree over a prime is computed for the first data seed, capped at S seconds (a 
 reported, not dropped).
 
 The table is rewritten after every run (a long benchmark that is stopped keeps what it measured)
-and every run's summary.json is kept under `<out>.runs/`.
+and every run's summary.json is kept under `<out>.runs/`.  Only files this script wrote are ever
+replaced there (the table is recognised by its first line, a summary by its name field).
 """
 
 from __future__ import annotations
@@ -36,9 +37,15 @@ from typing import Any
 
 import yaml
 
+from dlnlandscape.common.atomic import check_result_file, result_file, starts_with
+from dlnlandscape.errors import DLNError
 from dlnlandscape.exact.msolve import MsolveError, MsolveTimeoutError, degree_mod_p, random_prime
 from dlnlandscape.model.config import parse_config
 from dlnlandscape.model.sparse import gradient_system
+
+# files this script wrote, which it may replace (never anything else at --out)
+is_frontier_table = starts_with(b"Command: `python benchmarks/frontier.py")
+is_run_summary = starts_with(b'"name": "frontier-')
 
 
 @dataclass(frozen=True)
@@ -85,8 +92,8 @@ def run_one(case: Case, data_seed: int, solver_seed: int, time_limit: float, kee
         if done.returncode != 0 or not (out / "summary.json").is_file():
             return {"error": (done.stderr.strip().splitlines() or [f"exit {done.returncode}"])[-1], "wall": wall}
         text = (out / "summary.json").read_text()
-    keep.mkdir(parents=True, exist_ok=True)
-    (keep / f"{case.name}-d{data_seed}-s{solver_seed}.json").write_text(text)
+    with result_file(keep / f"{case.name}-d{data_seed}-s{solver_seed}.json", "--out", is_run_summary) as path:
+        path.write_text(text)
     return {**json.loads(text), "wall": wall}
 
 
@@ -153,7 +160,8 @@ def write_table(path: Path, header: str, run_rows: list[str], case_rows: list[st
         *run_rows,
         "",
     ]
-    path.write_text("\n".join(text), encoding="utf-8")
+    with result_file(path, "--out", is_frontier_table) as tmp:
+        tmp.write_text("\n".join(text), encoding="utf-8")
 
 
 def main() -> None:
@@ -174,6 +182,10 @@ def main() -> None:
     data_seeds = [int(x) for x in args.data_seeds.split(",")]
     out = Path(args.out)
     keep = out.with_suffix(".runs")
+    try:  # before any run: a table path holding someone else's file is refused, nothing written
+        check_result_file(out, "--out", is_frontier_table)
+    except DLNError as error:
+        parser.error(str(error))
     header = (
         f"Command: `python benchmarks/frontier.py {' '.join(sys.argv[1:])}`".rstrip() + "\n\n"
         f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
