@@ -127,6 +127,8 @@ def test_one_step_agrees_with_the_monomial_kernel_on_a_real_path():
 class _StepByStep:
     """CompiledSteps without its compiled loop: the tracker then runs its Python loop."""
 
+    track_paths = None  # tracker.Steps: no compiled loop
+
     def __init__(self, steps: CompiledSteps) -> None:
         self.inner = steps
         self.name = steps.name

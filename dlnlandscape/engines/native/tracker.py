@@ -118,11 +118,16 @@ class Steps(Protocol):
 
     def newton_target(self, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]: ...
 
+    # the whole step loop path by path (kernel.CompiledSteps.track_paths), or None: the tracker
+    # then runs its own loop over `rk4_correct` — same steps, Python per step
+    track_paths: Callable[..., None] | None
+
 
 class NumpySteps:
     """The tracker's step operations in batched NumPy: the readable reference implementation."""
 
     name = "numpy"
+    track_paths = None  # the tracker's own loop
 
     def __init__(self, homotopy: Homotopy) -> None:
         self.homotopy = homotopy
@@ -237,7 +242,7 @@ class Tracker:
             st.valuation = np.full((N, G), np.nan)
             st.valuation_stable = np.zeros((N, G), dtype=bool)
         done_before = 0
-        compiled_loop = None if endgame else getattr(self.steps, "track_paths", None)
+        compiled_loop = None if endgame else self.steps.track_paths
         while True:
             idx = np.flatnonzero(st.status == TRACKING)
             if idx.size == 0:
