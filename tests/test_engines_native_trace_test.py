@@ -160,6 +160,12 @@ def test_witnesses_of_other_curves_are_not_taken():
     jumped[0, 0] = 0.0
     assert not s.generic(jumped)[0] and s.generic(witness)[0]
     assert s.add_witnesses(jumped) == 0 and s.add_witnesses(witness) == 1
+    # on the trace arcs: a path that started generic and ends with a support coordinate zero
+    # jumped onto another curve (no collision shows it) — it is tracked again, or the slice waits
+    test: TraceTest = solver.trace  # type: ignore[attr-defined]
+    y = np.concatenate([witness, jumped])
+    started = np.array([True, True])
+    assert test._jumped([s], np.zeros(2, dtype=np.int64), y, started).tolist() == [1]
 
 
 def _exact_slice_system(widths: tuple[int, ...], samples: int, seed: int) -> tuple[SparseSystem, int]:

@@ -74,6 +74,25 @@ def real_points(
     return np.zeros((0, problem.n)), REAL_SLICES
 
 
+def balance(problem: Problem, x: np.ndarray, sweeps: int = 20) -> np.ndarray:
+    """For Λ = 0 without residual layers: every hidden neuron's incoming row and outgoing column
+    scaled to equal norm (W_l ← D W_l, W_{l+1} ← W_{l+1} D⁻¹, D positive diagonal) — the loss is
+    invariant and D runs in the identity component of the group, so the point stays on its
+    component.  Why: on unbalanced points (one layer 10⁴ times another) a negative Hessian
+    eigenvalue can sit below the relative zero test, and a strict saddle reads as degenerate."""
+    if any(problem.residual_layers) or any(np.any(np.asarray(c) != 0) for c in problem.penalty) or x.size == 0:
+        return x
+    weights = [w.copy() for w in problem.unpack(x)]
+    for _ in range(sweeps):
+        for layer in range(problem.depth - 1):
+            rows = np.linalg.norm(weights[layer], axis=2)  # (N, d_l): row u of W_l
+            cols = np.linalg.norm(weights[layer + 1], axis=1)  # (N, d_l): column u of W_{l+1}
+            c = np.where((rows > 0) & (cols > 0), np.sqrt(cols / np.where(rows > 0, rows, 1.0)), 1.0)
+            weights[layer] *= c[:, :, None]
+            weights[layer + 1] /= c[:, None, :]
+    return problem.pack(weights)
+
+
 def point_classes(problem: Problem, x: np.ndarray, k: int) -> tuple[list[str], np.ndarray, np.ndarray]:
     """Per real point of a k-dimensional component: its class ('strict_saddle (index i)',
     'minimum', 'degenerate', or 'corank below the dimension'), and the Hessian's index and corank."""
@@ -109,7 +128,7 @@ def component_real_class(
         tried = 0
     else:
         x, tried = real_points(problem, slicing, witness, options, rng)
-    classes, index, corank = point_classes(problem, x, dimension)
+    classes, index, corank = point_classes(problem, balance(problem, x), dimension)
     tally = Counter(classes)
     return {
         "real_points": int(x.shape[0]),
@@ -138,4 +157,4 @@ def rank_minima(classes: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-__all__ = ["REAL_SLICES", "component_real_class", "point_classes", "rank_minima", "real_points"]
+__all__ = ["REAL_SLICES", "balance", "component_real_class", "point_classes", "rank_minima", "real_points"]
