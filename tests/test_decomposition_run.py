@@ -170,3 +170,26 @@ def test_exact_backend_is_refused():
     config = make_config([1, 1, 1], samples=3, regularization={"kind": "none"}, solver={"backend": "exact"})
     with pytest.raises(ConfigError, match="solver.backend.*isolated"):
         decompose(config)
+
+
+def test_points_at_infinity_are_no_component():
+    """A witness set of huge points (or with a loss far beyond L(0), or off the critical set) is
+    rejected with the reason, never listed as a component (seen on (2,2,1,2), m = 3: two
+    "6-dimensional components" with losses ~1e26)."""
+    from dlnlandscape.decomposition.options import ComponentOptions
+    from dlnlandscape.decomposition.run import _not_a_component
+    from dlnlandscape.decomposition.slicing import Slicing
+    from dlnlandscape.decomposition.witness import WitnessSet
+
+    config = make_config([2, 2, 2], samples=3, seed=0, regularization={"kind": "none"})
+    problem = Problem.from_config(config)
+    rng = np.random.default_rng(0)
+    slicing = Slicing.random(problem.n, 3, 1.0, rng)
+    origin = float(abs(problem.loss(np.zeros((1, problem.n), dtype=complex))[0]))
+    options = ComponentOptions()
+    huge = WitnessSet(points=1e10 * (rng.standard_normal((2, problem.n)) + 0j), loops=0, passed=False, error=0.2)
+    assert _not_a_component(problem, huge, slicing, origin, options).startswith("points at infinity")
+    off = WitnessSet(points=rng.standard_normal((2, problem.n)) + 0j, loops=0, passed=True, error=0.0)
+    assert _not_a_component(problem, off, slicing, origin, options).startswith("points off the critical set")
+    result = decompose(config)
+    assert not any("rejected" in note for note in result.notes)  # the four real components all stay

@@ -47,8 +47,11 @@ from .options import ComponentOptions
 from .real_points import component_real_class, rank_minima
 from .result import Component, Decomposition
 from .sampled_starts import SampledStartsEngine
-from .slicing import Slicing, balanced_size
+from .slicing import Slicing, balanced_size, critical_residual
 from .witness import WitnessSet, contains, witness_sets
+
+# witness points this far beyond the slice's size, or losses this far beyond L(0), are at infinity
+AT_INFINITY = 1e8
 
 
 def decompose(
@@ -130,8 +133,10 @@ def decompose_points(
 
     clock = time.perf_counter()
     components: list[Component] = []
+    rejected: list[str] = []
     lost = 0
     seed_loss = problem.loss(seeds) if len(seeds) else np.zeros(0, dtype=complex)
+    origin_loss = float(abs(problem.loss(np.zeros((1, problem.n), dtype=complex))[0]))
     for k in sorted(slicings):
         members = np.flatnonzero(dims == k)
         if members.size == 0:
@@ -145,6 +150,10 @@ def decompose_points(
         sets, arrived = witness_sets(problem, sl, z, options, rng)
         lost += int(np.sum(~arrived))
         for ws in sets:
+            reason = _not_a_component(problem, ws, sl, origin_loss, options)
+            if reason:
+                rejected.append(f"dimension {k}, degree {ws.points.shape[0]}: {reason}")
+                continue
             landed = members[ws.seeds]
             components.append(_component(problem, k, ws, seeds[landed], seed_loss[landed], sl))
     seconds["witness_sets"] = time.perf_counter() - clock
@@ -189,6 +198,11 @@ def decompose_points(
             )
     elif regularization == "none":
         notes.append("no closed-form check: it needs non-residual layers and X Xᵀ invertible")
+    if rejected:
+        notes.append(
+            f"{len(rejected)} witness set(s) rejected as no component (points at infinity or off the critical set): "
+            + "; ".join(rejected)
+        )
     if unexplained.size:
         notes.append(
             f"{unexplained.size} singular endpoint(s) passed no dimension test and lie on no component found "
@@ -258,6 +272,27 @@ def _component(
         slicing=slicing,
         second_order=component_class(problem, ws.points[0]),
     )
+
+
+def _not_a_component(
+    problem: Problem, ws: WitnessSet, slicing: Slicing, origin_loss: float, options: ComponentOptions
+) -> str:
+    """Why a witness set is no component, or "": points off the critical set (the gradient not
+    zero to rounding), non-finite, or at infinity — far beyond the slice's scale, or with a loss
+    beyond any critical value's size (measured on (2,2,1,2), m = 3, λ = 0: two "6-dimensional
+    components of degree 1" with losses ~10²⁶, failed trace tests, points ~10⁹ times the slice)."""
+    W = ws.points
+    loss = problem.loss(W)
+    if not np.all(np.isfinite(W)) or not np.all(np.isfinite(loss)):
+        return "non-finite points or loss"
+    size = float(balanced_size(problem, W).max())
+    if size > AT_INFINITY * max(slicing.size, 1.0):
+        return f"points at infinity (balanced size {size:.1e}, the slice's {slicing.size:.1e})"
+    if float(np.abs(loss).max()) > AT_INFINITY * max(origin_loss, 1.0):
+        return f"points at infinity (|loss| {float(np.abs(loss).max()):.1e}, the origin's {origin_loss:.3g})"
+    if float(critical_residual(problem, W).max()) > 1e3 * options.residual_tol:
+        return "points off the critical set (gradient above rounding)"
+    return ""
 
 
 def _with_origin(problem: Problem, seeds: np.ndarray, singular: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
