@@ -152,7 +152,7 @@ def decompose_points(
         for ws in sets:
             reason = _not_a_component(problem, ws, sl, origin_loss, options)
             if reason:
-                rejected.append(f"dimension {k}, degree {ws.points.shape[0]}: {reason}")
+                rejected.append(f"dimension {k}, degree {ws.points.shape[0]}, {ws.seeds.size} seed(s): {reason}")
                 continue
             landed = members[ws.seeds]
             components.append(_component(problem, k, ws, seeds[landed], seed_loss[landed], sl))
