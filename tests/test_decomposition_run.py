@@ -157,6 +157,14 @@ def test_two_two_two_closed_form_critical_values():
         assert real["class"].startswith(amg["class"])
     classes = result.classes()
     assert classes["amg_contradictions"] == 0 and classes["bad_local_minima"] == 0
+    assert result.complete and result.incomplete_reasons() == [] and "complete: yes" in result.lines()
+    # a closed-form value without a component makes the decomposition incomplete, not a note
+    from dataclasses import replace
+
+    assert result.closed_form is not None
+    lost = replace(result, closed_form=[{**result.closed_form[0], "found": False}, *result.closed_form[1:]])
+    assert not lost.complete and "without a component" in lost.incomplete_reasons()[0]
+    assert lost.as_dict()["complete"] is False and any(line.startswith("complete: NO") for line in lost.lines())
     assert sum(c.seeds for c in result.components) + len(result.unexplained) + result.seeds_lost == result.seeds
 
 

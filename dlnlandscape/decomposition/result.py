@@ -97,6 +97,28 @@ class Decomposition:
     def all_trace_tests_passed(self) -> bool:
         return all(c.trace_passed is not False for c in self.components)
 
+    def incomplete_reasons(self) -> list[str]:
+        """Why the decomposition is not known to be complete ([] when it is): a closed-form
+        critical value with no component, a witness set that failed its trace test, singular
+        endpoints on no component."""
+        reasons = []
+        missing = [v for v in self.closed_form or [] if not v["found"]]
+        if missing:
+            reasons.append(
+                f"{len(missing)} closed-form critical value(s) without a component ("
+                + ", ".join(f"S={v['subsets'][0]}: {v['value']:.10g}" for v in missing)
+                + ")"
+            )
+        if not self.all_trace_tests_passed:
+            reasons.append("a witness set failed its trace test (its degree may be too small)")
+        if self.unexplained:
+            reasons.append(f"{len(self.unexplained)} singular endpoint(s) on no component found")
+        return reasons
+
+    @property
+    def complete(self) -> bool:
+        return not self.incomplete_reasons()
+
     def classes(self) -> dict[str, Any]:
         """The components' classes from their real points, how many are bad local minima, and
         how often the Hessian's class contradicts AMG's Theorem 7 (must be 0): a strict saddle
@@ -134,6 +156,8 @@ class Decomposition:
             "components": [c.as_dict() for c in self.components],
             "by_dimension": by_dimension(self.components),
             "all_trace_tests_passed": self.all_trace_tests_passed,
+            "complete": self.complete,
+            "incomplete_reasons": self.incomplete_reasons(),
             "closed_form": self.closed_form,
             "classes": self.classes(),
             "initial_solve": {
@@ -189,8 +213,8 @@ class Decomposition:
             + f"; bad local-minimum components: {classes['bad_local_minima']}"
             + f"; contradictions with AMG's Theorem 7: {classes['amg_contradictions']}"
         )
-        if not self.all_trace_tests_passed:
-            out.append("WARNING: some witness sets failed the trace test: their degree may be too small")
+        reasons = self.incomplete_reasons()
+        out.append("complete: " + ("yes" if not reasons else "NO — " + "; ".join(reasons)))
         out.extend(f"note: {n}" for n in self.notes)
         out.append("seconds: " + ", ".join(f"{k} {v:.1f}" for k, v in self.seconds.items()))
         return out
