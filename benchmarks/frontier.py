@@ -107,7 +107,11 @@ def run_row(case: Case, data_seed: int, solver_seed: int, s: dict[str, Any]) -> 
     method = completeness["method"] + (f" ({deviation:.1e})" if deviation is not None else "")
     if s.get("stopped_early"):
         method += f"; stopped: {s['stopped_early']}"
-    lost = mono.get("base_solutions", 0) - s["complex_solutions"] if mono.get("carried_to_target") else "—"
+    lost: Any = "—"
+    if mono.get("carried_to_target"):
+        lost = mono.get("base_solutions", 0) - s["complex_solutions"]
+        if lost < 0:  # the final homotopy's detours found orbits the base point's loops had not
+            lost = f"0 ({-lost} more at the target)"
     return head + (
         f"| {s['complex_solutions']:,} | {s['real_solutions']} | {'yes' if s['complete'] else 'no'} | {method} "
         f"| {lost} | {mono.get('loops', '')} | {s['wall']:.0f} | {mono.get('path_steps_per_second', 0):,.0f} "
