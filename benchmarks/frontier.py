@@ -44,7 +44,7 @@ from dlnlandscape.model.config import parse_config
 from dlnlandscape.model.sparse import gradient_system
 
 # files this script wrote, which it may replace (never anything else at --out)
-is_frontier_table = starts_with(b"Command: `python benchmarks/frontier.py")
+is_frontier_table = starts_with(b"benchmarks/frontier.py")  # its command line, in the first lines
 is_run_summary = starts_with(b'"name": "frontier-')
 
 
