@@ -49,6 +49,7 @@ class CriticalPoints:
     rank_criterion: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=object))
     tightened: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=object))  # AMG's flag
     rank_margin: np.ndarray = field(default_factory=lambda: np.empty(0))  # decades; NaN where none
+    rank_contradictions: int = 0  # points where AMG's Theorem 7 and statements 2–4 disagree (must be 0)
     certified: np.ndarray | None = None  # (k,) bool once certify.py ran: a proven, distinct exact critical point
 
     def __len__(self) -> int:

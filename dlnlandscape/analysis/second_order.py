@@ -48,7 +48,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..common.linalg import RANK_TOL, data_spectrum
+from ..common.linalg import RANK_TOL, data_spectrum, numerical_rank
 from ..model.problem import Problem
 
 NOT_APPLICABLE = "not applicable"
@@ -154,8 +154,7 @@ def component_class(problem: Problem, x: np.ndarray) -> dict[str, object]:
     if found is None:
         return {"applies": False, "reason": reason}
     P = problem.end_to_end(x[None])
-    bound = np.linalg.norm(P[0], 2)
-    rank = np.array([int(np.sum(np.linalg.svd(P[0], compute_uv=False) > RANK_TOL * max(1.0, bound)))])
+    rank = numerical_rank(P)  # the rule classify_second_order decides rank P with
     M = problem.T @ np.linalg.inv(problem.S)
     subsets = eigen_subsets(P, rank, found.values, found.vectors, M)
     if not subsets.consistent[0]:

@@ -320,7 +320,7 @@ def point_columns(
     hessian_index: np.ndarray,
     zero_eigenvalues: np.ndarray,
     cls: np.ndarray,
-) -> dict[str, np.ndarray]:
+) -> dict[str, Any]:
     """The theory fields of `CriticalPoints`, keyed by field name."""
     counts = neuron_classes(problem, zero_mask)
     criterion = rank_criterion(problem, sols, ranks, is_real)
@@ -333,6 +333,7 @@ def point_columns(
         "rank_criterion": criterion.verdict,
         "tightened": criterion.tightened,
         "rank_margin": criterion.margin,
+        "rank_contradictions": criterion.contradicts_statements,
     }
 
 
@@ -359,7 +360,6 @@ def theory_summary(problem: Problem, points: CriticalPoints, regularization: str
     verdict = points.rank_criterion[real]
     saddle = points.saddle_type[real]
     margin = points.rank_margin[real] if points.rank_margin.size else np.zeros(0)
-    criterion = rank_criterion(problem, points.solutions, points.product_ranks, real)
     _, amg_reason = second_order.setting(problem)
     return {
         "filling": filling(problem.widths),
@@ -391,7 +391,7 @@ def theory_summary(problem: Problem, points: CriticalPoints, regularization: str
                 np.sum((verdict == "strict_saddle") & (saddle != "strict"))
                 + np.sum(np.isin(verdict, ("global_minimum", "non_strict_saddle")) & (saddle == "strict"))
             ),
-            "contradicts_statements": criterion.contradicts_statements,
+            "contradicts_statements": points.rank_contradictions,
         },
     }
 
