@@ -270,6 +270,20 @@ if HAVE_NUMBA:
         )
 
     @nb.njit(cache=_CACHE)
+    def _rk4_work(k):  # pragma: no cover
+        """Per-block buffers of an RK4 step (`_rk4_one`): the four stages, the corrected point,
+        the start point and the two correction norms."""
+        return (
+            np.empty(k, np.complex128),
+            np.empty(k, np.complex128),
+            np.empty(k, np.complex128),
+            np.empty(k, np.complex128),
+            np.empty(k, np.complex128),
+            np.empty(k, np.complex128),
+            np.zeros(2),
+        )
+
+    @nb.njit(cache=_CACHE)
     def _scratch_size(data):  # pragma: no cover
         return data.factor_cols.shape[1] if data.mode == _GAMMA else 2 * data.coef_poly.shape[2]
 
@@ -346,13 +360,7 @@ if HAVE_NUMBA:
         chunks = _chunks(N, blocks)
         for c in nb.prange(chunks.shape[0] - 1):
             buf = _work(k, data.n, data.max_power, Fm, data.widths)
-            k1 = np.empty(k, np.complex128)
-            k2 = np.empty(k, np.complex128)
-            k3 = np.empty(k, np.complex128)
-            k4 = np.empty(k, np.complex128)
-            z = np.empty(k, np.complex128)
-            y = np.empty(k, np.complex128)
-            norms = np.zeros(2)
+            k1, k2, k3, k4, z, y, norms = _rk4_work(k)
             for p in range(chunks[c], chunks[c + 1]):
                 y[:] = Y[p]
                 if _rk4_one(y, Hstep[p], S0[p], DS[p], which[p], data, buf, k1, k2, k3, k4, z, norms):
@@ -375,13 +383,7 @@ if HAVE_NUMBA:
         chunks = _chunks(N, blocks)
         for c in nb.prange(chunks.shape[0] - 1):
             buf = _work(k, data.n, data.max_power, Fm, data.widths)
-            k1 = np.empty(k, np.complex128)
-            k2 = np.empty(k, np.complex128)
-            k3 = np.empty(k, np.complex128)
-            k4 = np.empty(k, np.complex128)
-            z = np.empty(k, np.complex128)
-            y = np.empty(k, np.complex128)
-            norms = np.zeros(2)
+            k1, k2, k3, k4, z, y, norms = _rk4_work(k)
             for p in range(chunks[c], chunks[c + 1]):
                 for _ in range(rounds):
                     if STATUS[p] != 0:
