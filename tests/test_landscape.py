@@ -87,6 +87,7 @@ def test_local_minimum_showcase_its_separating_saddle_and_files(tmp_path):
     main(["landscape", str(CONFIGS / "local-minimum.yaml"), "--out", str(out), "--quiet"], standalone_mode=False)
     summary = json.loads((out / "landscape.json").read_text())
     assert summary["index_1_saddles"] == 4 and summary["branches_to_minima"] == 8 and summary["trees"] == 1
+    assert summary["solve_complete"].startswith("yes (")  # what the table it is matched against rests on
     assert (out / "disconnectivity.png").read_bytes()[:4] == b"\x89PNG"
     assert "<svg" in (out / "disconnectivity.svg").read_text()[:2000]
     rows = (out / "connections.csv").read_text().splitlines()

@@ -75,9 +75,19 @@ class Landscape:
             "branches_unfinished": int(np.sum(~c.arrived)),
             "pairs_joined": len(joined),
             "trees": len(self.tree.roots),
+            "solve_complete": self.solve_completeness(),
             "tree": self.tree.as_dict(),
             "seconds": round(self.seconds, 3),
         }
+
+    def solve_completeness(self) -> str:
+        """How the table the connections are matched against was established (a missing critical
+        point would show as a branch ending off the table)."""
+        if self.run is None:
+            return "unknown (no solve attached)"
+        summary = self.run.summary
+        method = summary.get("completeness", {}).get("method", "")
+        return ("yes" if summary.get("complete") else "NO") + (f" ({method})" if method else "")
 
     def lines(self) -> list[str]:
         s = self.summary()
@@ -87,6 +97,7 @@ class Landscape:
             f"descent branches: {s['branches_to_minima']} of {2 * s['index_1_saddles']} end at a minimum; "
             f"{s['branches_missing_point']} at a critical point NOT in the table; "
             f"{s['branches_unfinished']} unfinished",
+            f"the table of critical points: complete {self.solve_completeness()}",
         ]
         levels = self.tree.barrier_to_lowest
         lowest = min(levels, key=lambda leaf: self.tree.nodes[leaf].level) if levels else -1
