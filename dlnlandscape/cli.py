@@ -103,6 +103,13 @@ def main() -> None:
 @click.option(
     "--resume", is_flag=True, help="Continue the monodromy solve whose checkpoint is in the output directory."
 )
+@click.option(
+    "--dask",
+    "dask_address",
+    metavar="ADDRESS",
+    help="Track the paths on a Dask cluster: 'local' (a LocalCluster of solver.threads worker processes), "
+    "a scheduler address (tcp://host:8786) or a scheduler file (*.json).  Sets solver.executor: dask.",
+)
 def solve(
     config_path: Path,
     out: Path | None,
@@ -115,6 +122,7 @@ def solve(
     force: bool,
     time_limit: float | None,
     resume: bool,
+    dask_address: str | None,
 ) -> None:
     began = time.perf_counter()  # summary.json's `seconds`: the whole command
     with _errors("dln: interrupted; no result was written (a checkpoint already written stays, for --resume)"):
@@ -124,7 +132,10 @@ def solve(
         from .reports.terminal import Progress, print_result
 
         control = RunControl()  # the time limit counts from here
-        config = _config_to_write(config_path, out, backend=backend, seed=seed, verify=verify, time_limit=time_limit)
+        dask = {"executor": "dask", "dask_address": dask_address} if dask_address else {}
+        config = _config_to_write(
+            config_path, out, backend=backend, seed=seed, verify=verify, time_limit=time_limit, **dask
+        )
         control.checkpoint_dir, control.checkpoint_origin = config.output_dir, config.output_origin
         control.resume = resume
         held = (config.output_dir / CHECKPOINT).is_file()

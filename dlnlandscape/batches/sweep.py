@@ -398,6 +398,10 @@ def solve_point(task: Task) -> dict[str, Any]:
         )
         if task.get("backend"):
             config = config.with_solver(backend=task["backend"])
+        if config.solver.executor == "dask" and _on_a_dask_worker():
+            # the sweep's cluster already spreads the points; a point does not start a cluster
+            # of its own inside a worker (summary.json's config.solver says executor: threads)
+            config = config.with_solver(executor="threads")
         guard(config, bool(task.get("force")))
         run = solve(config, began=began)
         write_outputs(run, directory, task.get("origin", ""))
@@ -544,6 +548,18 @@ def run_sweep(
             record(result)
     outcome.seconds = time.perf_counter() - began
     return outcome
+
+
+def _on_a_dask_worker() -> bool:
+    try:
+        from distributed import get_worker
+    except ImportError:
+        return False
+    try:
+        get_worker()
+    except ValueError:  # "No worker found": not running in a Dask task
+        return False
+    return True
 
 
 def _run_executor(executor: Executor, todo: list[Task], runner: Runner) -> Iterable[dict[str, Any]]:

@@ -26,6 +26,10 @@ def select_engine(options: SolverOptions) -> tuple[Engine, str]:
         from .exact import ExactEngine
 
         return ExactEngine(), "requested with backend: exact"
+    if options.executor == "dask":
+        from .native.engine import NativeEngine
+
+        return NativeEngine(), "auto: solver.executor dask runs the built-in engine's paths on the cluster"
     # auto: HC.jl only when a Julia installation is already there (no download), else native
     reason = "auto: no Julia installation found without a download, so the built-in engine runs"
     try:

@@ -206,19 +206,24 @@ class MonodromyStats:
 
 @dataclass(frozen=True)
 class MonodromySolveStats:
-    """A native monodromy solve of one target: the monodromy record, the kernel threads, and
-    how many of the target's points were added as sign-flip images."""
+    """A native monodromy solve of one target: the monodromy record, the kernel threads, how
+    many of the target's points were added as sign-flip images, and the Dask executor's record
+    when the paths ran on a cluster."""
 
     monodromy: MonodromyStats
     threads: int
     added_by_symmetry: int
+    executor: dict[str, Any] | None = None  # solver.executor dask: what the cluster did (executors.DaskStats)
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "monodromy": self.monodromy.as_dict(),
             "threads": self.threads,
             "added_by_symmetry": self.added_by_symmetry,
         }
+        if self.executor is not None:
+            out["executor"] = self.executor
+        return out
 
 
 @dataclass(frozen=True)

@@ -17,10 +17,12 @@ Backend = Literal["auto", "native", "julia", "exact"]
 Start = Literal["auto", "total_degree", "multihomogeneous", "polyhedral", "monodromy"]
 VerifyMethod = Literal["none", "degree", "real"]
 CertifyMode = Literal["auto", True, False]
+ExecutorName = Literal["threads", "dask"]
 
 BACKENDS: tuple[str, ...] = get_args(Backend)
 STARTS: tuple[str, ...] = get_args(Start)
 VERIFY_METHODS: tuple[str, ...] = get_args(VerifyMethod)
+EXECUTORS: tuple[str, ...] = get_args(ExecutorName)
 
 DEFAULTS: dict[str, Any] = {
     "backend": "auto",
@@ -33,6 +35,9 @@ DEFAULTS: dict[str, Any] = {
     "loops_without_progress": 5,
     "trusted_count": None,
     "time_limit": None,
+    "executor": "threads",
+    "dask_address": "local",
+    "batch_paths": 2048,
 }
 
 
@@ -50,6 +55,9 @@ class SolverOptions:
     loops_without_progress: int = 5
     trusted_count: int | Literal["msolve"] | None = None
     time_limit: float | None = None  # seconds; a monodromy solve then stops with a partial result
+    executor: ExecutorName = "threads"  # where paths are tracked: this process, or a Dask cluster
+    dask_address: str = "local"  # executor dask: local (a LocalCluster of `threads` workers), an address, a scheduler file
+    batch_paths: int = 2048  # executor dask: at most this many paths per task
     # Not options but provenance, so neither in `as_dict()` nor in comparisons: where the
     # options came from (engines name it in a ConfigError), and where an integer trusted_count
     # came from ("config", or msolve's degree once the pipeline has computed it).
@@ -112,8 +120,24 @@ def parse_solver_options(solver: dict[str, Any], source: str) -> SolverOptions:
     limit = solver["time_limit"]
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, (int, float)) or not limit > 0):
         raise ConfigError(source, "solver.time_limit", f"got {limit!r}; give seconds > 0, or leave it out")
+    backend = _choice(solver["backend"], BACKENDS, source, "solver.backend")
+    executor = _choice(solver["executor"], EXECUTORS, source, "solver.executor")
+    address = solver["dask_address"]
+    if not isinstance(address, str) or not address.strip():
+        raise ConfigError(
+            source, "solver.dask_address", f"got {address!r}; give local, a scheduler address or a scheduler file"
+        )
+    batch = solver["batch_paths"]
+    if not _is_int(batch) or batch < 16:
+        raise ConfigError(source, "solver.batch_paths", f"got {batch!r}; must be an integer >= 16")
+    if executor == "dask" and backend not in ("auto", "native"):
+        raise ConfigError(
+            source,
+            "solver.executor",
+            f"dask runs the built-in engine's paths; backend {backend!r} cannot use it (use auto or native)",
+        )
     return SolverOptions(
-        backend=_choice(solver["backend"], BACKENDS, source, "solver.backend"),  # type: ignore[arg-type]
+        backend=backend,  # type: ignore[arg-type]
         start=_choice(solver["start"], STARTS, source, "solver.start"),  # type: ignore[arg-type]
         seed=int(solver["seed"]),
         threads=int(threads),
@@ -123,5 +147,8 @@ def parse_solver_options(solver: dict[str, Any], source: str) -> SolverOptions:
         loops_without_progress=int(loops),
         trusted_count=trusted,
         time_limit=None if limit is None else float(limit),
+        executor=executor,  # type: ignore[arg-type]
+        dask_address=address.strip(),
+        batch_paths=int(batch),
         source=source,
     )

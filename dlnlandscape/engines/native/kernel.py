@@ -29,7 +29,7 @@ import numpy as np
 
 from ...common.caches import prepare_numba, tolerate_broken_cache
 from .homotopies.base import CompiledHomotopy
-from .kernel_data import KernelMode
+from .kernel_data import KernelMode, PathBatch
 from .kernel_network import evaluate_network, evaluate_slice
 
 _CACHE = prepare_numba()  # numba's cache in the user cache directory, set before numba is imported
@@ -486,6 +486,43 @@ def _threads_for(paths: int) -> int:
     return 1 if paths < smallest_parallel_batch else threads
 
 
+def step_control(options: Any) -> np.ndarray:
+    """The tracker options the compiled step loop reads: (tol, max_step, min_step, noise_floor,
+    max_steps), as one float array."""
+    return np.array(
+        [options.tol, options.max_step, options.min_step, options.noise_floor, options.max_steps], dtype=float
+    )
+
+
+def advance_paths(data: Any, batch: PathBatch, control: np.ndarray, rounds: int, threads: int = 1) -> PathBatch:
+    """Up to `rounds` steps of every tracking path of `batch` on the homotopy `data` (a
+    KernelData), on `threads` numba threads; returns the advanced batch (the arrays of `batch`,
+    updated in place).  A pure function of plain arrays: the unit of work an executor sends to
+    another process (executors.py), with the same result wherever it runs."""
+    available = nb.get_num_threads()
+    nb.set_num_threads(max(1, min(int(threads), nb.config.NUMBA_NUM_THREADS)))
+    try:
+        track_paths(
+            batch.y,
+            batch.u,
+            batch.du,
+            batch.status,
+            batch.steps,
+            batch.s_a,
+            batch.s_b,
+            batch.length,
+            batch.arc,
+            data,
+            8 * nb.get_num_threads(),
+            np.ascontiguousarray(control[:4]),
+            int(control[4]),
+            int(rounds),
+        )
+    finally:
+        nb.set_num_threads(available)
+    return batch
+
+
 class CompiledSteps:
     """The tracker's step operations, compiled (see module docstring)."""
 
@@ -527,32 +564,37 @@ class CompiledSteps:
     def track_paths(self, st: Any, idx: np.ndarray, length: np.ndarray, options: Any, rounds: int) -> None:
         """Up to `rounds` steps of the paths `idx` of the tracker state `st` (tracker.TrackState),
         step control included, in one compiled call (`track_paths` above); `st` is updated."""
-        count = idx.size
-        Y = np.ascontiguousarray(st.y[idx])
-        U, DU, status, steps = st.u[idx], st.du[idx], st.status[idx], st.steps[idx]
+        batch = self.batch(st, idx, length)
         available = nb.get_num_threads()
         # the whole loop runs compiled: a parallel region per call, not per step, so even small
         # batches are worth both threads once every thread gets a few paths
-        threads = available if count >= 4 * available else 1
-        nb.set_num_threads(threads)
-        track_paths(
-            Y,
-            U,
-            DU,
-            status,
-            steps,
-            st.s_a[idx].astype(complex),
-            st.s_b[idx].astype(complex),
-            np.ascontiguousarray(length, dtype=float),
-            self._which(idx, count),
-            self.data,
-            8 * threads,
-            np.array([options.tol, options.max_step, options.min_step, options.noise_floor], dtype=float),
-            int(options.max_steps),
-            int(rounds),
+        threads = available if idx.size >= 4 * available else 1
+        self.store(st, idx, advance_paths(self.data, batch, step_control(options), rounds, threads))
+
+    def batch(self, st: Any, idx: np.ndarray, length: np.ndarray) -> PathBatch:
+        """The paths `idx` of the tracker state `st` as plain arrays (copies), `length` theirs."""
+        return PathBatch(
+            y=np.ascontiguousarray(st.y[idx]),
+            u=st.u[idx],
+            du=st.du[idx],
+            status=st.status[idx],
+            steps=st.steps[idx],
+            s_a=st.s_a[idx].astype(complex),
+            s_b=st.s_b[idx].astype(complex),
+            length=np.ascontiguousarray(length, dtype=float),
+            arc=self._which(idx, idx.size),
         )
-        nb.set_num_threads(available)
-        st.y[idx], st.u[idx], st.du[idx], st.status[idx], st.steps[idx] = Y, U, DU, status, steps
+
+    @staticmethod
+    def store(st: Any, idx: np.ndarray, batch: PathBatch) -> None:
+        """Write an advanced batch back into the tracker state (the paths `idx`)."""
+        st.y[idx], st.u[idx], st.du[idx], st.status[idx], st.steps[idx] = (
+            batch.y,
+            batch.u,
+            batch.du,
+            batch.status,
+            batch.steps,
+        )
 
     def newton_target(self, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         N = y.shape[0]

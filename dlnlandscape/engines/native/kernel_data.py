@@ -53,6 +53,33 @@ class KernelData(NamedTuple):
     pencil_poly: np.ndarray  # (arcs, 2, n + 2) complex: SLICE: (a, b, t) of the pencil, c₀ and c₁
 
 
+class PathBatch(NamedTuple):
+    """Some paths of one tracking run, as the compiled step loop reads and updates them: plain
+    arrays indexed by path, no Python objects — so a batch can be copied into another process
+    (a Dask worker: engines/native/executors.py), advanced there and copied back, and every
+    path ends exactly where it would in this process (each path's steps depend on its own state
+    only)."""
+
+    y: np.ndarray  # (N, k) complex: the points
+    u: np.ndarray  # (N,) float: progress along the arc, in [0, 1]
+    du: np.ndarray  # (N,) float: the next step in u
+    status: np.ndarray  # (N,) int8: tracker.PathStatus values
+    steps: np.ndarray  # (N,) int64: steps taken
+    s_a: np.ndarray  # (N,) complex: where each path's segment starts, in s = log t
+    s_b: np.ndarray  # (N,) complex: and ends
+    length: np.ndarray  # (N,) float: |s_b − s_a|
+    arc: np.ndarray  # (N,) int64: each path's arc of the homotopy (0 when it has one)
+
+    def rows(self, rows: np.ndarray) -> PathBatch:
+        """The paths `rows` of this batch (copies)."""
+        return PathBatch(*(np.ascontiguousarray(field[rows]) for field in self))
+
+    @property
+    def tracking(self) -> np.ndarray:
+        """Rows still moving (status 0, tracker.PathStatus.TRACKING)."""
+        return np.flatnonzero(self.status == 0)
+
+
 def no_network() -> dict[str, np.ndarray]:
     """Placeholders for the NETWORK fields of a record in another mode (typed like the real ones)."""
     return {
@@ -65,4 +92,4 @@ def no_network() -> dict[str, np.ndarray]:
     }
 
 
-__all__ = ["KernelData", "KernelMode", "no_network"]
+__all__ = ["KernelData", "KernelMode", "PathBatch", "no_network"]

@@ -29,6 +29,7 @@ from typing import Protocol
 import numpy as np
 
 from ...common.linalg import solve
+from .executors import current_executor
 from .homotopies.base import CompiledHomotopy, EndgameHomotopy, Homotopy
 
 
@@ -241,21 +242,18 @@ class Tracker:
             st.log_ratio_check = np.full((N, G), np.nan)
             st.valuation = np.full((N, G), np.nan)
             st.valuation_stable = np.zeros((N, G), dtype=bool)
+        if not endgame and self.steps.track_paths is not None:
+            # the same step control, path by path in compiled code, wherever the current
+            # executor runs it (this process, or a Dask cluster: executors.py)
+            current_executor().track(self.steps, st, length, opt, COMPILED_ROUNDS, check, progress)
+            return st
         done_before = 0
-        compiled_loop = None if endgame else self.steps.track_paths
         while True:
             idx = np.flatnonzero(st.status == TRACKING)
             if idx.size == 0:
                 break
             if check is not None:
                 check()
-            if compiled_loop is not None:  # the same step control, path by path in compiled code
-                compiled_loop(st, idx, length[idx], opt, COMPILED_ROUNDS)
-                if progress is not None:
-                    done = int(np.sum(st.status != TRACKING))
-                    progress(done - done_before)
-                    done_before = done
-                continue
             self._step(st, idx, length[idx])
             if endgame:
                 self._endgame_checks(st, idx)

@@ -1,0 +1,326 @@
+"""Where the tracker's compiled step loop runs: in this process, or on the workers of a Dask
+cluster (`solver.executor`).
+
+Why here.  Every path tracked by a monodromy solve — its loops, the trace test's witness
+loops, the final parameter homotopy to the data, every instance of `data.instances` — goes
+through one call, `Tracker.track` with the compiled step loop, and each path's steps depend on
+its own state alone (kernel.track_paths).  So a tracking run splits into batches of paths that
+can be advanced anywhere: a batch is plain arrays (kernel_data.PathBatch) plus the homotopy's
+KernelData record, and `kernel.advance_paths` advances it in whichever process holds it.  The
+orchestration (monodromy, the trace test, deduplication, the summary) stays in the client; only
+the batches travel.  The result does not depend on the executor: the same paths take the same
+steps, bit for bit (tested against a real LocalCluster).
+
+* `InProcessExecutor` (`executor: threads`, the default): the whole run in this process, paths
+  spread over numba's threads (solver.threads), `COMPILED_ROUNDS` steps per call so stop
+  requests and progress are heard between calls.
+* `DaskExecutor` (`executor: dask`): batches of at most `batch_paths` paths are submitted to the
+  workers and streamed back as they finish; a batch whose paths are still moving after its
+  rounds is submitted again at once (no barrier between workers).  A batch lost with its worker
+  (process killed, machine gone) is submitted again from the client's copy of its paths — the
+  client never updates a path until its batch returns — so a lost worker costs time, never a
+  path.  A batch that raises an error of its own is not retried: the error is the kernel's.
+  The γ-trick homotopies of `start: total_degree/multihomogeneous` (small systems; their endgame
+  checks run in Python between steps) stay in the client.
+
+`executor_for(options)` opens the executor a solve asks for (a Dask client, a LocalCluster for
+`address: local`) and `current_executor()` is what Tracker.track uses; the engine makes its
+executor current for the duration of a solve (`using`), so the many classes that build trackers
+(monodromy, trace test, targets, decomposition) need no executor argument.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+import time
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+
+from ...errors import BackendUnavailable
+from .kernel_data import PathBatch
+
+# A task runs at most this many steps per path before it returns (and its still-moving paths
+# are sent again): bounds how long a stop request waits, and lets a worker that finished early
+# take over part of a straggler's work.
+DASK_ROUNDS = 512
+# Below this many moving paths a run stays in the client: a round trip costs ~10 ms.
+MIN_REMOTE_PATHS = 64
+# A batch lost with its worker is sent again at most this many times before the run fails.
+MAX_RESUBMITS = 5
+
+
+class Executor(Protocol):
+    """Runs a tracker's compiled step loop over all its tracking paths (see module docstring)."""
+
+    name: str
+
+    def track(
+        self,
+        steps: Any,
+        st: Any,
+        length: np.ndarray,
+        options: Any,
+        rounds: int,
+        check: Callable[[], None] | None,
+        progress: Callable[[int], None] | None,
+    ) -> None: ...
+
+
+class InProcessExecutor:
+    """The compiled loop in this process, on numba's threads: `rounds` steps per call."""
+
+    name = "threads"
+
+    def track(
+        self,
+        steps: Any,
+        st: Any,
+        length: np.ndarray,
+        options: Any,
+        rounds: int,
+        check: Callable[[], None] | None,
+        progress: Callable[[int], None] | None,
+    ) -> None:
+        done_before = int(np.sum(st.status != 0))
+        while True:
+            idx = np.flatnonzero(st.status == 0)
+            if idx.size == 0:
+                return
+            if check is not None:
+                check()
+            steps.track_paths(st, idx, length[idx], options, rounds)
+            if progress is not None:
+                done = int(np.sum(st.status != 0))
+                progress(done - done_before)
+                done_before = done
+
+
+@dataclass
+class DaskStats:
+    """What a Dask executor did over a solve (summary.json `executor`): batches sent, batches
+    sent again after their worker was lost, paths and seconds spent waiting on the cluster."""
+
+    batches: int = 0
+    resubmitted: int = 0
+    remote_paths: int = 0
+    local_runs: int = 0
+    seconds: float = 0.0
+    workers_seen: set[str] = field(default_factory=set)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "batches": self.batches,
+            "resubmitted_after_worker_loss": self.resubmitted,
+            "remote_paths": self.remote_paths,
+            "runs_kept_in_client": self.local_runs,
+            "seconds_waiting": round(self.seconds, 3),
+            "workers_used": len(self.workers_seen),
+        }
+
+
+def _advance_remote(data: Any, batch: PathBatch, control: np.ndarray, rounds: int, threads: int) -> PathBatch:
+    """The task a Dask worker runs (module-level so that it pickles by reference)."""
+    from .kernel import advance_paths
+
+    return advance_paths(data, batch, control, rounds, threads)
+
+
+class DaskExecutor:
+    """Batches of paths on a Dask `distributed` cluster (see module docstring).
+
+    `batch_paths` caps the paths per task; a run is cut into at least two batches per worker
+    thread so that every worker has work, and `threads_per_task` numba threads advance one
+    batch (1 for workers started with `--nthreads 1`, the recommended layout)."""
+
+    name = "dask"
+
+    def __init__(self, client: Any, batch_paths: int = 2048, threads_per_task: int = 1, address: str = "") -> None:
+        self.client = client
+        self.batch_paths = int(batch_paths)
+        self.threads_per_task = int(threads_per_task)
+        self.address = address
+        self.stats = DaskStats()
+        self.local = InProcessExecutor()
+        self.workers_at_start = len(client.nthreads())
+
+    def record(self) -> dict[str, Any]:
+        """What this executor did, for summary.json (engine stats `executor`)."""
+        return {
+            "name": self.name,
+            "address": self.address,
+            "workers_at_start": self.workers_at_start,
+            "batch_paths": self.batch_paths,
+            **self.stats.as_dict(),
+        }
+
+    def slots(self) -> int:
+        """Task slots of the cluster now (threads over all workers; at least 1)."""
+        return max(1, sum(self.client.nthreads().values()))
+
+    def batch_size(self, paths: int) -> int:
+        return max(16, min(self.batch_paths, math.ceil(paths / (2 * self.slots()))))
+
+    def track(
+        self,
+        steps: Any,
+        st: Any,
+        length: np.ndarray,
+        options: Any,
+        rounds: int,
+        check: Callable[[], None] | None,
+        progress: Callable[[int], None] | None,
+    ) -> None:
+        from distributed import wait
+
+        from .kernel import step_control
+
+        idx = np.flatnonzero(st.status == 0)
+        if idx.size < MIN_REMOTE_PATHS:
+            self.stats.local_runs += 1
+            self.local.track(steps, st, length, options, rounds, check, progress)
+            return
+        began = time.perf_counter()
+        control = step_control(options)
+        data = steps.data
+        pending: dict[Any, tuple[np.ndarray, int]] = {}  # future → (rows of st, resubmits so far)
+
+        def submit(rows: np.ndarray, resubmits: int) -> None:
+            size = self.batch_size(rows.size)
+            for first in range(0, rows.size, size):
+                part = rows[first : first + size]
+                batch = steps.batch(st, part, length[part])
+                future = self.client.submit(
+                    _advance_remote, data, batch, control, DASK_ROUNDS, self.threads_per_task, pure=False
+                )
+                pending[future] = (part, resubmits)
+                self.stats.batches += 1
+                self.stats.remote_paths += int(part.size)
+
+        submit(idx, 0)
+        try:
+            while pending:
+                try:
+                    finished, _ = wait(list(pending), timeout=0.5, return_when="FIRST_COMPLETED")
+                except (TimeoutError, asyncio.TimeoutError):  # nothing back yet: hear stop requests
+                    finished = set()
+                if check is not None:
+                    check()
+                for future in finished:
+                    rows, resubmits = pending.pop(future)
+                    if future.status == "finished":
+                        self._note_worker(future)
+                        batch = future.result()
+                        steps.store(st, rows, batch)
+                        moving = rows[batch.tracking]
+                        if progress is not None and rows.size > moving.size:
+                            progress(int(rows.size - moving.size))
+                        if moving.size:
+                            submit(moving, resubmits)
+                        continue
+                    error = _error_of(future)
+                    if not _lost_with_worker(error) or resubmits >= MAX_RESUBMITS:
+                        raise error if error is not None else RuntimeError("a Dask batch was cancelled")
+                    self.stats.resubmitted += 1
+                    submit(rows, resubmits + 1)
+        finally:
+            if pending:
+                self.client.cancel(list(pending))
+            self.stats.seconds += time.perf_counter() - began
+
+    def _note_worker(self, future: Any) -> None:
+        with contextlib.suppress(Exception):
+            who = self.client.who_has(future).get(future.key)
+            if who:
+                self.stats.workers_seen.update(who)
+
+
+def _error_of(future: Any) -> BaseException | None:
+    try:
+        return future.exception(timeout=5)
+    except BaseException as error:  # a cancelled future raises instead of returning its error
+        return error
+
+
+def _lost_with_worker(error: BaseException | None) -> bool:
+    """Whether a batch failed because its worker went away, not because its own code raised:
+    Dask reports that as KilledWorker (the scheduler gave up on the task after workers died
+    running it), a cancelled future, or a closed connection."""
+    if error is None:
+        return True  # cancelled without an error: its worker or the scheduler dropped it
+    names = {cls.__name__ for cls in type(error).__mro__}
+    return bool(names & {"KilledWorker", "CancelledError", "FutureCancelledError", "CommClosedError"})
+
+
+_CURRENT: ContextVar[Executor] = ContextVar("dlnlandscape_executor", default=InProcessExecutor())
+
+
+def current_executor() -> Executor:
+    """The executor tracker runs use now (in-process unless a solve made another current)."""
+    return _CURRENT.get()
+
+
+@contextlib.contextmanager
+def using(executor: Executor | None) -> Iterator[None]:
+    """Make `executor` current for the block (None: leave the current one)."""
+    if executor is None:
+        yield
+        return
+    token = _CURRENT.set(executor)
+    try:
+        yield
+    finally:
+        _CURRENT.reset(token)
+
+
+@contextlib.contextmanager
+def dask_client(address: str, workers: int) -> Iterator[Any]:
+    """A Dask client: to the scheduler at `address` (tcp://host:port, or a scheduler file
+    path ending in .json), or to a LocalCluster of `workers` single-threaded processes
+    (`address` local), closed with the block."""
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise BackendUnavailable(
+            "solver.executor: dask needs Dask distributed: pip install 'dlnlandscape[dask]'"
+        ) from None
+    if address == "local":
+        with LocalCluster(
+            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster, Client(cluster) as client:
+            yield client
+    elif address.endswith(".json"):
+        with Client(scheduler_file=address) as client:
+            yield client
+    else:
+        with Client(address) as client:
+            yield client
+
+
+@contextlib.contextmanager
+def executor_for(options: Any) -> Iterator[Executor | None]:
+    """The executor `options` (SolverOptions) ask for, open for the block: None for `threads`
+    (the current, in-process one), a DaskExecutor on a client for `dask`."""
+    if options.executor != "dask":
+        yield None
+        return
+    with dask_client(options.dask_address, options.threads) as client:
+        yield DaskExecutor(client, options.batch_paths, address=options.dask_address)
+
+
+__all__ = [
+    "DASK_ROUNDS",
+    "DaskExecutor",
+    "DaskStats",
+    "Executor",
+    "InProcessExecutor",
+    "current_executor",
+    "dask_client",
+    "executor_for",
+    "using",
+]
