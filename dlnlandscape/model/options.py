@@ -56,7 +56,7 @@ class SolverOptions:
     trusted_count: int | Literal["msolve"] | None = None
     time_limit: float | None = None  # seconds; a monodromy solve then stops with a partial result
     executor: ExecutorName = "threads"  # where paths are tracked: this process, or a Dask cluster
-    dask_address: str = "local"  # executor dask: local (a LocalCluster of `threads` workers), an address, a scheduler file
+    dask_address: str = "local"  # executor dask: local (LocalCluster of `threads` workers), an address, a file
     batch_paths: int = 2048  # executor dask: at most this many paths per task
     # Not options but provenance, so neither in `as_dict()` nor in comparisons: where the
     # options came from (engines name it in a ConfigError), and where an integer trusted_count

@@ -104,13 +104,17 @@ class InProcessExecutor:
 @dataclass
 class DaskStats:
     """What a Dask executor did over a solve (summary.json `executor`): batches sent, batches
-    sent again after their worker was lost, paths and seconds spent waiting on the cluster."""
+    sent again after their worker was lost, tracking runs sent and kept in the client, the
+    seconds the client waited on the cluster and the seconds the workers computed (their
+    difference over the batches is the overhead per batch: benchmarks/dask_scaling.py)."""
 
     batches: int = 0
     resubmitted: int = 0
     remote_paths: int = 0
+    remote_runs: int = 0
     local_runs: int = 0
     seconds: float = 0.0
+    task_seconds: float = 0.0
     workers_seen: set[str] = field(default_factory=set)
 
     def as_dict(self) -> dict[str, Any]:
@@ -118,17 +122,23 @@ class DaskStats:
             "batches": self.batches,
             "resubmitted_after_worker_loss": self.resubmitted,
             "remote_paths": self.remote_paths,
+            "runs_sent": self.remote_runs,
             "runs_kept_in_client": self.local_runs,
             "seconds_waiting": round(self.seconds, 3),
+            "task_seconds": round(self.task_seconds, 3),
             "workers_used": len(self.workers_seen),
         }
 
 
-def _advance_remote(data: Any, batch: PathBatch, control: np.ndarray, rounds: int, threads: int) -> PathBatch:
-    """The task a Dask worker runs (module-level so that it pickles by reference)."""
+def _advance_remote(
+    data: Any, batch: PathBatch, control: np.ndarray, rounds: int, threads: int
+) -> tuple[PathBatch, float]:
+    """The task a Dask worker runs (module-level so that it pickles by reference): the advanced
+    batch and the seconds it took."""
     from .kernel import advance_paths
 
-    return advance_paths(data, batch, control, rounds, threads)
+    began = time.perf_counter()
+    return advance_paths(data, batch, control, rounds, threads), time.perf_counter() - began
 
 
 class DaskExecutor:
@@ -148,6 +158,7 @@ class DaskExecutor:
         self.stats = DaskStats()
         self.local = InProcessExecutor()
         self.workers_at_start = len(client.nthreads())
+        self.kernel_load_seconds: float | None = None  # the first run's warm-up on every worker
 
     def record(self) -> dict[str, Any]:
         """What this executor did, for summary.json (engine stats `executor`)."""
@@ -156,6 +167,7 @@ class DaskExecutor:
             "address": self.address,
             "workers_at_start": self.workers_at_start,
             "batch_paths": self.batch_paths,
+            "kernel_load_seconds": None if self.kernel_load_seconds is None else round(self.kernel_load_seconds, 3),
             **self.stats.as_dict(),
         }
 
@@ -186,6 +198,7 @@ class DaskExecutor:
             self.local.track(steps, st, length, options, rounds, check, progress)
             return
         began = time.perf_counter()
+        self.stats.remote_runs += 1
         control = step_control(options)
         data = steps.data
         pending: dict[Any, tuple[np.ndarray, int]] = {}  # future → (rows of st, resubmits so far)
@@ -202,6 +215,12 @@ class DaskExecutor:
                 self.stats.batches += 1
                 self.stats.remote_paths += int(part.size)
 
+        if self.kernel_load_seconds is None:
+            # every worker loads the compiled kernel (numba's cache) now, with zero steps, so
+            # that no batch's time includes it (task_seconds stays the tracking's alone)
+            warm = time.perf_counter()
+            self.client.run(_advance_remote, data, steps.batch(st, idx[:1], length[idx[:1]]), control, 0, 1)
+            self.kernel_load_seconds = time.perf_counter() - warm
         submit(idx, 0)
         try:
             while pending:
@@ -215,7 +234,8 @@ class DaskExecutor:
                     rows, resubmits = pending.pop(future)
                     if future.status == "finished":
                         self._note_worker(future)
-                        batch = future.result()
+                        batch, seconds = future.result()
+                        self.stats.task_seconds += seconds
                         steps.store(st, rows, batch)
                         moving = rows[batch.tracking]
                         if progress is not None and rows.size > moving.size:
@@ -257,12 +277,13 @@ def _lost_with_worker(error: BaseException | None) -> bool:
     return bool(names & {"KilledWorker", "CancelledError", "FutureCancelledError", "CommClosedError"})
 
 
-_CURRENT: ContextVar[Executor] = ContextVar("dlnlandscape_executor", default=InProcessExecutor())
+IN_PROCESS = InProcessExecutor()
+_CURRENT: ContextVar[Executor | None] = ContextVar("dlnlandscape_executor", default=None)
 
 
 def current_executor() -> Executor:
     """The executor tracker runs use now (in-process unless a solve made another current)."""
-    return _CURRENT.get()
+    return _CURRENT.get() or IN_PROCESS
 
 
 @contextlib.contextmanager
@@ -290,9 +311,10 @@ def dask_client(address: str, workers: int) -> Iterator[Any]:
             "solver.executor: dask needs Dask distributed: pip install 'dlnlandscape[dask]'"
         ) from None
     if address == "local":
-        with LocalCluster(
-            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
-        ) as cluster, Client(cluster) as client:
+        with (
+            LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None) as cluster,
+            Client(cluster) as client,
+        ):
             yield client
     elif address.endswith(".json"):
         with Client(scheduler_file=address) as client:
