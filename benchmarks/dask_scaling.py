@@ -7,7 +7,8 @@ Usage::
                                       [--time-limit 1800] [--out FILE]
 
 Every run is a separate `dln solve CONFIG --quiet --force` process (generalised L2, data and Λ
-rounded to 3 decimals, data seed 7, Λ seed 8, solver seed 5), side by side in one invocation:
+rounded to 3 decimals, data seed 7, Λ seed 8, solver seed 5), side by side in one invocation,
+after one untimed warm-up solve (numba's cache compiled if it was cold):
 
 * ``threads1`` / ``threads2`` — the in-process executor on 1 or 2 numba threads (today's default
   is every core);
@@ -186,6 +187,9 @@ def main() -> None:
     ]
     rows: list[str] = []
     notes: list[str] = []
+    warm = run("222-m3", "dask2", args.time_limit)  # compiles numba's cache if cold: not timed below
+    if "error" in warm:
+        parser.error(f"the warm-up solve failed: {warm['error']}")
     for case in cases:
         runs: dict[str, dict[str, Any]] = {}
         for mode in modes:

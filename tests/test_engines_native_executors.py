@@ -221,3 +221,32 @@ def test_dln_solve_dask_flag(tmp_path: Path, cluster: Any):
 
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert summary["complex_solutions"] == 225 and summary["backend"]["executor"]["batches"] > 0
+
+
+def test_an_unreachable_scheduler_is_one_line_naming_the_field(tmp_path: Path):
+    from dlnlandscape.engines.native.executors import dask_client
+    from dlnlandscape.errors import BackendUnavailable
+
+    with pytest.raises(BackendUnavailable, match=r"solver\.dask_address: no Dask scheduler answered at tcp://"):
+        with dask_client("tcp://127.0.0.1:9", 1, connect_timeout=1.0):
+            pass
+    with pytest.raises(BackendUnavailable, match=r"solver\.dask_address: scheduler file .*missing\.json does not exist"):
+        with dask_client(str(tmp_path / "missing.json"), 1):
+            pass
+
+
+def test_the_slurm_example_asks_for_single_threaded_workers():
+    """docs/examples/jobqueue.yaml, read by dask-jobqueue: one worker process per core, one
+    thread each, the environment activated, BLAS and numba on one thread."""
+    jobqueue = pytest.importorskip("dask_jobqueue")
+    import dask
+    import yaml
+
+    example = Path(__file__).parents[1] / "docs" / "examples" / "jobqueue.yaml"
+    settings = yaml.safe_load(example.read_text())["jobqueue"]["slurm"]  # merged over the defaults, as
+    with dask.config.set({f"jobqueue.slurm.{key}": value for key, value in settings.items()}):  # dask does
+        with jobqueue.SLURMCluster(config_name="slurm") as cluster:
+            script = cluster.job_script()
+    assert "#SBATCH --cpus-per-task=32" in script and "--nworkers 32" in script
+    assert script.count("--nthreads 1") == 1 and "NUMBA_NUM_THREADS=1" in script
+    assert "activate" in script and "\npython -m distributed.cli.dask_worker" in script

@@ -38,6 +38,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
@@ -300,10 +301,11 @@ def using(executor: Executor | None) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def dask_client(address: str, workers: int) -> Iterator[Any]:
+def dask_client(address: str, workers: int, connect_timeout: float = 20.0) -> Iterator[Any]:
     """A Dask client: to the scheduler at `address` (tcp://host:port, or a scheduler file
     path ending in .json), or to a LocalCluster of `workers` single-threaded processes
-    (`address` local), closed with the block."""
+    (`address` local), closed with the block.  A scheduler that does not answer within
+    `connect_timeout` seconds is a BackendUnavailable naming solver.dask_address."""
     try:
         from distributed import Client, LocalCluster
     except ImportError:
@@ -316,12 +318,25 @@ def dask_client(address: str, workers: int) -> Iterator[Any]:
             Client(cluster) as client,
         ):
             yield client
-    elif address.endswith(".json"):
-        with Client(scheduler_file=address) as client:
-            yield client
-    else:
-        with Client(address) as client:
-            yield client
+        return
+    where = {"address": address}
+    if address.endswith(".json"):
+        scheduler_file = Path(address).expanduser()
+        if not scheduler_file.is_file():
+            raise BackendUnavailable(
+                f"solver.dask_address: scheduler file {scheduler_file} does not exist "
+                "(start one: dask scheduler --scheduler-file FILE), or use local"
+            )
+        where = {"scheduler_file": str(scheduler_file)}
+    try:
+        client = Client(**where, timeout=connect_timeout)
+    except (OSError, TimeoutError, asyncio.TimeoutError) as error:
+        raise BackendUnavailable(
+            f"solver.dask_address: no Dask scheduler answered at {address} within {connect_timeout:g} s "
+            f"({type(error).__name__}); start one (dask scheduler) or use local"
+        ) from None
+    with client:
+        yield client
 
 
 @contextlib.contextmanager
