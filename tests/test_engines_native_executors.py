@@ -227,12 +227,12 @@ def test_an_unreachable_scheduler_is_one_line_naming_the_field(tmp_path: Path):
     from dlnlandscape.engines.native.executors import dask_client
     from dlnlandscape.errors import BackendUnavailable
 
+    unreachable = dask_client("tcp://127.0.0.1:9", 1, connect_timeout=1.0)
     with pytest.raises(BackendUnavailable, match=r"solver\.dask_address: no Dask scheduler answered at tcp://"):
-        with dask_client("tcp://127.0.0.1:9", 1, connect_timeout=1.0):
-            pass
-    with pytest.raises(BackendUnavailable, match=r"solver\.dask_address: scheduler file .*missing\.json does not exist"):
-        with dask_client(str(tmp_path / "missing.json"), 1):
-            pass
+        unreachable.__enter__()
+    missing = dask_client(str(tmp_path / "missing.json"), 1)
+    with pytest.raises(BackendUnavailable, match=r"solver\.dask_address: scheduler file .*missing\.json does not"):
+        missing.__enter__()
 
 
 def test_the_slurm_example_asks_for_single_threaded_workers():
@@ -243,10 +243,10 @@ def test_the_slurm_example_asks_for_single_threaded_workers():
     import yaml
 
     example = Path(__file__).parents[1] / "docs" / "examples" / "jobqueue.yaml"
-    settings = yaml.safe_load(example.read_text())["jobqueue"]["slurm"]  # merged over the defaults, as
-    with dask.config.set({f"jobqueue.slurm.{key}": value for key, value in settings.items()}):  # dask does
-        with jobqueue.SLURMCluster(config_name="slurm") as cluster:
-            script = cluster.job_script()
+    settings = yaml.safe_load(example.read_text())["jobqueue"]["slurm"]  # merged over the defaults
+    merged = dask.config.set({f"jobqueue.slurm.{key}": value for key, value in settings.items()})  # as dask does
+    with merged, jobqueue.SLURMCluster(config_name="slurm") as cluster:
+        script = cluster.job_script()
     assert "#SBATCH --cpus-per-task=32" in script and "--nworkers 32" in script
     assert script.count("--nthreads 1") == 1 and "NUMBA_NUM_THREADS=1" in script
     assert "activate" in script and "\npython -m distributed.cli.dask_worker" in script

@@ -163,3 +163,36 @@ def test_the_compiled_tracking_loop_takes_the_python_loops_steps():
     assert np.array_equal(compiled.status, python.status) and np.array_equal(compiled.steps, python.steps)
     assert np.abs(compiled.y - python.y).max() < 1e-12 * max(1.0, np.abs(python.y).max())
     assert (compiled.status == 4).sum() >= N - 2  # the arcs are ordinary: (almost) every path arrives
+
+
+@pytest.mark.parametrize("structured", [True, False])
+def test_a_batch_cut_to_its_own_arcs_takes_the_same_steps(structured: bool):
+    """kernel_data.for_arcs (what a Dask batch carries): the record cut to the arcs the batch's
+    paths use, renumbered, advances every path exactly as the whole record does."""
+    from dlnlandscape.engines.native.kernel import advance_paths, step_control
+    from dlnlandscape.engines.native.kernel_data import PathBatch, for_arcs
+    from dlnlandscape.engines.native.tracker import TrackerOptions
+
+    family = _family((2, 2, 2, 2), 2, False)
+    rng = np.random.default_rng(4)
+    points = [family.random_point(rng) for _ in range(6)]
+    N = 40
+    arc = rng.choice([1, 3], N)  # two of the five arcs
+    steps = CompiledSteps(family.homotopy([(points[i], points[i + 1]) for i in range(5)], arc), structured=structured)
+    y = rng.standard_normal((N, family.problem.n)) + 1j * rng.standard_normal((N, family.problem.n))
+
+    def batch(arcs: np.ndarray) -> PathBatch:
+        return PathBatch(
+            y.copy(), np.zeros(N), np.full(N, 0.05), np.zeros(N, np.int8), np.zeros(N, np.int64),
+            np.zeros(N, complex), np.ones(N, complex), np.ones(N), arcs.astype(np.int64),
+        )  # fmt: skip
+
+    cut, local = for_arcs(steps.data, arc)
+    assert cut.coef_poly.shape[0] == 2 and sorted(set(local)) == [0, 1]
+    assert np.array_equal(cut.coef_poly[local], steps.data.coef_poly[arc])
+    control = step_control(TrackerOptions())
+    whole = advance_paths(steps.data, batch(arc), control, 6)
+    alone = advance_paths(cut, batch(local), control, 6)
+    assert whole.steps.min() >= 1
+    for a, b in zip(whole[:-1], alone[:-1], strict=True):
+        assert np.array_equal(a, b)

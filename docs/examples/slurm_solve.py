@@ -2,7 +2,7 @@
 
 Run it on the login node (it is the client: it keeps the orchestration and writes the result):
 
-    pip install 'dlnlandscape[dask]' dask-jobqueue
+    pip install 'dlnlandscape[cluster]'          # dask distributed + dask-jobqueue
     cp docs/examples/jobqueue.yaml ~/.config/dask/jobqueue.yaml     # then adapt the SITE lines
     python docs/examples/slurm_solve.py frontier.yaml --jobs 4 --out results/frontier
 

@@ -44,7 +44,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from ...errors import BackendUnavailable
-from .kernel_data import PathBatch
+from .kernel_data import PathBatch, for_arcs
 
 # A task runs at most this many steps per path before it returns (and its still-moving paths
 # are sent again): bounds how long a stop request waits, and lets a worker that finished early
@@ -133,13 +133,16 @@ class DaskStats:
 
 def _advance_remote(
     data: Any, batch: PathBatch, control: np.ndarray, rounds: int, threads: int
-) -> tuple[PathBatch, float]:
+) -> tuple[PathBatch, float, str]:
     """The task a Dask worker runs (module-level so that it pickles by reference): the advanced
-    batch and the seconds it took."""
+    batch, the seconds it took and the worker's address."""
+    from distributed import get_worker
+
     from .kernel import advance_paths
 
     began = time.perf_counter()
-    return advance_paths(data, batch, control, rounds, threads), time.perf_counter() - began
+    advanced = advance_paths(data, batch, control, rounds, threads)
+    return advanced, time.perf_counter() - began, get_worker().address
 
 
 class DaskExecutor:
@@ -209,8 +212,10 @@ class DaskExecutor:
             for first in range(0, rows.size, size):
                 part = rows[first : first + size]
                 batch = steps.batch(st, part, length[part])
+                own, arc = for_arcs(data, batch.arc)  # only the arcs these paths run along travel
+                batch = batch._replace(arc=arc)
                 future = self.client.submit(
-                    _advance_remote, data, batch, control, DASK_ROUNDS, self.threads_per_task, pure=False
+                    _advance_remote, own, batch, control, DASK_ROUNDS, self.threads_per_task, pure=False
                 )
                 pending[future] = (part, resubmits)
                 self.stats.batches += 1
@@ -220,7 +225,9 @@ class DaskExecutor:
             # every worker loads the compiled kernel (numba's cache) now, with zero steps, so
             # that no batch's time includes it (task_seconds stays the tracking's alone)
             warm = time.perf_counter()
-            self.client.run(_advance_remote, data, steps.batch(st, idx[:1], length[idx[:1]]), control, 0, 1)
+            first = steps.batch(st, idx[:1], length[idx[:1]])
+            own, arc = for_arcs(data, first.arc)
+            self.client.run(_advance_remote, own, first._replace(arc=arc), control, 0, 1)
             self.kernel_load_seconds = time.perf_counter() - warm
         submit(idx, 0)
         try:
@@ -234,9 +241,9 @@ class DaskExecutor:
                 for future in finished:
                     rows, resubmits = pending.pop(future)
                     if future.status == "finished":
-                        self._note_worker(future)
-                        batch, seconds = future.result()
+                        batch, seconds, worker = future.result()
                         self.stats.task_seconds += seconds
+                        self.stats.workers_seen.add(worker)
                         steps.store(st, rows, batch)
                         moving = rows[batch.tracking]
                         if progress is not None and rows.size > moving.size:
@@ -244,9 +251,11 @@ class DaskExecutor:
                         if moving.size:
                             submit(moving, resubmits)
                         continue
-                    error = _error_of(future)
+                    error = future.exception() if future.status == "error" else None  # lost, cancelled: None
                     if not _lost_with_worker(error) or resubmits >= MAX_RESUBMITS:
-                        raise error if error is not None else RuntimeError("a Dask batch was cancelled")
+                        raise error if error is not None else RuntimeError(
+                            f"a Dask batch was lost {resubmits + 1} times (its workers keep dying: out of memory?)"
+                        )
                     self.stats.resubmitted += 1
                     submit(rows, resubmits + 1)
         finally:
@@ -254,26 +263,13 @@ class DaskExecutor:
                 self.client.cancel(list(pending))
             self.stats.seconds += time.perf_counter() - began
 
-    def _note_worker(self, future: Any) -> None:
-        with contextlib.suppress(Exception):
-            who = self.client.who_has(future).get(future.key)
-            if who:
-                self.stats.workers_seen.update(who)
-
-
-def _error_of(future: Any) -> BaseException | None:
-    try:
-        return future.exception(timeout=5)
-    except BaseException as error:  # a cancelled future raises instead of returning its error
-        return error
-
 
 def _lost_with_worker(error: BaseException | None) -> bool:
     """Whether a batch failed because its worker went away, not because its own code raised:
-    Dask reports that as KilledWorker (the scheduler gave up on the task after workers died
-    running it), a cancelled future, or a closed connection."""
+    Dask reports that as a lost or cancelled future (no error), KilledWorker (the scheduler gave
+    up on the task after workers died running it), or a closed connection."""
     if error is None:
-        return True  # cancelled without an error: its worker or the scheduler dropped it
+        return True
     names = {cls.__name__ for cls in type(error).__mro__}
     return bool(names & {"KilledWorker", "CancelledError", "FutureCancelledError", "CommClosedError"})
 
