@@ -165,31 +165,29 @@ def _kill_any_busy_worker(cluster: Any, done: threading.Event) -> None:
 
 
 def test_an_error_of_the_batch_itself_is_not_retried(cluster: Any):
-    """A batch that raises (here: no homotopy record) fails the run at once with its own error;
-    only batches lost with their worker are sent again."""
+    """A batch that raises on its worker (here: points with fewer coordinates than the record's
+    equations, refused by kernel.fits_record) fails the run at once with its own error; only
+    batches lost with their worker are sent again."""
     from dlnlandscape.engines.native.executors import DaskExecutor
-    from dlnlandscape.engines.native.kernel_data import PathBatch
-    from dlnlandscape.engines.native.tracker import TrackerOptions
+    from dlnlandscape.engines.native.family import Family
+    from dlnlandscape.engines.native.kernel import CompiledSteps
+    from dlnlandscape.engines.native.tracker import TrackerOptions, TrackState
+    from dlnlandscape.model.problem import Problem
 
-    class NoHomotopy:
-        data = None
-
-        def batch(self, st: Any, idx: np.ndarray, length: np.ndarray) -> PathBatch:
-            n = idx.size
-            return PathBatch(
-                np.zeros((n, 2), complex), np.zeros(n), np.ones(n), np.zeros(n, np.int8), np.zeros(n, np.int64),
-                np.zeros(n, complex), np.ones(n, complex), np.ones(n), np.zeros(n, np.int64),
-            )  # fmt: skip
-
-    class State:
-        status = np.zeros(200, dtype=np.int8)
-
+    rng = np.random.default_rng(0)
+    family = Family(Problem.from_data((2, 2, 2), rng.standard_normal((2, 1)), rng.standard_normal((2, 1)), [1.0, 1.0]))
+    steps = CompiledSteps(family.homotopy([(family.random_point(rng), family.random_point(rng))], np.zeros(200, int)))
+    N = 200
+    state = TrackState(
+        y=np.zeros((N, 1), complex), u=np.zeros(N), du=np.full(N, 0.05), status=np.zeros(N, np.int8),
+        steps=np.zeros(N, np.int64), s_a=np.zeros(N, complex), s_b=np.ones(N, complex),
+    )  # fmt: skip
     with distributed.Client(cluster.scheduler_address) as client:
         executor = DaskExecutor(client, batch_paths=64)
-        with pytest.raises(Exception) as raised:
-            executor.track(NoHomotopy(), State(), np.ones(200), TrackerOptions(), 64, None, None)
+        executor.kernel_load_seconds = 0.0  # no warm-up: the batches themselves must fail
+        with pytest.raises(ValueError, match="does not fit its homotopy record: points of 1 coordinates"):
+            executor.track(steps, state, np.ones(N), TrackerOptions(), 64, None, None)
     assert executor.stats.resubmitted == 0 and executor.stats.batches == 4
-    assert "KilledWorker" not in type(raised.value).__name__
 
 
 @pytest.mark.parametrize(

@@ -142,7 +142,11 @@ def _advance_remote(
 
     began = time.perf_counter()
     advanced = advance_paths(data, batch, control, rounds, threads)
-    return advanced, time.perf_counter() - began, get_worker().address
+    seconds = time.perf_counter() - began
+    try:
+        return advanced, seconds, get_worker().address
+    except ValueError:  # not in a task: Client.run (the warm-up) calls it outside one
+        return advanced, seconds, ""
 
 
 class DaskExecutor:

@@ -29,7 +29,7 @@ import numpy as np
 
 from ...common.caches import prepare_numba, tolerate_broken_cache
 from .homotopies.base import CompiledHomotopy
-from .kernel_data import KernelMode, PathBatch
+from .kernel_data import ARC_FIELDS, KernelMode, PathBatch
 from .kernel_network import evaluate_network, evaluate_slice
 
 _CACHE = prepare_numba()  # numba's cache in the user cache directory, set before numba is imported
@@ -494,11 +494,30 @@ def step_control(options: Any) -> np.ndarray:
     )
 
 
+def fits_record(data: Any, batch: PathBatch) -> None:
+    """Raise ValueError unless every array of `batch` has one row per path, the points have the
+    record's unknowns, and every path's arc is one the record holds."""
+    N = batch.y.shape[0] if batch.y.ndim == 2 else -1
+    why = ""
+    if N < 0 or any(field.shape[:1] != (N,) for field in batch):
+        why = "arrays of different lengths"
+    elif batch.y.shape[1] < data.n:
+        why = f"points of {batch.y.shape[1]} coordinates for {data.n} equations"
+    elif N:
+        arcs = min((getattr(data, name).shape[0] for name in ARC_FIELDS if getattr(data, name).shape[0]), default=1)
+        if batch.arc.min() < 0 or batch.arc.max() >= arcs:
+            why = f"arcs {batch.arc.min()}..{batch.arc.max()} for a record of {arcs}"
+    if why:
+        raise ValueError(f"a batch of paths that does not fit its homotopy record: {why}")
+
+
 def advance_paths(data: Any, batch: PathBatch, control: np.ndarray, rounds: int, threads: int = 1) -> PathBatch:
     """Up to `rounds` steps of every tracking path of `batch` on the homotopy `data` (a
     KernelData), on `threads` numba threads; returns the advanced batch (the arrays of `batch`,
     updated in place).  A pure function of plain arrays: the unit of work an executor sends to
-    another process (executors.py), with the same result wherever it runs."""
+    another process (executors.py), with the same result wherever it runs.  A batch that does
+    not fit the record is refused (ValueError): compiled code does not check its indices."""
+    fits_record(data, batch)
     available = nb.get_num_threads()
     nb.set_num_threads(max(1, min(int(threads), nb.config.NUMBA_NUM_THREADS)))
     try:
