@@ -1,7 +1,7 @@
 """`dln doctor`: what this installation has and where it keeps things, in one screen.
 
 A newcomer's first questions — which Python, is numba's compile done yet (a cold first solve
-spends ~30 s compiling), is msolve or Julia there, can sweeps use Dask, where do the caches
+spends ~30 s compiling), is msolve or Julia there, can solves and sweeps use Dask, where do the caches
 live — answered without solving anything and without starting Julia.  Each line is a name, a
 state and, when something is missing or wrong, the fix.
 """
@@ -180,5 +180,5 @@ def _julia() -> Finding:
 def _dask() -> Finding:
     version = _version("distributed")
     if version is None:
-        return Finding("dask", "not installed (optional, for dln sweep --dask): pip install '.[dask]'")
-    return Finding("dask", f"distributed {version} (dln sweep --dask local, or --dask tcp://host:8786)")
+        return Finding("dask", "not installed (optional, for dln solve/sweep --dask): pip install '.[dask]'")
+    return Finding("dask", f"distributed {version} (dln solve/sweep --dask local, or --dask tcp://host:8786)")
