@@ -52,11 +52,12 @@ from dlnlandscape.errors import DLNError
 
 is_scaling_table = starts_with(b"benchmarks/dask_scaling.py")
 
-CASES = {
-    "222-m3": ((2, 2, 2), 3),
-    "2222-m1": ((2, 2, 2, 2), 1),
-    "2222-m2": ((2, 2, 2, 2), 2),
-    "22222-m1": ((2, 2, 2, 2, 2), 1),
+CASES = {  # name → (widths, samples, data.instances)
+    "222-m3": ((2, 2, 2), 3, 1),
+    "2222-m1": ((2, 2, 2, 2), 1, 1),
+    "2222-m2": ((2, 2, 2, 2), 2, 1),
+    "22222-m1": ((2, 2, 2, 2, 2), 1, 1),
+    "222-m1-x2000": ((2, 2, 2), 1, 2000),  # 2,000 instances: their paths, then their classification
 }
 MODES = {  # name → (executor, threads)
     "threads1": ("threads", 1),
@@ -67,11 +68,11 @@ MODES = {  # name → (executor, threads)
 
 
 def document(case: str, executor: str, threads: int) -> dict[str, Any]:
-    widths, samples = CASES[case]
+    widths, samples, instances = CASES[case]
     return {
         "name": f"dask-scaling-{case}-{executor}{threads}",
         "architecture": {"widths": list(widths)},
-        "data": {"samples": samples, "seed": 7, "decimals": 3},
+        "data": {"samples": samples, "seed": 7, "decimals": 3, "instances": instances},
         "regularization": {"kind": "generalized", "seed": 8, "decimals": 3},
         "solver": {
             "backend": "native",
@@ -100,6 +101,19 @@ def run(case: str, mode: str, time_limit: float) -> dict[str, Any]:
         return {**json.loads((out / "summary.json").read_text()), "wall": wall}
 
 
+def count(s: dict[str, Any]) -> str:
+    """The complex count; for `data.instances`, complete instances × the generic count."""
+    if "instances" in s:
+        return f"{s['complete_instances']:,} of {s['instances']:,} × {s['generic_count']:,}"
+    return f"{s['complex_solutions']:,}"
+
+
+def seconds(s: dict[str, Any]) -> float:
+    """The solve's seconds; for `data.instances` the whole run (its classification of every
+    instance runs on the executor too), less the process start-up."""
+    return float(s["seconds"] if "instances" in s else s["solve_seconds"])
+
+
 def cells(case: str, mode: str, s: dict[str, Any]) -> list[str]:
     if "error" in s:
         return [case, mode, f"error: {s['error']}", "", "", f"{s['wall']:.1f}", "", "", "", "", ""]
@@ -109,11 +123,11 @@ def cells(case: str, mode: str, s: dict[str, Any]) -> list[str]:
     return [
         case,
         mode,
-        f"{s['complex_solutions']:,}",
+        count(s),
         method,
         f"{mono['path_steps']:,}",
         f"{s['wall']:.1f}",
-        f"{s['solve_seconds']:.1f}",
+        f"{seconds(s):.1f}",
         str(ex.get("batches", "—")),
         str(ex.get("runs_sent", "—")),
         f"{ex['seconds_waiting']:.1f}" if ex else "—",
@@ -125,13 +139,13 @@ def analysis(case: str, runs: dict[str, dict[str, Any]], workers: list[int]) -> 
     """Speed-ups, the overhead per batch and the projection, from this case's runs."""
     ok = {m: s for m, s in runs.items() if "error" not in s}
     lines = [f"### {case}", ""]
-    counts = {m: (s["complex_solutions"], s["backend"]["monodromy"]["path_steps"]) for m, s in ok.items()}
+    counts = {m: (count(s), s["backend"]["monodromy"]["path_steps"]) for m, s in ok.items()}
     same = len(set(counts.values())) == 1
     lines.append(
         f"- Same count and path steps in every mode: {'yes' if same else 'NO'} "
-        f"({', '.join(f'{m}: {c:,} / {p:,} steps' for m, (c, p) in counts.items())})."
+        f"({', '.join(f'{m}: {c} / {p:,} steps' for m, (c, p) in counts.items())})."
     )
-    solve = {m: s["solve_seconds"] for m, s in ok.items()}
+    solve = {m: seconds(s) for m, s in ok.items()}
     for a, b in (("dask1", "dask2"), ("threads1", "dask2"), ("threads1", "threads2"), ("threads1", "dask1")):
         if a in solve and b in solve:
             lines.append(f"- Solve time {a} / {b}: {solve[a]:.1f} s / {solve[b]:.1f} s = ×{solve[a] / solve[b]:.2f}.")
@@ -140,19 +154,17 @@ def analysis(case: str, runs: dict[str, dict[str, Any]], workers: list[int]) -> 
         ex = one["backend"]["executor"]
         load = ex.get("kernel_load_seconds") or 0.0  # once per worker, not per batch
         overhead = max(0.0, ex["seconds_waiting"] - load - ex["task_seconds"]) / max(1, ex["batches"])
-        client = one["solve_seconds"] - ex["seconds_waiting"]
+        client = seconds(one) - ex["seconds_waiting"]
         lines.append(
             f"- One worker: {ex['batches']:,} batches over {ex['runs_sent']:,} tracking runs sent "
             f"({ex['runs_kept_in_client']:,} runs of < 64 paths kept in the client); workers computed "
             f"{ex['task_seconds']:.1f} s, the client waited {ex['seconds_waiting']:.1f} s (of which {load:.1f} s "
             f"loading the kernel on the workers): overhead "
             f"{overhead * 1e3:.1f} ms per batch; client-side work (orchestration, small runs, "
-            f"classification) {client:.1f} s of the {one['solve_seconds']:.1f} s solve."
+            f"classification) {client:.1f} s of the {seconds(one):.1f} s solve."
         )
         for w in workers:
-            projected = client + max(
-                ex["runs_sent"] * overhead, (ex["task_seconds"] + ex["batches"] * overhead) / w
-            )
+            projected = client + max(ex["runs_sent"] * overhead, (ex["task_seconds"] + ex["batches"] * overhead) / w)
             lines.append(f"- Projected solve on {w} workers: {projected:.1f} s (from the measured costs above).")
     lines.append("")
     return lines
@@ -181,7 +193,7 @@ def main() -> None:
         f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
         "data seed 7, Λ seed 8, solver seed 5, 3 decimals; runs in sequence, one process each.",
         "",
-        "| case | mode | complex | completeness | path steps | wall s | solve s | batches | runs sent "
+        "| case | mode | complex | completeness | path steps | wall s | solve s | tasks | runs sent "
         "| client waited s | worker s |",
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]

@@ -27,7 +27,7 @@ from ..base import PathResults, Progress, SolveResult
 from ..control import RunControl, StopRequested
 from ..stats import MonodromySolveStats, TrackingStats
 from .endgame import NEWTON_ACCURACY, end_paths, refine
-from .executors import DaskExecutor, Executor, executor_for, using
+from .executors import executor_for, using, with_executor_record
 from .homotopies.projective import ProjectiveHomotopy
 from .orbits import complete_orbits
 from .start_systems import LinearProductStart, VariableGroups, multihomogeneous_bezout
@@ -80,7 +80,7 @@ class NativeEngine:
 
         with threadpool_limits(limits=1, user_api="blas"), executor_for(options) as executor, using(executor):
             result = self._solve(problem, options, progress, control)
-        return _with_executor_record(result, executor)
+        return with_executor_record(result, executor)
 
     def _solve(
         self, problem: Problem, options: SolverOptions, progress: Progress | None, control: RunControl | None
@@ -235,7 +235,7 @@ class NativeEngine:
             began = time.perf_counter()
             rng = np.random.default_rng(seed)
             results = self._solve_monodromy(problems[0], options, rng, seed, threads, began, progress, problems)
-        return [_with_executor_record(result, executor) for result in results]
+        return [with_executor_record(result, executor) for result in results]
 
     def track_all(
         self,
@@ -306,13 +306,6 @@ def resolve_start(options: SolverOptions, problem: Problem) -> str:
     if start == "auto":
         return "monodromy" if generic and problem.n > 4 else "multihomogeneous"
     return start
-
-
-def _with_executor_record(result: SolveResult, executor: Executor | None) -> SolveResult:
-    """A monodromy result with what the Dask executor did (summary.json engine stats)."""
-    if not isinstance(executor, DaskExecutor) or not isinstance(result.stats, MonodromySolveStats):
-        return result
-    return replace(result, stats=replace(result.stats, executor=executor.record()))
 
 
 def _set_threads(requested: int) -> int:

@@ -24,7 +24,9 @@ steps, bit for bit (tested against a real LocalCluster).
   checks run in Python between steps) stay in the client.
 
 `executor_for(options)` opens the executor a solve asks for (a Dask client, a LocalCluster for
-`address: local`) and `current_executor()` is what Tracker.track uses; the engine makes its
+`address: local`; the one already current if a caller opened it) and `current_executor()` is
+what Tracker.track uses — and `map`, which runs independent per-item work (the classification
+and certification of every instance of `data.instances`) on the same workers; the engine makes its
 executor current for the duration of a solve (`using`), so the many classes that build trackers
 (monodromy, trace test, targets, decomposition) need no executor argument.
 """
@@ -61,6 +63,8 @@ class Executor(Protocol):
 
     name: str
 
+    def map(self, function: Callable[[Any], Any], items: list[Any]) -> list[Any]: ...
+
     def track(
         self,
         steps: Any,
@@ -77,6 +81,10 @@ class InProcessExecutor:
     """The compiled loop in this process, on numba's threads: `rounds` steps per call."""
 
     name = "threads"
+
+    def map(self, function: Callable[[Any], Any], items: list[Any]) -> list[Any]:
+        """`function` of every item, in order (here, one after the other)."""
+        return [function(item) for item in items]
 
     def track(
         self,
@@ -131,6 +139,11 @@ class DaskStats:
         }
 
 
+def _map_chunk(function: Callable[[Any], Any], chunk: list[Any]) -> tuple[list[Any], float]:
+    began = time.perf_counter()
+    return [function(item) for item in chunk], time.perf_counter() - began
+
+
 def _advance_remote(
     data: Any, batch: PathBatch, control: np.ndarray, rounds: int, threads: int
 ) -> tuple[PathBatch, float, str]:
@@ -178,6 +191,45 @@ class DaskExecutor:
             "kernel_load_seconds": None if self.kernel_load_seconds is None else round(self.kernel_load_seconds, 3),
             **self.stats.as_dict(),
         }
+
+    def map(self, function: Callable[[Any], Any], items: list[Any]) -> list[Any]:
+        """`function` of every item, in order, on the workers: chunks of items per task (two per
+        worker thread at least), a chunk lost with its worker sent again like a batch of paths.
+        `function` must pickle (a module-level function, or a partial of one)."""
+        from distributed import wait
+
+        results: list[Any] = [None] * len(items)
+        size = max(1, math.ceil(len(items) / (2 * self.slots())))
+        pending: dict[Any, tuple[int, int]] = {}  # future → (first item, resubmits so far)
+
+        def submit(first: int, resubmits: int) -> None:
+            chunk = items[first : first + size]
+            pending[self.client.submit(_map_chunk, function, chunk, pure=False)] = (first, resubmits)
+            self.stats.batches += 1  # counted with the batches of paths: tasks, their seconds, the wait
+
+        for first in range(0, len(items), size):
+            submit(first, 0)
+        began = time.perf_counter()
+        try:
+            while pending:
+                finished, _ = wait(list(pending), return_when="FIRST_COMPLETED")
+                for future in finished:
+                    first, resubmits = pending.pop(future)
+                    if future.status == "finished":
+                        chunk, seconds = future.result()
+                        results[first : first + len(chunk)] = chunk
+                        self.stats.task_seconds += seconds
+                        continue
+                    error = future.exception() if future.status == "error" else None
+                    if not _lost_with_worker(error) or resubmits >= MAX_RESUBMITS:
+                        raise error if error is not None else RuntimeError("a Dask task was lost too often")
+                    self.stats.resubmitted += 1
+                    submit(first, resubmits + 1)
+        finally:
+            if pending:
+                self.client.cancel(list(pending))
+            self.stats.seconds += time.perf_counter() - began
+        return results
 
     def slots(self) -> int:
         """Task slots of the cluster now (threads over all workers; at least 1)."""
@@ -257,8 +309,12 @@ class DaskExecutor:
                         continue
                     error = future.exception() if future.status == "error" else None  # lost, cancelled: None
                     if not _lost_with_worker(error) or resubmits >= MAX_RESUBMITS:
-                        raise error if error is not None else RuntimeError(
-                            f"a Dask batch was lost {resubmits + 1} times (its workers keep dying: out of memory?)"
+                        raise (
+                            error
+                            if error is not None
+                            else RuntimeError(
+                                f"a Dask batch was lost {resubmits + 1} times (its workers keep dying: out of memory?)"
+                            )
                         )
                     self.stats.resubmitted += 1
                     submit(rows, resubmits + 1)
@@ -346,8 +402,23 @@ def executor_for(options: Any) -> Iterator[Executor | None]:
     if options.executor != "dask":
         yield None
         return
+    if isinstance(current_executor(), DaskExecutor):  # a caller opened it already (instances)
+        yield current_executor()
+        return
     with dask_client(options.dask_address, options.threads) as client:
         yield DaskExecutor(client, options.batch_paths, address=options.dask_address)
+
+
+def with_executor_record(result: Any, executor: Executor | None) -> Any:
+    """A monodromy SolveResult with what the Dask executor has done so far (summary.json's
+    `backend.executor`); other results and executors unchanged."""
+    from dataclasses import replace
+
+    from ..stats import MonodromySolveStats
+
+    if not isinstance(executor, DaskExecutor) or not isinstance(result.stats, MonodromySolveStats):
+        return result
+    return replace(result, stats=replace(result.stats, executor=executor.record()))
 
 
 __all__ = [
@@ -360,4 +431,5 @@ __all__ = [
     "dask_client",
     "executor_for",
     "using",
+    "with_executor_record",
 ]
