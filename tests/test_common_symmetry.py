@@ -94,3 +94,22 @@ def test_no_points():
     empty = np.zeros((0, 3), dtype=complex)
     assert orbits(empty, signs).missing == 0 and orbit_ids(empty, signs).shape == (0,)
     assert representatives(empty, signs).shape == (0,)
+
+
+def test_images_matched_in_chunks_give_the_same_orbits(monkeypatch):
+    """match_images and orbits make the images a chunk of points at a time (IMAGE_CHUNK: the
+    memory bound); with chunks of 3 points the matches, orbit ids, sizes and missing images are
+    those of one chunk of everything."""
+    import dlnlandscape.common.symmetry as symmetry
+
+    signs = _problem((2, 3, 2, 1)).sign_flips()
+    rng = np.random.default_rng(5)
+    seeds = _generic(rng, 7, signs.shape[1])
+    points = closure(seeds, signs)[:-5]  # five images missing
+    whole = match_images(points, signs), orbits(points, signs)
+    monkeypatch.setattr(symmetry, "IMAGE_CHUNK", 3 * signs.shape[0] * signs.shape[1])
+    assert len(symmetry.point_chunks(points, signs)) == -(-points.shape[0] // 3)
+    chunked = match_images(points, signs), orbits(points, signs)
+    assert np.array_equal(whole[0], chunked[0])
+    assert np.array_equal(whole[1].id, chunked[1].id) and np.array_equal(whole[1].size, chunked[1].size)
+    assert whole[1].missing == chunked[1].missing == 5
