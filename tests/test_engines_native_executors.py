@@ -243,7 +243,7 @@ def test_the_slurm_example_asks_for_single_threaded_workers():
     example = Path(__file__).parents[1] / "docs" / "examples" / "jobqueue.yaml"
     settings = yaml.safe_load(example.read_text())["jobqueue"]["slurm"]  # merged over the defaults
     merged = dask.config.set({f"jobqueue.slurm.{key}": value for key, value in settings.items()})  # as dask does
-    with merged, jobqueue.SLURMCluster(config_name="slurm") as cluster:
+    with merged, jobqueue.SLURMCluster(config_name="slurm", scheduler_options={"dashboard_address": ":0"}) as cluster:
         script = cluster.job_script()
     assert "#SBATCH --cpus-per-task=32" in script and "--nworkers 32" in script
     assert script.count("--nthreads 1") == 1 and "NUMBA_NUM_THREADS=1" in script
