@@ -219,6 +219,8 @@ def test_dln_solve_dask_flag(tmp_path: Path, cluster: Any):
 
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert summary["complex_solutions"] == 225 and summary["backend"]["executor"]["batches"] > 0
+    report = (tmp_path / "out" / "report.md").read_text()
+    assert f"Dask at {cluster.scheduler_address}: 2 worker(s) ran" in report and "no worker lost" in report
 
 
 def test_an_unreachable_scheduler_is_one_line_naming_the_field(tmp_path: Path):

@@ -51,6 +51,7 @@ def summary_lines(summary: dict[str, Any]) -> list[tuple[str, str]]:
         ),
         ("backend", f"{summary['backend']['engine']} ({summary['backend']['start_system']}), seed {summary['seed']}"),
         *_monodromy_lines(summary["backend"].get("monodromy")),
+        *_executor_lines(summary["backend"].get("executor")),
         ("seconds", f"{summary['seconds']:.2f}"),
         ("complete", _complete_line(summary)),
     ]
@@ -116,6 +117,21 @@ def _monodromy_lines(info: dict[str, Any] | None) -> list[tuple[str, str]]:
             "monodromy",
             f"{info['base_solutions']} solutions at base points over {info['patterns']} neuron patterns, "
             f"{info['loops']} loops, {info['path_steps']:,} path steps; {how}",
+        )
+    ]
+
+
+def _executor_lines(info: dict[str, Any] | None) -> list[tuple[str, str]]:
+    """Where the paths ran, when not in this process (solver.executor: dask)."""
+    if not info:
+        return []
+    resent = info["resubmitted_after_worker_loss"]
+    return [
+        (
+            "executor",
+            f"Dask at {info['address']}: {info['workers_used']} worker(s) ran {info['batches']:,} tasks "
+            f"({info['remote_paths']:,} paths), {info['runs_kept_in_client']} small run(s) kept here; "
+            + (f"{resent} task(s) sent again after a lost worker" if resent else "no worker lost"),
         )
     ]
 
