@@ -112,6 +112,19 @@ def test_monodromy_short_of_its_trusted_count_or_losing_base_solutions_is_incomp
     assert "2 of the 5 base solutions were lost" in lost.reasons and not lost.complete
 
 
+def test_more_points_at_the_target_than_the_base_set_proven_complete_is_no_proof():
+    """(2,2,2,2) m=2, solver seed 7: every trace test passed on 13,425 base solutions, the
+    target's detours then found 13,441 — the passes were on an incomplete set."""
+    from dataclasses import replace
+
+    sols = _closed_form()
+    more = _decide(_result(sols, [ReturnCode.SUCCESS] * 5, replace(_monodromy(3, None, False), carried_to_target=True)))
+    assert not more.complete and more.completeness.method == "none"
+    assert any("the target has 2 critical point(s) more than the 3 found at the base points" in r for r in more.reasons)
+    same = _decide(_result(sols, [ReturnCode.SUCCESS] * 5, replace(_monodromy(5, None, False), carried_to_target=True)))
+    assert same.complete and same.reasons == ()
+
+
 def test_a_partial_result_says_why_what_it_holds_and_how_to_continue():
     """Stopped before the final homotopy: the base count only, one reason (not 'paths failed' or
     'base solutions lost', which are the stop's consequence)."""

@@ -258,6 +258,15 @@ def decide(
         if k < mono.base_solutions and not result.stopped_early:
             reasons.append(f"{mono.base_solutions - k} of the {mono.base_solutions} base solutions were lost")
             complete = False
+        if k > mono.base_solutions and mono.carried_to_target and not mono.reached_trusted_count:
+            # the final homotopy's detours found critical points the base set lacked, so the
+            # trace tests that passed on that set passed on an incomplete one: not a proof
+            reasons.append(
+                f"the target has {k - mono.base_solutions} critical point(s) more than the {mono.base_solutions} "
+                "found at the base points, where every pattern's stop was taken as complete: a stop was "
+                "wrong, so the count is not proven (another solver seed, or --verify degree)"
+            )
+            complete = False
         failures = trace_failures(mono)
         if failures and not mono.reached_trusted_count:
             reasons.extend(failures)
