@@ -35,17 +35,13 @@ path's steps); the table says whether they do.  Only files this script wrote are
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
-import subprocess
 import sys
-import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
-import yaml
+from solve_process import solve_in_process
 
 from dlnlandscape.common.atomic import check_result_file, result_file, starts_with
 from dlnlandscape.errors import DLNError
@@ -87,18 +83,7 @@ def document(case: str, executor: str, threads: int) -> dict[str, Any]:
 
 def run(case: str, mode: str, time_limit: float) -> dict[str, Any]:
     executor, threads = MODES[mode]
-    with tempfile.TemporaryDirectory(prefix="dask-scaling-") as tmp:
-        config = Path(tmp) / "config.yaml"
-        config.write_text(yaml.safe_dump(document(case, executor, threads)), encoding="utf-8")
-        out = Path(tmp) / "result"
-        command = [sys.executable, "-m", "dlnlandscape.cli", "solve", str(config), "--out", str(out)]
-        command += ["--quiet", "--force", "--time-limit", f"{time_limit:g}"]
-        began = time.perf_counter()
-        done = subprocess.run(command, capture_output=True, text=True)
-        wall = time.perf_counter() - began
-        if done.returncode != 0 or not (out / "summary.json").is_file():
-            return {"error": (done.stderr.strip().splitlines() or [f"exit {done.returncode}"])[-1], "wall": wall}
-        return {**json.loads((out / "summary.json").read_text()), "wall": wall}
+    return solve_in_process(document(case, executor, threads), time_limit, "dask-scaling-")[0]
 
 
 def count(s: dict[str, Any]) -> str:

@@ -24,18 +24,14 @@ replaced there (the table is recognised by its first line, a summary by its name
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
-import subprocess
 import sys
-import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
+from solve_process import solve_in_process
 
 from dlnlandscape.common.atomic import check_result_file, result_file, starts_with
 from dlnlandscape.errors import DLNError
@@ -79,22 +75,12 @@ def config_document(case: Case, data_seed: int, solver_seed: int) -> dict[str, A
 
 
 def run_one(case: Case, data_seed: int, solver_seed: int, time_limit: float, keep: Path) -> dict[str, Any]:
-    """One `dln solve` process; its summary.json, or the error it ended with."""
-    with tempfile.TemporaryDirectory(prefix="frontier-") as tmp:
-        config = Path(tmp) / "config.yaml"
-        config.write_text(yaml.safe_dump(config_document(case, data_seed, solver_seed)), encoding="utf-8")
-        out = Path(tmp) / "result"
-        command = [sys.executable, "-m", "dlnlandscape.cli", "solve", str(config), "--out", str(out)]
-        command += ["--quiet", "--force", "--time-limit", f"{time_limit:g}"]
-        began = time.perf_counter()
-        done = subprocess.run(command, capture_output=True, text=True)
-        wall = time.perf_counter() - began
-        if done.returncode != 0 or not (out / "summary.json").is_file():
-            return {"error": (done.stderr.strip().splitlines() or [f"exit {done.returncode}"])[-1], "wall": wall}
-        text = (out / "summary.json").read_text()
-    with result_file(keep / f"{case.name}-d{data_seed}-s{solver_seed}.json", "--out", is_run_summary) as path:
-        path.write_text(text)
-    return {**json.loads(text), "wall": wall}
+    """One `dln solve` process; its summary.json (kept under `keep`), or the error it ended with."""
+    summary, text = solve_in_process(config_document(case, data_seed, solver_seed), time_limit, "frontier-")
+    if text is not None:
+        with result_file(keep / f"{case.name}-d{data_seed}-s{solver_seed}.json", "--out", is_run_summary) as path:
+            path.write_text(text)
+    return summary
 
 
 def run_row(case: Case, data_seed: int, solver_seed: int, s: dict[str, Any]) -> str:
