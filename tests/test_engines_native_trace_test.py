@@ -175,6 +175,36 @@ def test_a_near_miss_is_read_again_from_points_refined_in_extended_precision():
             assert deviation > 1e3 * TRACE_TOL
 
 
+def test_a_missing_orbit_is_not_diluted_by_witnesses_with_huge_lambda():
+    """Witnesses near the pencil's poles have λ ~ 1e6–1e8 with moderate x; relative to Σ‖φ‖ of
+    the whole fibre they made one missing orbit look like 1e-10 ((2,2,2,2) m=2 passed one orbit
+    short).  Here 1,000 points with λ = 1e8 moving linearly in t (adding nothing to the second
+    difference) join the fibres: the whole-fibre ratio of a set one orbit short drops below the
+    tolerance, the block-wise deviation keeps it orders of magnitude above; the complete set
+    still passes."""
+    solver = _monodromy([2, 2, 2], 1)
+    c = max((c for c in solver.components if c.slice is not None), key=lambda c: c.known.shape[0])  # type: ignore[attr-defined]
+    test: TraceTest = solver.trace  # type: ignore[attr-defined]
+    rng = np.random.default_rng(6)
+    n = c.slice.witness_reps.shape[1] - 1
+    x = rng.standard_normal((1000, n)) + 1j * rng.standard_normal((1000, n))
+    lam0, lam1 = 1e8 * rng.standard_normal((2, 1000))
+    for reps, complete in ((c.reps, True), (c.reps[1:], False)):
+        fibre = test.track_fibres([c.slice], [reps])[0]
+        gammas = (0.0, 0.5 * c.slice.gamma, c.slice.gamma)
+        points = [np.concatenate([y, np.column_stack([x, lam0 + g * lam1])]) for y, g in zip(fibre.points, gammas)]
+        errors = [np.concatenate([e, np.full(1000, 1e-20)]) for e in fibre.accuracy]
+        values = [np.concatenate([y[:, -1:], y[:, :-1] ** 2], axis=1) for y in points]
+        second = values[0].sum(axis=0) - 2 * values[1].sum(axis=0) + values[2].sum(axis=0)
+        whole = np.linalg.norm(second) / sum(np.linalg.norm(v, axis=1).sum() for v in values)
+        deviation, rounding = trace_deviation(points, errors)
+        if complete:
+            assert deviation < 1e-12
+        else:
+            assert whole < TRACE_TOL  # the old, whole-fibre reading would have passed it
+            assert deviation > 1e3 * TRACE_TOL and ROUNDING_MARGIN * rounding < TRACE_TOL
+
+
 def test_witnesses_of_other_curves_are_not_taken():
     """A fibre point with a coordinate zero that the pattern's solutions have non-zero lies on
     another curve of G (a path jumped there): `add_witnesses` refuses it, keeps a generic one."""

@@ -342,28 +342,51 @@ def trace_values(y: np.ndarray) -> np.ndarray:
     return np.concatenate([y[:, -1:], y[:, :-1] ** 2], axis=1)
 
 
-def trace_size(points: list[np.ndarray]) -> float:
-    """Σ ‖φ‖ over the fibre points at t = 0, γ/2, γ: the scale the trace's deviation is relative to."""
-    return max(sum(float(np.linalg.norm(trace_values(y), axis=1).sum()) for y in points), 1e-300)
+def block_sizes(points: list[np.ndarray]) -> np.ndarray:
+    """Σ |λ| and Σ ‖x²‖ over the fibre points: the scales of the trace's two blocks (TRACE_BLOCKS)."""
+    return np.maximum(
+        [
+            sum(float(np.abs(y[:, -1]).sum()) for y in points),
+            sum(float(np.linalg.norm(y[:, :-1] ** 2, axis=1).sum()) for y in points),
+        ],
+        1e-300,
+    )
 
 
 def rounding_contributions(points: list[np.ndarray], errors: list[np.ndarray]) -> list[np.ndarray]:
     """Per fibre point, how much its inaccuracy (absolute) may move the second difference:
     |δφ| ≤ (2‖x‖ + 1)|δy| for φ = (λ, x²) — ‖x‖ without λ, which reaches 10⁶ on witnesses
     near the pencil's poles while x stays moderate — and the second difference weighs t = γ/2
-    twice."""
+    twice.  (A bound for both blocks: |δλ| ≤ |δy| is smaller still.)"""
     return [w * (2.0 * np.abs(y[:, :-1]).max(axis=1) + 1.0) * e for w, y, e in zip((1, 2, 1), points, errors)]
 
 
-def trace_deviation(points: list[np.ndarray], errors: list[np.ndarray] | None = None) -> tuple[float, float]:
+def trace_deviation(
+    points: list[np.ndarray], errors: list[np.ndarray] | None = None, tolerance: float = TRACE_TOL
+) -> tuple[float, float]:
     """The relative second difference of Σ φ over the fibre points at t = 0, γ/2, γ, and the
-    relative rounding of that sum that the points' accuracies (absolute, per point) allow."""
+    relative rounding of that sum that the points' accuracies (absolute, per point) allow — for
+    the block (λ, or x²) that is furthest from passing at `tolerance`.
+
+    Why blocks.  Relative to Σ‖φ‖ of the whole fibre, which the λ of witnesses near the pencil's
+    poles (10⁶) dominate, one missing orbit of moderate points moved the trace by ~1e-10 on
+    (2,2,2,2) m = 2 — under a rounding-raised tolerance of 2e-10: a false pass, one orbit of 16
+    short.  The second difference vanishes for a complete set in every coordinate, so each block
+    is held to the tolerance relative to its own scale: the x² block's is moderate, and a missing
+    orbit shows by orders of magnitude there."""
     sums = [trace_values(y).sum(axis=0) for y in points]
-    size = trace_size(points)
-    deviation = float(np.linalg.norm(sums[0] - 2.0 * sums[1] + sums[2]) / size)
+    second = sums[0] - 2.0 * sums[1] + sums[2]
+    sizes = block_sizes(points)
+    deviations = np.array([abs(second[0]), float(np.linalg.norm(second[1:]))]) / sizes
     if errors is None:
-        return deviation, 0.0
-    return deviation, float(sum(c.sum() for c in rounding_contributions(points, errors))) / size
+        return float(deviations.max()), 0.0
+    bounds = [
+        sum(float((w * e).sum()) for w, e in zip((1, 2, 1), errors)),
+        sum(float(c.sum()) for c in rounding_contributions(points, errors)),
+    ]
+    roundings = np.array(bounds) / sizes
+    worst = int(np.argmax(deviations / np.maximum(tolerance, ROUNDING_MARGIN * roundings)))
+    return float(deviations[worst]), float(roundings[worst])
 
 
 @dataclass(frozen=True)
@@ -544,13 +567,13 @@ class TraceTest:
         if fibre.problem:
             return float("nan"), self.tolerance, 0, fibre.problem
         extended = 0
-        deviation, rounding = trace_deviation(fibre.points, fibre.accuracy)
+        deviation, rounding = trace_deviation(fibre.points, fibre.accuracy, self.tolerance)
         if ROUNDING_MARGIN * rounding > self.tolerance:  # a few points spoil it: sharpen them
             extended = self.sharpen(s, fibre)
-            deviation, rounding = trace_deviation(fibre.points, fibre.accuracy)
+            deviation, rounding = trace_deviation(fibre.points, fibre.accuracy, self.tolerance)
         if max(self.tolerance, ROUNDING_MARGIN * rounding) < deviation <= NEAR_MISS:
             extended += self.sharpen(s, fibre, every=True)  # read again from exact points
-            deviation, rounding = trace_deviation(fibre.points, fibre.accuracy)
+            deviation, rounding = trace_deviation(fibre.points, fibre.accuracy, self.tolerance)
         tolerance = max(self.tolerance, ROUNDING_MARGIN * rounding)
         if tolerance > MAX_TRACE_TOL:
             return deviation, tolerance, extended, f"the points are too inaccurate (rounding allows {rounding:.0e})"
@@ -628,7 +651,7 @@ class TraceTest:
         flat = np.concatenate(contributions)
         order = np.argsort(-flat, kind="stable")
         left = flat.sum() - np.cumsum(flat[order])  # the bound after refining the first k + 1
-        goal = 0.1 * self.tolerance / ROUNDING_MARGIN * trace_size(fibres)
+        goal = 0.1 * self.tolerance / ROUNDING_MARGIN * float(block_sizes(fibres).min())
         needed = flat.size if every else int(np.searchsorted(-left, -goal)) + 1
         count = min(needed, MAX_EXTENDED_POINTS, flat.size)
         chosen = order[:count]
@@ -716,6 +739,7 @@ __all__ = [
     "direction_slots",
     "gradient_problem",
     "random_parameters",
+    "block_sizes",
     "trace_deviation",
     "trace_system",
     "trace_values",
