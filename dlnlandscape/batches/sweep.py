@@ -388,6 +388,7 @@ def solve_point(task: Task) -> dict[str, Any]:
     directory = Path(task["directory"])
     try:
         clean_partial_leftovers(directory)
+        from ..engines.native.executors import dask_worker_address
         from ..model.config import parse_config as parse
         from ..pipeline import solve
         from ..pipeline.cost import guard
@@ -398,7 +399,7 @@ def solve_point(task: Task) -> dict[str, Any]:
         )
         if task.get("backend"):
             config = config.with_solver(backend=task["backend"])
-        if config.solver.executor == "dask" and _on_a_dask_worker():
+        if config.solver.executor == "dask" and dask_worker_address():
             # the sweep's cluster already spreads the points; a point does not start a cluster
             # of its own inside a worker (summary.json's config.solver says executor: threads)
             config = config.with_solver(executor="threads")
@@ -548,18 +549,6 @@ def run_sweep(
             record(result)
     outcome.seconds = time.perf_counter() - began
     return outcome
-
-
-def _on_a_dask_worker() -> bool:
-    try:
-        from distributed import get_worker
-    except ImportError:
-        return False
-    try:
-        get_worker()
-    except ValueError:  # "No worker found": not running in a Dask task
-        return False
-    return True
 
 
 def _run_executor(executor: Executor, todo: list[Task], runner: Runner) -> Iterable[dict[str, Any]]:

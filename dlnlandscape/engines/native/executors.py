@@ -110,6 +110,9 @@ class InProcessExecutor:
                 done_before = done
 
 
+IN_PROCESS = InProcessExecutor()  # the default executor, and the one a Dask run keeps small runs on
+
+
 @dataclass
 class DaskStats:
     """What a Dask executor did over a solve (summary.json `executor`): batches sent, batches
@@ -144,22 +147,29 @@ def _map_chunk(function: Callable[[Any], Any], chunk: list[Any]) -> tuple[list[A
     return [function(item) for item in chunk], time.perf_counter() - began
 
 
+def dask_worker_address() -> str:
+    """The address of the Dask worker running the calling task; "" outside a task (this
+    process, Client.run) or without Dask installed."""
+    try:
+        from distributed import get_worker
+    except ImportError:
+        return ""
+    try:
+        return str(get_worker().address)
+    except ValueError:  # "No worker found": not running in a Dask task
+        return ""
+
+
 def _advance_remote(
     data: Any, batch: PathBatch, control: np.ndarray, rounds: int, threads: int
 ) -> tuple[PathBatch, float, str]:
     """The task a Dask worker runs (module-level so that it pickles by reference): the advanced
     batch, the seconds it took and the worker's address."""
-    from distributed import get_worker
-
     from .kernel import advance_paths
 
     began = time.perf_counter()
     advanced = advance_paths(data, batch, control, rounds, threads)
-    seconds = time.perf_counter() - began
-    try:
-        return advanced, seconds, get_worker().address
-    except ValueError:  # not in a task: Client.run (the warm-up) calls it outside one
-        return advanced, seconds, ""
+    return advanced, time.perf_counter() - began, dask_worker_address()
 
 
 class DaskExecutor:
@@ -177,7 +187,6 @@ class DaskExecutor:
         self.threads_per_task = int(threads_per_task)
         self.address = address
         self.stats = DaskStats()
-        self.local = InProcessExecutor()
         self.workers_at_start = len(client.nthreads())
         self.kernel_load_seconds: float | None = None  # the first run's warm-up on every worker
 
@@ -255,7 +264,7 @@ class DaskExecutor:
         idx = np.flatnonzero(st.status == 0)
         if idx.size < MIN_REMOTE_PATHS:
             self.stats.local_runs += 1
-            self.local.track(steps, st, length, options, rounds, check, progress)
+            IN_PROCESS.track(steps, st, length, options, rounds, check, progress)
             return
         began = time.perf_counter()
         self.stats.remote_runs += 1
@@ -334,7 +343,6 @@ def _lost_with_worker(error: BaseException | None) -> bool:
     return bool(names & {"KilledWorker", "CancelledError", "FutureCancelledError", "CommClosedError"})
 
 
-IN_PROCESS = InProcessExecutor()
 _CURRENT: ContextVar[Executor | None] = ContextVar("dlnlandscape_executor", default=None)
 
 
@@ -429,6 +437,7 @@ __all__ = [
     "InProcessExecutor",
     "current_executor",
     "dask_client",
+    "dask_worker_address",
     "executor_for",
     "using",
     "with_executor_record",

@@ -70,10 +70,6 @@ class PathBatch(NamedTuple):
     length: np.ndarray  # (N,) float: |s_b − s_a|
     arc: np.ndarray  # (N,) int64: each path's arc of the homotopy (0 when it has one)
 
-    def rows(self, rows: np.ndarray) -> PathBatch:
-        """The paths `rows` of this batch (copies)."""
-        return PathBatch(*(np.ascontiguousarray(field[rows]) for field in self))
-
     @property
     def tracking(self) -> np.ndarray:
         """Rows still moving (status 0, tracker.PathStatus.TRACKING)."""

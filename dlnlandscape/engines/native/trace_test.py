@@ -343,7 +343,8 @@ def trace_values(y: np.ndarray) -> np.ndarray:
 
 
 def block_sizes(points: list[np.ndarray]) -> np.ndarray:
-    """Σ |λ| and Σ ‖x²‖ over the fibre points: the scales of the trace's two blocks (TRACE_BLOCKS)."""
+    """Σ |λ| and Σ ‖x²‖ over the fibre points: the scales of the trace's two blocks, each
+    deviation relative to its own (`trace_deviation`)."""
     return np.maximum(
         [
             sum(float(np.abs(y[:, -1]).sum()) for y in points),
@@ -736,10 +737,10 @@ __all__ = [
     "TraceOutcome",
     "TraceSystem",
     "TraceTest",
+    "block_sizes",
     "direction_slots",
     "gradient_problem",
     "random_parameters",
-    "block_sizes",
     "trace_deviation",
     "trace_system",
     "trace_values",
