@@ -8,8 +8,10 @@ from typing import Any
 import numpy as np
 import pytest
 
+from dlnlandscape.common.points import match_points
+from dlnlandscape.common.symmetry import closure
 from dlnlandscape.engines.native.endgame import NEWTON_ACCURACY, refine
-from dlnlandscape.engines.native.family import ArcTracker
+from dlnlandscape.engines.native.family import ArcTracker, Family
 from dlnlandscape.engines.native.monodromy import MonodromyOptions, MonodromySolver
 from dlnlandscape.engines.native.precision import refine_extended
 from dlnlandscape.engines.native.targets import BaseSolutions, track_to_targets
@@ -99,6 +101,37 @@ def test_extended_precision_finishes_what_double_cannot_confirm(base):
     better = refine_extended(problem, near)
     assert np.abs(better.points - x).max() < 1e-12
     assert (better.step < 1e-25).all() and (better.residual < 1e-25).all()
+
+
+def test_an_orbit_the_loops_missed_comes_back_from_the_target_and_is_then_proven():
+    """The mechanism of (2,2,2,2) m = 2, solver seed 7: the base set lacks an orbit, a path of
+    that pattern is lost on the direct route, and the detour reaches the missing orbit too — the
+    target has more than the base.  The pair is handed back (`surplus`), its orbits are carried
+    to the base point, and the trace test that failed on the short set passes on the grown one."""
+    problem = Problem.from_config(_config([2, 2, 2], 3))
+    solver = MonodromySolver(problem, np.random.default_rng(0), TrackerOptions(), MonodromyOptions())
+    components = solver.solve()
+    big = int(np.argmax([c.reps.shape[0] for c in components]))
+    c = components[big]
+    assert (c.known.shape[0], c.reps.shape[0], c.completeness) == (192, 48, "trace_test")
+    gone = closure(c.reps[2:3], solver.signs)
+    c.known = c.known[match_points(c.known, gone, 1e-8) < 0]
+    c.reps = np.delete(c.reps, 2, axis=0)
+    assert c.known.shape[0] == 188 and solver.trace is not None and c.slice is not None
+    assert solver.trace.evaluate([c.slice], [c.reps])[0].deviation > 1e-6  # the short set fails
+    bases = [BaseSolutions(b.base, b.reps, b.active) for b in components]
+    first = sum(b.reps.shape[0] for b in components[:big])
+    arcs = LosingArcs(solver.arcs, np.array([first + 5]))
+    results, final = track_to_targets(
+        arcs, np.random.default_rng(1), solver.signs, bases, [problem], TrackerOptions(), refine, NEWTON_ACCURACY
+    )
+    assert results[0].is_success().sum() == 225 and final.failed == 0
+    assert [(s.target, s.pattern, s.representatives.shape[0]) for s in final.surplus] == [(0, big, 48)]
+    c.completeness, c.stopped = "heuristic", "no new solutions"
+    assert solver.take_back(components, final.surplus, Family(problem).target()) == 1
+    assert (c.known.shape[0], c.reps.shape[0], c.completeness) == (192, 48, "trace_test")
+    assert c.slice.outcome is not None and c.slice.outcome.deviation <= 1e-10
+    assert "1 orbit(s) carried back from the target" in c.stopped
 
 
 @pytest.mark.parametrize("seed", [1, 3])

@@ -168,6 +168,9 @@ class MonodromyStats:
     trace_path_steps: int = 0  # the trace test's share of path_steps (witness loops, trace arcs)
     trace_arcs_tracked: int = 0
     trace_evaluations: int = 0
+    # orbits the final homotopy found beyond a base point's set, carried back to it and added
+    # before the trace test was read again (monodromy.MonodromySolver.take_back)
+    taken_back: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -201,6 +204,7 @@ class MonodromyStats:
             "trace_path_steps": self.trace_path_steps,
             "trace_arcs_tracked": self.trace_arcs_tracked,
             "trace_evaluations": self.trace_evaluations,
+            "taken_back": self.taken_back,
         }
 
 

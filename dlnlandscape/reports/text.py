@@ -112,6 +112,8 @@ def _monodromy_lines(info: dict[str, Any] | None) -> list[tuple[str, str]]:
                 "or solver.trusted_count: msolve makes it exact)"
             )
         how = "; ".join(parts) or "no pattern needed loops"
+    if info.get("taken_back"):
+        how += f"; {info['taken_back']} orbit(s) a detour found at the target carried back to the base points"
     return [
         (
             "monodromy",

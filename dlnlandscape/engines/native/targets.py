@@ -35,9 +35,12 @@ pattern).  So, in order:
    one route is far from another: two routes miss a solution only if both do.
 
 Every pass is recorded (FinalPassStats: paths tracked, endpoints refined, orbits found, orbits
-still missing).  Whatever is still missing at the end is reported as failed paths, which makes
-the verdict incomplete.  A stop request (engines/control.py) ends the passes early; the
-solutions found so far are returned.
+still missing).  A (target, pattern) pair can also end with *more* orbits than its base point had
+— a detour is a monodromy loop and may reach an orbit the loops missed: those pairs' orbits are
+handed back (`FinalTracking.surplus`) so that monodromy can carry them back to its base point and
+test the grown set again (monodromy.take_back).  Whatever is still missing at the end is
+reported as failed paths, which makes the verdict incomplete.  A stop request
+(engines/control.py) ends the passes early; the solutions found so far are returned.
 """
 
 from __future__ import annotations
@@ -78,6 +81,17 @@ class FinalTracking:
     failed: int  # orbits still missing at the end
     passes: tuple[FinalPassStats, ...]
     stopped: str = ""  # a stop request ended the passes early
+    surplus: tuple[Surplus, ...] = ()  # pairs that ended with more orbits than their base point
+
+
+@dataclass(frozen=True)
+class Surplus:
+    """A (target, pattern) pair that ended with more orbits than its base point had: every orbit
+    found there (one representative each), so that the base point's set can be completed."""
+
+    target: int
+    pattern: int
+    representatives: np.ndarray  # (orbits, n) at the target
 
 
 @dataclass(frozen=True)
@@ -237,6 +251,11 @@ def track_to_targets(
         stopped = stop.reason
     results = [_results(problem, signs, found, k, wanted) for k, problem in enumerate(targets)]
     by_kind = {kind: sum(p.paths for p in passes if p.kind == kind) for kind in ("retrack", "detour")}
+    surplus = tuple(
+        Surplus(k, int(c), found.points[k][found.pattern[k] == c])
+        for k in range(K)
+        for c in np.flatnonzero(found.count(k, C) > wanted)
+    )
     final = FinalTracking(
         paths=int(starts.shape[0]),
         lost_first_pass=passes[0].missing if passes else int(starts.shape[0]),
@@ -246,6 +265,7 @@ def track_to_targets(
         failed=int(missing().sum()),
         passes=tuple(passes),
         stopped=stopped,
+        surplus=surplus,
     )
     return results, final
 
@@ -315,4 +335,4 @@ def _with_images(problem: Problem, signs: np.ndarray, tracked: PathResults) -> P
     return PathResults.concatenate([tracked, added])
 
 
-__all__ = ["BaseSolutions", "FinalTracking", "Refine", "track_to_targets"]
+__all__ = ["BaseSolutions", "FinalTracking", "Refine", "Surplus", "track_to_targets"]
