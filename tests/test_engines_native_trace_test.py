@@ -20,8 +20,10 @@ from dlnlandscape.engines.native.trace_test import (
     TRACE_TOL,
     Slice,
     TraceTest,
+    block_sizes,
     direction_slots,
     random_parameters,
+    rounding_contributions,
     trace_deviation,
     trace_system,
 )
@@ -193,7 +195,7 @@ def test_a_missing_orbit_is_not_diluted_by_witnesses_with_huge_lambda():
         fibre = test.track_fibres([c.slice], [reps])[0]
         gammas = (0.0, 0.5 * c.slice.gamma, c.slice.gamma)
         points = [np.concatenate([y, np.column_stack([x, lam0 + g * lam1])]) for y, g in zip(fibre.points, gammas)]
-        errors = [np.concatenate([e, np.full(1000, 1e-20)]) for e in fibre.accuracy]
+        errors = [np.concatenate([e, np.full((1000, 2), 1e-20)]) for e in fibre.accuracy]
         values = [np.concatenate([y[:, -1:], y[:, :-1] ** 2], axis=1) for y in points]
         second = values[0].sum(axis=0) - 2 * values[1].sum(axis=0) + values[2].sum(axis=0)
         whole = np.linalg.norm(second) / sum(np.linalg.norm(v, axis=1).sum() for v in values)
@@ -203,6 +205,22 @@ def test_a_missing_orbit_is_not_diluted_by_witnesses_with_huge_lambda():
         else:
             assert whole < TRACE_TOL  # the old, whole-fibre reading would have passed it
             assert deviation > 1e3 * TRACE_TOL and ROUNDING_MARGIN * rounding < TRACE_TOL
+        # The huge points as extended precision leaves them: exact to their rounding to double,
+        # coordinate by coordinate (|δλ| ~ 1e-16·|λ| ~ 1e-8, |δx| ~ 1e-16·|x|).  Charged to
+        # both blocks, λ's error drowns the x² block (the tolerance it allows covers a missing
+        # orbit); per block, the bound stays far below the tolerance and the short set fails.
+        huge = np.column_stack([2.3e-16 * np.abs(lam0), 2.3e-16 * np.abs(x).max(axis=1)])
+        split = [np.concatenate([e, huge]) for e in fibre.accuracy]
+        shared = [np.concatenate([e[:, 0], huge.max(axis=1)]) for e in fibre.accuracy]
+        deviation, rounding = trace_deviation(points, split)
+        assert ROUNDING_MARGIN * rounding < TRACE_TOL
+        assert (deviation > 1e3 * TRACE_TOL) != complete
+
+        def x_block_rounding(errors: list[np.ndarray], points: list[np.ndarray] = points) -> float:
+            return float(sum(c[:, 1].sum() for c in rounding_contributions(points, errors)) / block_sizes(points)[1])
+
+        assert ROUNDING_MARGIN * x_block_rounding(split) < 0.1 * TRACE_TOL
+        assert ROUNDING_MARGIN * x_block_rounding(shared) > 10 * TRACE_TOL  # the shared bound cannot decide
 
 
 def test_witnesses_of_other_curves_are_not_taken():

@@ -386,34 +386,42 @@ class MonodromySolver:
 
     def take_back(self, components: list[Component], surplus: tuple[Surplus, ...], target: DataPoint) -> int:
         """Carry the orbits of the (pattern, target) pairs that ended with more orbits than their
-        base point (targets.FinalTracking.surplus) back to the base point — straight, then along
-        detours through random points for those that fail — add the verified ones, and read the
-        trace test of every pattern that grew again.  Returns how many orbits were added."""
+        base point (targets.FinalTracking.surplus) back to the base point, add the verified new
+        ones, and read the trace test of every pattern that grew again.  Returns how many orbits
+        were added.
+
+        Every route carries *all* of the pair's orbits: a route is a bijection between the two
+        complete sets, so the orbits beyond the base's set must land on new base points — unless
+        a path jumps onto a point another path reaches, as the direct route's did on the way out
+        ((2,2,2,2) m = 2, solver seed 7: the straight way back brought nothing new).  So, like
+        the final homotopy's detours, routes through random points are tried until the base set
+        is as large as the target's or MAX_DETOURS routes are spent."""
         options = self.final_options  # as carefully as the way out (targets.py)
         added = 0
         for extra in surplus:
             c = components[extra.pattern]
             before = c.reps.shape[0]
-            pending = extra.representatives
-            for attempt in range(1 + MAX_DETOURS):
-                if pending.shape[0] == 0:
+            for route in range(1 + MAX_DETOURS):
+                if c.reps.shape[0] >= extra.representatives.shape[0]:
                     break
-                legs = [(target, c.base)] if attempt == 0 else [(target, self.family.random_point(self.rng))]
-                if attempt:
-                    legs.append((legs[0][1], c.base))
-                y, alive = pending, np.ones(pending.shape[0], dtype=bool)
+                if route == 0:
+                    legs = [(target, c.base)]
+                else:
+                    detour = self.family.random_point(self.rng)
+                    legs = [(target, detour), (detour, c.base)]
+                y = extra.representatives.copy()
+                alive = np.ones(y.shape[0], dtype=bool)
                 for leg in legs:
                     idx = np.flatnonzero(alive)
-                    y_new, ok = self.arcs.track(y[idx], [leg], np.zeros(idx.size, dtype=np.int64), options)
-                    y = y.copy()
-                    y[idx] = y_new
+                    y[idx], ok = self.arcs.track(y[idx], [leg], np.zeros(idx.size, dtype=np.int64), options)
                     alive[idx[~ok]] = False
-                x, converged = newton_check(c.base_problem, np.where(alive[:, None], y, 0.0))
-                arrived = alive & converged & self.family.in_pattern(x, c.active)
-                self._add(c, x[arrived])
-                pending = pending[~arrived]
+                x, converged = newton_check(c.base_problem, y[alive])
+                self._add(c, x[converged & self.family.in_pattern(x, c.active)])
             grew = c.reps.shape[0] - before
             added += grew
+            short = extra.representatives.shape[0] - c.reps.shape[0]
+            if short > 0:
+                c.stopped += f"; {short} orbit(s) found at the target could not be carried back to the base point"
             if grew == 0:
                 continue
             note = f"{grew} orbit(s) carried back from the target"

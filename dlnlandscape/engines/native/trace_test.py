@@ -354,38 +354,49 @@ def block_sizes(points: list[np.ndarray]) -> np.ndarray:
     )
 
 
+def point_errors(error: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A fibre point's absolute inaccuracy as (|δλ|, |δx|): an (N, 2) array holds both, a 1-D
+    one the same bound for both (Newton in double precision knows only the step's size)."""
+    return (error, error) if error.ndim == 1 else (error[:, 0], error[:, 1])
+
+
 def rounding_contributions(points: list[np.ndarray], errors: list[np.ndarray]) -> list[np.ndarray]:
-    """Per fibre point, how much its inaccuracy (absolute) may move the second difference:
-    |δφ| ≤ (2‖x‖ + 1)|δy| for φ = (λ, x²) — ‖x‖ without λ, which reaches 10⁶ on witnesses
-    near the pencil's poles while x stays moderate — and the second difference weighs t = γ/2
-    twice.  (A bound for both blocks: |δλ| ≤ |δy| is smaller still.)"""
-    return [w * (2.0 * np.abs(y[:, :-1]).max(axis=1) + 1.0) * e for w, y, e in zip((1, 2, 1), points, errors)]
+    """Per fibre point, how much its inaccuracy (absolute) may move the second difference, as
+    (N, 2) for the λ block and the x² block: |δλ|, and |δφ| ≤ (2‖x‖ + 1)|δx| for x² — ‖x‖
+    without λ, which reaches 10⁶ on witnesses near the pencil's poles while x stays moderate;
+    the second difference weighs t = γ/2 twice.
+
+    Why the blocks get their own errors.  A point refined in extended precision is exact to its
+    rounding to double, coordinate by coordinate: λ ~ 1e8 carries an error ~1e-8 but its x
+    (~1) one ~1e-16.  One bound for both charged the x² block with λ's rounding and raised the
+    tolerance to 1.3e-9 on (2,2,2,2) m = 2, where a missing orbit showed as 1.26e-9: a pass."""
+    out = []
+    for w, y, e in zip((1, 2, 1), points, errors):
+        e_lambda, e_x = point_errors(e)
+        out.append(w * np.stack([e_lambda, (2.0 * np.abs(y[:, :-1]).max(axis=1) + 1.0) * e_x], axis=1))
+    return out
 
 
 def trace_deviation(
     points: list[np.ndarray], errors: list[np.ndarray] | None = None, tolerance: float = TRACE_TOL
 ) -> tuple[float, float]:
     """The relative second difference of Σ φ over the fibre points at t = 0, γ/2, γ, and the
-    relative rounding of that sum that the points' accuracies (absolute, per point) allow — for
-    the block (λ, or x²) that is furthest from passing at `tolerance`.
+    relative rounding of that sum that the points' accuracies (absolute, per point: see
+    `point_errors`) allow — for the block (λ, or x²) that is furthest from passing at
+    `tolerance`.
 
     Why blocks.  Relative to Σ‖φ‖ of the whole fibre, which the λ of witnesses near the pencil's
     poles (10⁶) dominate, one missing orbit of moderate points moved the trace by ~1e-10 on
     (2,2,2,2) m = 2 — under a rounding-raised tolerance of 2e-10: a false pass, one orbit of 16
     short.  The second difference vanishes for a complete set in every coordinate, so each block
-    is held to the tolerance relative to its own scale: the x² block's is moderate, and a missing
-    orbit shows by orders of magnitude there."""
+    is held to the tolerance relative to its own scale."""
     sums = [trace_values(y).sum(axis=0) for y in points]
     second = sums[0] - 2.0 * sums[1] + sums[2]
     sizes = block_sizes(points)
     deviations = np.array([abs(second[0]), float(np.linalg.norm(second[1:]))]) / sizes
     if errors is None:
         return float(deviations.max()), 0.0
-    bounds = [
-        sum(float((w * e).sum()) for w, e in zip((1, 2, 1), errors)),
-        sum(float(c.sum()) for c in rounding_contributions(points, errors)),
-    ]
-    roundings = np.array(bounds) / sizes
+    roundings = sum(c.sum(axis=0) for c in rounding_contributions(points, errors)) / sizes
     worst = int(np.argmax(deviations / np.maximum(tolerance, ROUNDING_MARGIN * roundings)))
     return float(deviations[worst]), float(roundings[worst])
 
@@ -587,7 +598,7 @@ class TraceTest:
         points = [np.concatenate([Slice.lift(x), s.witness_reps]) for s, x in zip(slices, solutions)]
         slice_of_path = np.concatenate([np.full(p.shape[0], i) for i, p in enumerate(points)])
         y = np.concatenate(points)
-        error = np.zeros(y.shape[0])
+        error = np.zeros((y.shape[0], 2))  # |δλ|, |δx| per point (point_errors)
         problems = [""] * len(slices)
         self._refine_at(slices, slice_of_path, y, error, [0.0] * len(slices))
         series, errors = [y.copy()], [error.copy()]
@@ -648,15 +659,15 @@ class TraceTest:
         MAX_TRACE_TOL — the trace, not the points, was then declared unreadable.  A refined
         point is exact to its rounding to double (EXTENDED_ACCURACY)."""
         fibres, accuracy = fibre.points, fibre.accuracy
-        contributions = rounding_contributions(fibres, accuracy)
-        flat = np.concatenate(contributions)
+        # each point's share of the relative bound, both blocks together
+        flat = np.concatenate(rounding_contributions(fibres, accuracy)) @ (1.0 / block_sizes(fibres))
         order = np.argsort(-flat, kind="stable")
         left = flat.sum() - np.cumsum(flat[order])  # the bound after refining the first k + 1
-        goal = 0.1 * self.tolerance / ROUNDING_MARGIN * float(block_sizes(fibres).min())
+        goal = 0.1 * self.tolerance / ROUNDING_MARGIN
         needed = flat.size if every else int(np.searchsorted(-left, -goal)) + 1
         count = min(needed, MAX_EXTENDED_POINTS, flat.size)
         chosen = order[:count]
-        offsets = np.cumsum([0] + [c.size for c in contributions])
+        offsets = np.cumsum([0] + [y.shape[0] for y in fibres])
         refined = 0
         for j, t in enumerate((0.0, 0.5 * s.gamma, s.gamma)):
             rows = chosen[(chosen >= offsets[j]) & (chosen < offsets[j + 1])] - offsets[j]
@@ -671,7 +682,10 @@ class TraceTest:
                 )
                 ok = result.step <= EXTENDED_STEP
                 fibres[j][rows[ok]] = result.points[ok]
-                accuracy[j][rows[ok]] = EXTENDED_ACCURACY * np.maximum(1.0, np.abs(result.points[ok]).max(axis=1))
+                exact = result.points[ok]
+                accuracy[j][rows[ok]] = EXTENDED_ACCURACY * np.stack(
+                    [np.maximum(1.0, np.abs(exact[:, -1])), np.maximum(1.0, np.abs(exact[:, :-1]).max(axis=1))], axis=1
+                )
                 refined += int(ok.sum())
                 rows = rows[~ok]
                 if rows.size == 0:
@@ -696,7 +710,7 @@ class TraceTest:
             todo = mine if rows is None else np.intersect1d(mine, rows)
             if todo.size:
                 y[todo], step = s.refine(y[todo], t[si])
-                error[todo] = step * np.maximum(1.0, np.abs(y[todo]).max(axis=1))
+                error[todo] = (step * np.maximum(1.0, np.abs(y[todo]).max(axis=1)))[:, None]
                 y[todo[~(step <= NEWTON_ACCURACY)]] = np.nan
             ok = np.isfinite(y[mine]).all(axis=1)
             good = mine[ok]
