@@ -242,6 +242,34 @@ def test_a_computed_bound_is_cached_on_disk_and_read_whatever_the_limits(tmp_pat
     assert again["cached"] is True and again["affine"] == 33
 
 
+def test_a_search_past_its_work_limit_is_remembered_until_a_larger_limit_is_given(tmp_path, monkeypatch) -> None:
+    """The work limit is deterministic, so a failed budgeted search is stored and a later call
+    with no larger a limit is answered at once; a larger limit computes the number (which then
+    replaces the failure for every limit)."""
+    import time
+
+    from dlnlandscape.analysis import bkk
+
+    monkeypatch.setenv("DLN_CACHE_DIR", str(tmp_path))
+    bkk._bkk_cached.cache_clear()
+    busy = bkk_bound((2, 2, 2), max_tests=1000)
+    assert busy["status"] == "not computed" and busy["limit"] == "work" and "cached" not in busy
+    bkk._bkk_cached.cache_clear()  # a new process: only the disk remembers
+    def searched(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the search ran again")
+
+    monkeypatch.setattr(bkk, "mixed_volume", searched)
+    began = time.perf_counter()
+    again = bkk_bound((2, 2, 2), max_tests=500)
+    assert again["cached"] is True and again["reason"] == busy["reason"]
+    assert time.perf_counter() - began < 0.5
+    monkeypatch.undo()
+    monkeypatch.setenv("DLN_CACHE_DIR", str(tmp_path))
+    full = bkk_bound((2, 2, 2), max_tests=2_000_000)
+    assert full["status"] == "computed" and full["affine"] == 1089
+    assert bkk_bound((2, 2, 2), max_tests=1000)["affine"] == 1089
+
+
 def test_the_size_limit_is_checked_before_anything_is_built() -> None:
     import time
 

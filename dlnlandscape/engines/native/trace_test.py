@@ -25,7 +25,10 @@ the data family, so for a random complex X₀ its generic count is the family's
 p₀'s, and the curve is still irreducible — for each x with non-zero coordinates the C part alone
 solves F = 0 uniquely, so the solutions over p₀ + span(T, C) form a vector bundle over a torus,
 and a generic line through p₀ pulls back to an irreducible curve (Bertini).  Moving S as well
-costs 30 % more witnesses (below) and buys nothing.
+costs 30 % more witnesses (below) and buys nothing.  Moving T alone would cost a ninth of the
+witnesses (704 against 6,048 on (1,2,2,2) m = 1) but its curve is *reducible*: loops in λ alone
+(the pencil with h = 0, so λ = t) carry one solution of a 7-coordinate pattern to 4 of its 8
+orbits, where with T and C they reach all 8 — a union of components could pass the test.
 
 The pencil.  λ itself would not do: fibres over λ lose points to infinity where the count drops.
 Following LRS §3 (HC.jl's verify system), the pencil g(x, λ) = (h(x) − 1) λ on C has as fibre
@@ -105,6 +108,7 @@ FRESH_WITNESS_LOOPS = 8  # a round gives each slice ≥ this many (witness, fres
 # witness loops go a quarter of the way towards random (p, v, h): shorter arcs (≈ 14 steps
 # instead of ≈ 35 on (1,2,2,2)) mix a little less per loop but cost half the steps in all
 LOOP_RADIUS = 0.25
+DIRECTION_BLOCKS = "TC"  # the blocks of p the line p₀ + λv moves (module docstring, "The curve")
 
 
 @dataclass(frozen=True)
@@ -461,7 +465,7 @@ class TraceTest:
         p0 = fam.system.parameter_vector(fam.scale * base.X @ base.X.T, fam.scale * base.Y @ base.X.T, base.C).astype(
             complex
         )
-        v = random_parameters(fam, base, rng, "TC")
+        v = random_parameters(fam, base, rng, DIRECTION_BLOCKS)
         size = float(np.mean(np.abs(solutions[:, active]) ** 2)) if active.any() else 1.0
         scale = np.maximum(1.0, np.abs(solutions).max(axis=1))
         a = np.where(active, complex_normal(rng, (n,)), 0.0) / (max(1, int(active.sum())) ** 0.5 * size)
@@ -486,7 +490,7 @@ class TraceTest:
         """A random q at t = 0: part of the way to another line (p, v) of the linear family and
         another form h — LOOP_RADIUS, doubled for every round in a row without a new witness."""
         p = random_parameters(self.family, base, self.rng)
-        v = random_parameters(self.family, base, self.rng, "TC")
+        v = random_parameters(self.family, base, self.rng, DIRECTION_BLOCKS)
         scale = float(np.sqrt(np.mean(np.abs(s.a[s.active]) ** 2))) if s.active.any() else 1.0
         a = np.where(s.active, complex_normal(self.rng, s.a.shape), 0.0) * scale
         r = min(1.0, LOOP_RADIUS * 2.0**s.stagnant)
