@@ -16,6 +16,12 @@ alone (a cheaper predictor, fewer factorisations per step, is what would lower t
 
 Part 2 (--solve): whole monodromy solves (trace test included) with `kernel="monomial"` and the
 default, one after the other: counts, completeness, path steps, failed arcs, wall seconds.
+
+Part 3 (--reuse): the compiled tracking loop (`kernel.track_paths`) along whole arcs between
+random data points of the family, from start pairs, with the tangent of each step computed
+afresh and reused from the last correction of the step before (`TrackerOptions.reuse_tangent`),
+side by side on one thread: paths arrived, path steps, µs per step, wall seconds and the largest
+endpoint difference.  Then (with --solve) whole solves with both settings, one after the other.
 """
 
 from __future__ import annotations
@@ -165,24 +171,109 @@ def solve_table() -> list[str]:
     return rows
 
 
+def reuse_table(paths: int) -> list[str]:
+    """Part 3: whole arcs through the compiled loop, the tangent computed afresh vs reused."""
+    from dlnlandscape.engines.native.family import ARC_END
+    from dlnlandscape.engines.native.tracker import Tracker, TrackerOptions
+
+    rows = [
+        "| widths | m | paths | arrived fresh / reused | steps fresh | steps reused | µs/step fresh "
+        "| µs/step reused | wall fresh s | wall reused s | speed-up | max endpoint Δ |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for widths, samples in CASES[:-1]:
+        rng = np.random.default_rng(1)
+        family = _family(widths, samples, rng)
+        starts = [family.start_pair(rng) for _ in range(paths)]
+        targets = [family.random_point(rng) for _ in range(8)]
+        arcs = [(q0, targets[i % 8]) for i, (_, q0) in enumerate(starts)]
+        hom = family.homotopy(arcs, np.arange(paths))
+        y0 = np.array([x0 for x0, _ in starts])
+        results: dict[bool, tuple] = {}
+        for reuse in (False, True) * 4:  # alternating, best of 3 after a warm-up pair
+            steps = CompiledSteps(hom)
+            began = time.perf_counter()
+            state = Tracker(hom, TrackerOptions(reuse_tangent=reuse), steps).track(
+                y0, np.zeros(paths, complex), np.full(paths, ARC_END)
+            )
+            took = time.perf_counter() - began
+            if reuse not in results or took < results[reuse][1]:
+                results[reuse] = (state, took if reuse in results else np.inf)
+        (fresh, t_fresh), (reused, t_reused) = results[False], results[True]
+        both = (fresh.status == 4) & (reused.status == 4)
+        delta = float(np.abs(fresh.y[both] - reused.y[both]).max() / max(1.0, np.abs(fresh.y[both]).max()))
+        s_fresh, s_reused = int(fresh.steps.sum()), int(reused.steps.sum())
+        rows.append(
+            f"| {widths} | {samples} | {paths:,} | {int((fresh.status == 4).sum()):,} / "
+            f"{int((reused.status == 4).sum()):,} | {s_fresh:,} | {s_reused:,} | {t_fresh / s_fresh * 1e6:.1f} "
+            f"| {t_reused / s_reused * 1e6:.1f} | {t_fresh:.2f} | {t_reused:.2f} | {t_fresh / t_reused:.2f}× "
+            f"| {delta:.0e} |"
+        )
+        print(rows[-1], flush=True)
+    return rows
+
+
+def reuse_solve_table() -> list[str]:
+    """Whole solves with the tangent computed afresh and reused (default), one after the other."""
+    from dlnlandscape.engines.native.engine import NativeEngine
+    from dlnlandscape.engines.native.tracker import TrackerOptions
+    from dlnlandscape.pipeline import solve
+
+    rows = [
+        "| widths | m | tangent | complex | completeness | path steps | failed loop arcs | wall s |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for widths, samples in SOLVE_CASES:
+        config = parse_config(
+            {
+                "architecture": {"widths": list(widths)},
+                "data": {"samples": samples, "seed": 7, "decimals": 3},
+                "regularization": {"kind": "generalized", "seed": 8, "decimals": 3},
+                "solver": {"backend": "native", "start": "monodromy", "seed": 5, "certify": False},
+            },
+            source="step-cost",
+        )
+        for reuse in (False, True):
+            began = time.perf_counter()
+            s = solve(config, engine=NativeEngine(TrackerOptions(reuse_tangent=reuse))).summary
+            wall = time.perf_counter() - began
+            mono = s["backend"]["monodromy"]
+            rows.append(
+                f"| {widths} | {samples} | {'reused' if reuse else 'fresh'} | {s['complex_solutions']:,} "
+                f"| {s['completeness']['method']} | {mono['path_steps']:,} | {mono['loop_arcs_failed']} | {wall:.1f} |"
+            )
+            print(rows[-1], flush=True)
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--paths", type=int, default=2000)
     parser.add_argument("--solve", action="store_true")
+    parser.add_argument("--reuse", action="store_true", help="only part 3: the tangent computed afresh vs reused")
     parser.add_argument("--out", default=str(Path(__file__).with_name("results-step-cost.md")))
     args = parser.parse_args()
     numba.set_num_threads(1)
+    flags = f"{'--reuse ' if args.reuse else ''}{'--solve ' if args.solve else ''}"
     text = [
-        f"Command: `python benchmarks/step_cost.py {'--solve ' if args.solve else ''}--paths {args.paths}`",
+        f"Command: `python benchmarks/step_cost.py {flags}--paths {args.paths}`",
         "",
         f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-        f"numba {numba.__version__}; one thread; best of 5 calls on {args.paths:,} paths.",
+        f"numba {numba.__version__}; one thread; "
+        + (f"{args.paths:,} paths per case." if args.reuse else f"best of 5 calls on {args.paths:,} paths."),
         "",
-        *step_table(args.paths),
     ]
-    if args.solve:
-        heading = "Whole solves (data seed 7, Λ seed 8, solver seed 5; solver.threads default), one after the other:"
-        text += ["", heading, "", *solve_table()]
+    heading = "Whole solves (data seed 7, Λ seed 8, solver seed 5; solver.threads default), one after the other:"
+    if args.reuse:
+        text += ["The compiled loop along whole arcs (one thread, best of three alternating runs each):", ""]
+        text += reuse_table(args.paths)
+        if args.solve:
+            numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+            text += ["", heading, "", *reuse_solve_table()]
+    else:
+        text += step_table(args.paths)
+        if args.solve:
+            text += ["", heading, "", *solve_table()]
     Path(args.out).write_text("\n".join(text) + "\n", encoding="utf-8")
 
 

@@ -69,6 +69,11 @@ class PathBatch(NamedTuple):
     s_b: np.ndarray  # (N,) complex: and ends
     length: np.ndarray  # (N,) float: |s_b − s_a|
     arc: np.ndarray  # (N,) int64: each path's arc of the homotopy (0 when it has one)
+    # (N, k) complex: the first RK4 stage at (y, u), where `tangent_ready` — the tangent the last
+    # correction left (kernel._rk4_one); kept with the path so that its course does not depend
+    # on how its steps are cut into calls and batches.  None: none ready (advance_paths makes them)
+    tangent: np.ndarray | None = None
+    tangent_ready: np.ndarray | None = None  # (N,) bool
 
     @property
     def tracking(self) -> np.ndarray:

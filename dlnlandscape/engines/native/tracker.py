@@ -49,6 +49,11 @@ class TrackerOptions:
     # does not contract: double precision's limit near large solutions (|y| ~ 10², degree 7:
     # cancellation leaves ~1e-7) — 0 keeps the strict contraction test.
     noise_floor: float = 0.0
+    # The compiled loop (kernel.track_paths) starts a step from the tangent the last correction
+    # of the step before factored (or, after a rejection, from the same tangent): one evaluation
+    # and factorisation of six saved.  The Python loop over `rk4_correct` always computes it
+    # afresh; with False the compiled loop does too and both take exactly the same steps.
+    reuse_tangent: bool = True
 
     def tighter(self, factor: float = 10.0) -> TrackerOptions:
         """Options for re-tracking paths suspected of jumping."""
@@ -101,6 +106,9 @@ class TrackState:
     log_ratio_check: np.ndarray | None = None
     valuation: np.ndarray | None = None
     valuation_stable: np.ndarray | None = None  # last two estimates agreed (per group)
+    # the compiled loop's tangents (kernel_data.PathBatch.tangent), made by its first call
+    tangent: np.ndarray | None = None
+    tangent_ready: np.ndarray | None = None
 
     def s(self, index: np.ndarray, u: np.ndarray | None = None) -> np.ndarray:
         uu = self.u[index] if u is None else u
