@@ -31,6 +31,7 @@ import os
 import platform
 import time
 from pathlib import Path
+from typing import Any
 
 import numba
 import numpy as np
@@ -140,12 +141,14 @@ def step_table(paths: int) -> list[str]:
     return rows
 
 
-def solve_table() -> list[str]:
-    from dlnlandscape.engines.native.engine import NativeEngine
+def solve_table(variants: tuple[tuple[str, str, Any], ...]) -> list[str]:
+    """Whole solves of SOLVE_CASES, one after the other, once per variant: (column title,
+    the variant's label, a function making its engine)."""
     from dlnlandscape.pipeline import solve
 
+    title = variants[0][0]
     rows = [
-        "| widths | m | kernel | complex | completeness | path steps | failed loop arcs | wall s |",
+        f"| widths | m | {title} | complex | completeness | path steps | failed loop arcs | wall s |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for widths, samples in SOLVE_CASES:
@@ -158,17 +161,35 @@ def solve_table() -> list[str]:
             },
             source="step-cost",
         )
-        for kernel in ("monomial", "auto"):
+        for _, label, engine in variants:
             began = time.perf_counter()
-            s = solve(config, engine=NativeEngine(kernel=kernel)).summary
+            s = solve(config, engine=engine()).summary
             wall = time.perf_counter() - began
             mono = s["backend"]["monodromy"]
             rows.append(
-                f"| {widths} | {samples} | {kernel} | {s['complex_solutions']:,} | {s['completeness']['method']} "
+                f"| {widths} | {samples} | {label} | {s['complex_solutions']:,} | {s['completeness']['method']} "
                 f"| {mono['path_steps']:,} | {mono['loop_arcs_failed']} | {wall:.1f} |"
             )
             print(rows[-1], flush=True)
     return rows
+
+
+def kernels() -> tuple[tuple[str, str, Any], ...]:
+    """Part 2's variants: the monomial kernel and the default."""
+    from dlnlandscape.engines.native.engine import NativeEngine
+
+    return tuple(("kernel", k, lambda k=k: NativeEngine(kernel=k)) for k in ("monomial", "auto"))
+
+
+def tangents() -> tuple[tuple[str, str, Any], ...]:
+    """Part 3's variants: the tangent computed afresh, and reused (the default)."""
+    from dlnlandscape.engines.native.engine import NativeEngine
+    from dlnlandscape.engines.native.tracker import TrackerOptions
+
+    return tuple(
+        ("tangent", label, lambda r=reuse: NativeEngine(TrackerOptions(reuse_tangent=r)))
+        for label, reuse in (("fresh", False), ("reused", True))
+    )
 
 
 def reuse_table(paths: int) -> list[str]:
@@ -213,39 +234,6 @@ def reuse_table(paths: int) -> list[str]:
     return rows
 
 
-def reuse_solve_table() -> list[str]:
-    """Whole solves with the tangent computed afresh and reused (default), one after the other."""
-    from dlnlandscape.engines.native.engine import NativeEngine
-    from dlnlandscape.engines.native.tracker import TrackerOptions
-    from dlnlandscape.pipeline import solve
-
-    rows = [
-        "| widths | m | tangent | complex | completeness | path steps | failed loop arcs | wall s |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
-    for widths, samples in SOLVE_CASES:
-        config = parse_config(
-            {
-                "architecture": {"widths": list(widths)},
-                "data": {"samples": samples, "seed": 7, "decimals": 3},
-                "regularization": {"kind": "generalized", "seed": 8, "decimals": 3},
-                "solver": {"backend": "native", "start": "monodromy", "seed": 5, "certify": False},
-            },
-            source="step-cost",
-        )
-        for reuse in (False, True):
-            began = time.perf_counter()
-            s = solve(config, engine=NativeEngine(TrackerOptions(reuse_tangent=reuse))).summary
-            wall = time.perf_counter() - began
-            mono = s["backend"]["monodromy"]
-            rows.append(
-                f"| {widths} | {samples} | {'reused' if reuse else 'fresh'} | {s['complex_solutions']:,} "
-                f"| {s['completeness']['method']} | {mono['path_steps']:,} | {mono['loop_arcs_failed']} | {wall:.1f} |"
-            )
-            print(rows[-1], flush=True)
-    return rows
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--paths", type=int, default=2000)
@@ -269,11 +257,11 @@ def main() -> None:
         text += reuse_table(args.paths)
         if args.solve:
             numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
-            text += ["", heading, "", *reuse_solve_table()]
+            text += ["", heading, "", *solve_table(tangents())]
     else:
         text += step_table(args.paths)
         if args.solve:
-            text += ["", heading, "", *solve_table()]
+            text += ["", heading, "", *solve_table(kernels())]
     Path(args.out).write_text("\n".join(text) + "\n", encoding="utf-8")
 
 

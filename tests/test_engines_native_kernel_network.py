@@ -210,3 +210,26 @@ def test_a_batch_cut_to_its_own_arcs_takes_the_same_steps(structured: bool):
     assert whole.tangent_ready.any()
     for name in ("y", "u", "du", "status", "steps", "tangent", "tangent_ready"):
         assert np.array_equal(getattr(whole, name), getattr(halves, name))
+
+
+def test_the_kernels_lu_solves_like_numpy_and_serves_two_right_hand_sides():
+    """`_lu_factor` + `_lu_apply` (what every step's factorisations use) against NumPy's solve,
+    on systems whose pivots must swap rows (a zero leading entry, a badly scaled row), and the
+    Newton update that also solves for the next tangent with the same factors."""
+    from dlnlandscape.engines.native.kernel import _lu_solve, _newton_update
+
+    rng = np.random.default_rng(9)
+    for k in (2, 5, 13):
+        A = rng.standard_normal((k, k)) + 1j * rng.standard_normal((k, k))
+        A[0, 0] = 0.0  # the first pivot must come from another row
+        A[-1] *= 1e-6
+        b = rng.standard_normal(k) + 1j * rng.standard_normal(k)
+        c = rng.standard_normal(k) + 1j * rng.standard_normal(k)
+        expected_b, expected_c = np.linalg.solve(A, b), np.linalg.solve(A, c)
+        x = b.copy()
+        assert _lu_solve(A.copy(), x) and np.allclose(x, expected_b, rtol=1e-9, atol=1e-12)
+        z, values, cc = np.zeros(k, complex), b.copy(), c.copy()
+        norm = _newton_update(z, values, A.copy(), cc, True)
+        assert np.allclose(z, -expected_b, rtol=1e-9, atol=1e-12) and np.allclose(cc, expected_c, rtol=1e-9)
+        assert norm == pytest.approx(np.linalg.norm(expected_b), rel=1e-9)
+    assert not _lu_solve(np.zeros((3, 3), complex), np.ones(3, complex))

@@ -134,82 +134,66 @@ if HAVE_NUMBA:
             Hv[n + g] = acc
 
     @nb.njit(cache=_CACHE, error_model="numpy")
-    def _lu_solve(A, b):  # pragma: no cover
-        """Solve A x = b in place (b becomes x) by Gaussian elimination with partial pivoting."""
+    def _lu_factor(A, piv):  # pragma: no cover
+        """A ← its LU factors in place (partial pivoting, the swaps in `piv`; each step's
+        multipliers stay below the diagonal where that step left them — later swaps move only
+        the columns still to eliminate — so `_lu_apply` replays the steps on b in order);
+        False when A is singular."""
         m = A.shape[0]
         for k in range(m):
-            piv = k
+            p = k
             best = abs(A[k, k].real) + abs(A[k, k].imag)
             for i in range(k + 1, m):
                 a = abs(A[i, k].real) + abs(A[i, k].imag)
                 if a > best:
                     best = a
-                    piv = i
+                    p = i
             if best == 0.0:
                 return False
-            if piv != k:
-                for j in range(m):
+            piv[k] = p
+            if p != k:
+                for j in range(k, m):
                     tmp = A[k, j]
-                    A[k, j] = A[piv, j]
-                    A[piv, j] = tmp
-                tmp = b[k]
-                b[k] = b[piv]
-                b[piv] = tmp
+                    A[k, j] = A[p, j]
+                    A[p, j] = tmp
             inv = 1.0 / A[k, k]
             for i in range(k + 1, m):
                 f = A[i, k] * inv
+                A[i, k] = f
                 if f != 0:
                     for j in range(k + 1, m):
                         A[i, j] -= f * A[k, j]
-                    b[i] -= f * b[k]
+        return True
+
+    @nb.njit(cache=_CACHE, error_model="numpy")
+    def _lu_apply(A, piv, b):  # pragma: no cover
+        """b ← A⁻¹ b in place from the factors `_lu_factor` left in A and piv: its swaps and
+        eliminations in the order it made them (the same operations, in the same order, as
+        eliminating b alongside A), then back substitution."""
+        m = A.shape[0]
+        for k in range(m):
+            p = piv[k]
+            if p != k:
+                tmp = b[k]
+                b[k] = b[p]
+                b[p] = tmp
+            for i in range(k + 1, m):
+                if A[i, k] != 0:
+                    b[i] -= A[i, k] * b[k]
         for k in range(m - 1, -1, -1):
             s = b[k]
             for j in range(k + 1, m):
                 s -= A[k, j] * b[j]
             b[k] = s / A[k, k]
-        return True
 
     @nb.njit(cache=_CACHE, error_model="numpy")
-    def _lu_solve2(A, b, c):  # pragma: no cover
-        """Solve A x = b and A x = c in place with one factorisation (partial pivoting)."""
-        m = A.shape[0]
-        for k in range(m):
-            piv = k
-            best = abs(A[k, k].real) + abs(A[k, k].imag)
-            for i in range(k + 1, m):
-                a = abs(A[i, k].real) + abs(A[i, k].imag)
-                if a > best:
-                    best = a
-                    piv = i
-            if best == 0.0:
-                return False
-            if piv != k:
-                for j in range(m):
-                    tmp = A[k, j]
-                    A[k, j] = A[piv, j]
-                    A[piv, j] = tmp
-                tmp = b[k]
-                b[k] = b[piv]
-                b[piv] = tmp
-                tmp = c[k]
-                c[k] = c[piv]
-                c[piv] = tmp
-            inv = 1.0 / A[k, k]
-            for i in range(k + 1, m):
-                f = A[i, k] * inv
-                if f != 0:
-                    for j in range(k + 1, m):
-                        A[i, j] -= f * A[k, j]
-                    b[i] -= f * b[k]
-                    c[i] -= f * c[k]
-        for k in range(m - 1, -1, -1):
-            sb = b[k]
-            sc = c[k]
-            for j in range(k + 1, m):
-                sb -= A[k, j] * b[j]
-                sc -= A[k, j] * c[j]
-            b[k] = sb / A[k, k]
-            c[k] = sc / A[k, k]
+    def _lu_solve(A, b):  # pragma: no cover
+        """Solve A x = b in place (b becomes x, A its factors) by Gaussian elimination with
+        partial pivoting."""
+        piv = np.empty(A.shape[0], np.int64)
+        if not _lu_factor(A, piv):
+            return False
+        _lu_apply(A, piv, b)
         return True
 
     @nb.njit(cache=_CACHE, error_model="numpy")
@@ -338,13 +322,18 @@ if HAVE_NUMBA:
         return np.linspace(0, N, blocks + 1).astype(np.int64)
 
     @nb.njit(cache=_CACHE, error_model="numpy")
-    def _newton_update(z, Hv, Hy):  # pragma: no cover
-        """z ← z − Hy⁻¹ Hv (Hv holds the system's values; both are overwritten); ‖step‖ or ∞."""
+    def _newton_update(z, Hv, Hy, c, with_c):  # pragma: no cover
+        """z ← z − Hy⁻¹ Hv (Hv holds the system's values; both are overwritten); ‖step‖ or ∞.
+        With `with_c`, also c ← Hy⁻¹ c from the same factorisation."""
         k = z.shape[0]
         for j in range(k):
             Hv[j] = -Hv[j]
-        if not _lu_solve(Hy, Hv):
+        piv = np.empty(k, np.int64)
+        if not _lu_factor(Hy, piv):
             return np.inf
+        _lu_apply(Hy, piv, Hv)
+        if with_c:
+            _lu_apply(Hy, piv, c)
         acc = 0.0
         for j in range(k):
             z[j] += Hv[j]
@@ -360,20 +349,6 @@ if HAVE_NUMBA:
         for j in range(y.shape[0]):
             out[j] = -Ht[j] * f
         return _lu_solve(Hy, out)
-
-    @nb.njit(cache=_CACHE, error_model="numpy")
-    def _newton_update2(z, Hv, Hy, c):  # pragma: no cover
-        """`_newton_update`, and c ← Hy⁻¹ c with the same factorisation."""
-        k = z.shape[0]
-        for j in range(k):
-            Hv[j] = -Hv[j]
-        if not _lu_solve2(Hy, Hv, c):
-            return np.inf
-        acc = 0.0
-        for j in range(k):
-            z[j] += Hv[j]
-            acc += abs(Hv[j]) ** 2
-        return np.sqrt(acc)
 
     @nb.njit(cache=_CACHE, error_model="numpy")
     def _rk4_one(y, h, s0, ds, kk, data, buf, k1, k2, k3, k4, z, norms, have_k1, next_k1):  # pragma: no cover
@@ -414,14 +389,14 @@ if HAVE_NUMBA:
         norms[0] = 0.0
         norms[1] = 0.0
         _homotopy(z, t1, False, data, kk, buf)
-        norms[0] = _newton_update(z, Hv, Hy)
+        norms[0] = _newton_update(z, Hv, Hy, next_k1, False)
         if not np.isfinite(norms[0]):
             return True
         _homotopy(z, t1, True, data, kk, buf)
         f = t1 * ds
         for j in range(k):
             next_k1[j] = -Ht[j] * f
-        norms[1] = _newton_update2(z, Hv, Hy, next_k1)
+        norms[1] = _newton_update(z, Hv, Hy, next_k1, True)
         if np.isfinite(norms[1]):
             norms[2] = 1.0
         return True
@@ -544,7 +519,7 @@ if HAVE_NUMBA:
                         for j in range(k):
                             Hy[e, j] = JF[e, j]
                     _chart(z, data.chart_cols, data.chart_coef, n, Hv, Hy)
-                    norms[it] = _newton_update(z, Hv, Hy)
+                    norms[it] = _newton_update(z, Hv, Hy, z, False)
                     if not np.isfinite(norms[it]):
                         break
                 out_y[p] = z

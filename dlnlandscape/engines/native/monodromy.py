@@ -52,6 +52,11 @@ from .tracker import TrackerOptions
 NEWTON_ACCURACY = 1e-10  # relative Newton step below which an arc's endpoint is a solution
 SEED_CONDITION = 1e8  # Hessian condition at a seed above which its pattern is not generic
 MAX_SLICES = 2  # trace-test slices a pattern may open before the heuristic stops it
+# Loops through the real data point a pattern gets when its trace test fails: the final
+# homotopy's detours reach orbits that random loops at the base miss ((2,2,2,2) m = 2, solver
+# seed 7: 16 more points at the target; the trace failed at 5e-6 and the pattern looped on
+# into the time limit), so the first answer to a failed trace is a loop that goes there.
+TARGET_LOOPS = 2
 FRESH_ARCS_PER_ROUND = 8  # a round gives each pattern ≥ this many (representative, fresh loop) pairs
 # The final homotopy's path steps per representative, in loop arcs' average steps: (2,2,2,2) m = 2
 # takes 2.2 for the direct pass and ~6 with the detour it needs (270 steps against 44 per loop arc).
@@ -97,6 +102,7 @@ class Component:
     history: list[int] = field(default_factory=list)
     slice: Slice | None = None  # the trace test's curve, opened once the pattern first stalls
     slices_opened: int = 0  # slices opened so far (a fresh one when the trace fails and nothing turns up)
+    target_loops: int = 0  # loops through the real data point so far (TARGET_LOOPS)
 
     def stats(self) -> PatternStats:
         outcome = self.slice.outcome if self.slice is not None else None
@@ -145,6 +151,7 @@ class MonodromySolver:
         self.began = time.perf_counter()
         self.final_state: MonodromyState | None = None
         self.round_progress: RoundProgress | None = None  # the round under way
+        self.c_scale = 1.0  # the size of the penalties at random loop points (set by solve)
         self.trace = (
             TraceTest(self.family, self.signs, rng, tracker_options, self.loop_options, options.trace_tol, kernel)
             if options.trace_test
@@ -201,6 +208,7 @@ class MonodromySolver:
             if open_:
                 c_scale = float(np.sqrt(np.mean([np.mean(np.abs(c.base.C) ** 2) for c in open_])))
             rounds = 0
+        self.c_scale = c_scale
         open_ = [c for c in components if not c.stopped]
         if control is not None:
             self.arcs.check = control.checker()
@@ -360,11 +368,17 @@ class MonodromySolver:
             c.stopped = f"trace test passed (deviation {outcome.deviation:.1e} <= {outcome.tolerance:.0e})"
             c.completeness = "trace_test"
             return
+        failed = outcome is not None and outcome.evaluated and not outcome.passed
+        if failed and current and c.target_loops < TARGET_LOOPS:
+            # points are missing: first a loop through the real data (TARGET_LOOPS)
+            c.loops.append((self.family.target(), self.family.random_point(self.rng, self.c_scale)))
+            c.carried.append(0)
+            c.target_loops += 1
+            return
         # without the test, or once neither solutions nor witnesses turned up for a while (twice
         # as long when the trace said points are missing), the heuristic stops the pattern
         patience = opt.loops_without_progress * (2 if outcome is not None and outcome.evaluated else 1)
         stalled = c.stagnant >= patience and (s is None or s.stagnant >= patience)
-        failed = outcome is not None and outcome.evaluated and not outcome.passed
         if stalled and failed and c.slices_opened < MAX_SLICES:
             # the trace says points are missing and none turns up: often a witness out of reach
             # on this slice (|λ| ~ 10⁶ or more, near a pole of the random pencil) — try a fresh
