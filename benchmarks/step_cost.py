@@ -144,6 +144,7 @@ def step_table(paths: int) -> list[str]:
 def solve_table(variants: tuple[tuple[str, str, Any], ...]) -> list[str]:
     """Whole solves of SOLVE_CASES, one after the other, once per variant: (column title,
     the variant's label, a function making its engine)."""
+    from dlnlandscape.analysis.bounds import architecture_bounds
     from dlnlandscape.pipeline import solve
 
     title = variants[0][0]
@@ -161,6 +162,7 @@ def solve_table(variants: tuple[tuple[str, str, Any], ...]) -> list[str]:
             },
             source="step-cost",
         )
+        architecture_bounds(widths, False, samples)  # fills the BKK disk cache: no variant pays for it
         for _, label, engine in variants:
             began = time.perf_counter()
             s = solve(config, engine=engine()).summary
