@@ -108,19 +108,6 @@ FRESH_WITNESS_LOOPS = 8  # a round gives each slice ≥ this many (witness, fres
 # witness loops go a quarter of the way towards random (p, v, h): shorter arcs (≈ 14 steps
 # instead of ≈ 35 on (1,2,2,2)) mix a little less per loop but cost half the steps in all
 LOOP_RADIUS = 0.25
-
-
-def witness_round_due(stagnant: int) -> bool:
-    """Whether a slice whose witnesses have not grown for `stagnant` rounds gets fresh loops this
-    round: while they grow, every round; then after 1, 2, 4, 8, … quiet rounds.
-
-    Why.  A slice stays open while its pattern's solutions are still being completed, and every
-    fresh loop carries every witness — on (2,2,2,2) m = 2, 7,724 witness orbits against 772
-    solution orbits, ~3·10⁵ path steps a loop — so a witness set that was already complete cost
-    a quarter of a million steps a round, 14 rounds long, while the loops at the base looked for
-    the last solution orbit.  A missing witness is still met: each loop hits a given one with
-    probability ~1 − 1/e, and the rounds in between cost only the solutions' loops."""
-    return stagnant == 0 or stagnant & (stagnant - 1) == 0
 DIRECTION_BLOCKS = "TC"  # the blocks of p the line p₀ + λv moves (module docstring, "The curve")
 
 
@@ -521,10 +508,7 @@ class TraceTest:
         been through."""
         starts, job_of_path, jobs = [], [], []
         carried: list[tuple[Slice, int, int]] = []  # marked carried once the tracking is done (a stop may come first)
-        resting = [s.witness_reps.shape[0] > 0 and not witness_round_due(s.stagnant) for s in slices]
         for si, (s, base, x) in enumerate(zip(slices, bases, solutions)):
-            if resting[si]:
-                continue
             if s.witness_reps.shape[0] == 0:
                 t1, t2 = s.t_scale * complex_normal(self.rng, (2,))
                 pending = Slice.lift(x)
@@ -544,8 +528,6 @@ class TraceTest:
                     starts.append(pending)
                     jobs.append((si, (s.q0, q1, q2)))
         if not jobs:
-            for s in slices:
-                s.stagnant += 1
             return [np.zeros((0, self.family.problem.n), dtype=complex) for _ in slices]
         y = np.concatenate(starts)
         job = np.concatenate(job_of_path)
@@ -560,10 +542,6 @@ class TraceTest:
         slice_of_path = np.array([si for si, _ in jobs])[job]
         found = []
         for si, s in enumerate(slices):
-            if resting[si]:  # a quiet round without loops: one more without a new witness
-                s.stagnant += 1
-                found.append(np.zeros((0, self.family.problem.n), dtype=complex))
-                continue
             points, step = s.refine(y[alive & (slice_of_path == si)], 0.0)
             # a path can jump onto another pattern's curve: those points belong to its own slice
             points = points[(step <= NEWTON_ACCURACY) & self.family.in_pattern(points[:, :-1], s.active)]
