@@ -160,3 +160,25 @@ def test_2222_m2_loses_nothing_at_the_target():
     info = run.summary["backend"]["monodromy"]
     assert info["base_solutions"] == 13441 and info["final_failed"] == 0
     assert run.summary["complex_solutions"] == 13441
+
+
+def test_a_pattern_whose_trace_fails_is_probed_by_the_final_homotopy_and_proven():
+    """`probe_target`: the final homotopy for one pattern, with one detour even though no path is
+    lost (the union of two routes), finds the orbit the base set lacks, carries it back, and the
+    trace test passes on the grown set."""
+    problem = Problem.from_config(_config([2, 2, 2], 3))
+    solver = MonodromySolver(
+        problem, np.random.default_rng(0), TrackerOptions(), MonodromyOptions(), refine=refine,
+        accuracy_limit=NEWTON_ACCURACY,
+    )  # fmt: skip
+    components = solver.solve()
+    c = max(components, key=lambda b: b.reps.shape[0])
+    gone = closure(c.reps[2:3], solver.signs)
+    c.known = c.known[match_points(c.known, gone, 1e-8) < 0]
+    c.reps = np.delete(c.reps, 2, axis=0)
+    assert solver.trace is not None and c.slice is not None
+    assert not solver.trace.evaluate([c.slice], [c.reps])[0].passed
+    c.completeness, c.stopped = "", ""
+    assert solver.probe_target(c) == 1
+    assert (c.known.shape[0], c.reps.shape[0], c.completeness) == (192, 48, "trace_test")
+    assert "found by the final homotopy's detours" in c.stopped

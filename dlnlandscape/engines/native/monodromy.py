@@ -103,6 +103,7 @@ class Component:
     slice: Slice | None = None  # the trace test's curve, opened once the pattern first stalls
     slices_opened: int = 0  # slices opened so far (a fresh one when the trace fails and nothing turns up)
     target_loops: int = 0  # loops through the real data point so far (TARGET_LOOPS)
+    probed: bool = False  # whether the final homotopy was run for this pattern alone (probe_target)
 
     def stats(self) -> PatternStats:
         outcome = self.slice.outcome if self.slice is not None else None
@@ -134,8 +135,15 @@ class MonodromySolver:
         tracker_options: TrackerOptions,
         options: MonodromyOptions,
         kernel: str = "auto",
+        refine: Refine | None = None,
+        accuracy_limit: float = 0.0,
     ) -> None:
+        """`refine` and `accuracy_limit`: the final homotopy's (targets.py), for `probe_target`;
+        without them a pattern whose trace fails is not probed."""
         self.problem = problem
+        self.tracker_options = tracker_options
+        self.refine = refine
+        self.accuracy_limit = accuracy_limit
         self.rng = rng
         self.family = Family(problem)
         self.arcs = ArcTracker(self.family, tracker_options, kernel)
@@ -376,6 +384,12 @@ class MonodromySolver:
             c.carried.append(0)
             c.target_loops += 1
             return
+        if failed and current and not c.probed:
+            # then the final homotopy for this pattern, its surplus carried back (probe_target)
+            c.probed = True
+            self.probe_target(c)
+            if c.completeness == "trace_test":
+                return
         # without the test, or once neither solutions nor witnesses turned up for a while (twice
         # as long when the trace said points are missing), the heuristic stops the pattern
         patience = opt.loops_without_progress * (2 if outcome is not None and outcome.evaluated else 1)
@@ -399,6 +413,60 @@ class MonodromySolver:
     def none(self) -> np.ndarray:
         return np.zeros((0, self.problem.n), dtype=complex)
 
+    def _carry_back(self, c: Component, at_target: np.ndarray, target: DataPoint) -> None:
+        """Track the orbit representatives `at_target` (all of a pattern's orbits found at the
+        target) back to c's base point along up to 1 + MAX_DETOURS routes, adding the verified
+        new ones, until c has as many (`take_back`)."""
+        options = self.final_options  # as carefully as the way out (targets.py)
+        for route in range(1 + MAX_DETOURS):
+            if c.reps.shape[0] >= at_target.shape[0]:
+                break
+            if route == 0:
+                legs = [(target, c.base)]
+            else:
+                detour = self.family.random_point(self.rng)
+                legs = [(target, detour), (detour, c.base)]
+            y = at_target.copy()
+            alive = np.ones(y.shape[0], dtype=bool)
+            for leg in legs:
+                idx = np.flatnonzero(alive)
+                y[idx], ok = self.arcs.track(y[idx], [leg], np.zeros(idx.size, dtype=np.int64), options)
+                alive[idx[~ok]] = False
+            x, converged = newton_check(c.base_problem, y[alive])
+            self._add(c, x[converged & self.family.in_pattern(x, c.active)])
+
+    def probe_target(self, c: Component) -> int:
+        """The final homotopy for pattern c alone, now (targets.track_to_targets: direct, retrack,
+        and at least one detour — the union of two routes), and whatever it finds beyond c's set
+        carried back (`_carry_back`); the trace read again if c grew — passing, c stops.  Returns
+        the orbits added.
+
+        Why.  On (2,2,2,2) m = 2, solver seed 7, the final homotopy's first detour found the orbit
+        that loops at the base point — random ones, and those through the real data — missed in
+        all three runs; one run whose random stream differed looped on for 17 rounds until its time
+        limit.  The final homotopy costs a few loops' worth of steps for one pattern."""
+        if self.refine is None or self.trace is None or c.slice is None:
+            return 0
+        target = self.family.target()
+        bases = [BaseSolutions(c.base, c.reps, c.active)]
+        _, final = track_to_targets(
+            self.arcs, self.rng, self.signs, bases, [self.problem], self.tracker_options, self.refine,
+            self.accuracy_limit, min_detours=1,
+        )  # fmt: skip
+        if not final.surplus:
+            return 0
+        before = c.reps.shape[0]
+        self._carry_back(c, final.surplus[0].representatives, target)
+        grew = int(c.reps.shape[0] - before)
+        if grew:
+            c.stagnant = 0
+            outcome = self.trace.evaluate([c.slice], [c.reps])[0]
+            if outcome.passed:
+                passed = f"deviation {outcome.deviation:.1e} <= {outcome.tolerance:.0e}"
+                c.stopped = f"trace test passed ({passed}) after {grew} orbit(s) found by the final homotopy's detours"
+                c.completeness = "trace_test"
+        return grew
+
     def take_back(self, components: list[Component], surplus: tuple[Surplus, ...], target: DataPoint) -> int:
         """Carry the orbits of the (pattern, target) pairs that ended with more orbits than their
         base point (targets.FinalTracking.surplus) back to the base point, add the verified new
@@ -411,27 +479,11 @@ class MonodromySolver:
         ((2,2,2,2) m = 2, solver seed 7: the straight way back brought nothing new).  So, like
         the final homotopy's detours, routes through random points are tried until the base set
         is as large as the target's or MAX_DETOURS routes are spent."""
-        options = self.final_options  # as carefully as the way out (targets.py)
         added = 0
         for extra in surplus:
             c = components[extra.pattern]
             before = c.reps.shape[0]
-            for route in range(1 + MAX_DETOURS):
-                if c.reps.shape[0] >= extra.representatives.shape[0]:
-                    break
-                if route == 0:
-                    legs = [(target, c.base)]
-                else:
-                    detour = self.family.random_point(self.rng)
-                    legs = [(target, detour), (detour, c.base)]
-                y = extra.representatives.copy()
-                alive = np.ones(y.shape[0], dtype=bool)
-                for leg in legs:
-                    idx = np.flatnonzero(alive)
-                    y[idx], ok = self.arcs.track(y[idx], [leg], np.zeros(idx.size, dtype=np.int64), options)
-                    alive[idx[~ok]] = False
-                x, converged = newton_check(c.base_problem, y[alive])
-                self._add(c, x[converged & self.family.in_pattern(x, c.active)])
+            self._carry_back(c, extra.representatives, target)
             grew = c.reps.shape[0] - before
             added += grew
             short = extra.representatives.shape[0] - c.reps.shape[0]
@@ -552,7 +604,7 @@ def solve_by_monodromy(
     further request (or the time limit itself) ends that too — the statistics say how far it
     got (stopped_early, carried_to_target)."""
     began = time.perf_counter()
-    solver = MonodromySolver(problem, rng, tracker_options, options, kernel)
+    solver = MonodromySolver(problem, rng, tracker_options, options, kernel, refine, accuracy_limit)
     components = solver.solve(trusted_count, progress, control, keeper)
     loop_seconds = solver.loop_seconds()
     targets = instances if instances is not None else [problem]

@@ -163,10 +163,13 @@ def track_to_targets(
     refine: Refine,
     accuracy_limit: float,
     max_detours: int = MAX_DETOURS,
+    min_detours: int = 0,
 ) -> tuple[list[PathResults], FinalTracking]:
     """Parameter homotopies base → every target in the passes of the module docstring (detour
     points drawn from `rng`).  One PathResults per target: a row per orbit found (SUCCESS) and
-    per orbit missing (FAILED), with the sign-flip images of the found points added."""
+    per orbit missing (FAILED), with the sign-flip images of the found points added.  The first
+    `min_detours` detour passes take every pair, missing orbits or not: a probe for orbits the
+    base points lack (monodromy.MonodromySolver.probe_target)."""
     family = arc_tracker.family
     C, K = len(bases), len(targets)
     n = targets[0].n
@@ -233,8 +236,10 @@ def track_to_targets(
                 starts[suspects], arcs, pair_of_path[suspects], options.tighter(RETRACK_FACTOR), keep_near_end=NEAR_END
             )
             settle("retrack", suspects, y)
-        for _ in range(max_detours):
+        for attempt in range(max(max_detours, min_detours)):
             short = np.flatnonzero(missing().ravel() > 0)  # incomplete pairs, index k·C + c
+            if attempt < min_detours:
+                short = np.arange(K * C)
             if short.size == 0:
                 break
             rows = np.flatnonzero(np.isin(pair_of_path, short))
