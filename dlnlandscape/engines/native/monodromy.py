@@ -286,9 +286,15 @@ class MonodromySolver:
                         keeper.save(capture(self, components, rounds, c_scale))
                     self.stop(stop.reason, open_)
                     break
-            for c in open_:
-                c.history.append(int(c.known.shape[0]))
-                self._decide(c)
+            try:
+                for c in open_:
+                    c.history.append(int(c.known.shape[0]))
+                    self._decide(c)  # a probe (probe_target) tracks paths: a stop request may come
+            except StopRequested as stop:
+                if keeper is not None:
+                    keeper.save(capture(self, components, rounds, c_scale))
+                self.stop(stop.reason, open_)
+                break
             if progress is not None:
                 progress.note(self.describe(components, rounds))
         self.final_state = capture(self, components, rounds, c_scale)  # for a checkpoint if the final stops
@@ -386,8 +392,8 @@ class MonodromySolver:
             return
         if failed and current and not c.probed:
             # then the final homotopy for this pattern, its surplus carried back (probe_target)
-            c.probed = True
             self.probe_target(c)
+            c.probed = True  # after it: a probe a stop request cut short runs again on --resume
             if c.completeness == "trace_test":
                 return
         # without the test, or once neither solutions nor witnesses turned up for a while (twice
