@@ -11,7 +11,7 @@ import pytest
 from dlnlandscape.common.points import match_points
 from dlnlandscape.common.symmetry import closure
 from dlnlandscape.engines.native.endgame import NEWTON_ACCURACY, refine
-from dlnlandscape.engines.native.family import ArcTracker, Family
+from dlnlandscape.engines.native.family import ArcTracker
 from dlnlandscape.engines.native.monodromy import MonodromyOptions, MonodromySolver
 from dlnlandscape.engines.native.precision import refine_extended
 from dlnlandscape.engines.native.targets import BaseSolutions, track_to_targets
@@ -128,7 +128,7 @@ def test_an_orbit_the_loops_missed_comes_back_from_the_target_and_is_then_proven
     assert results[0].is_success().sum() == 225 and final.failed == 0
     assert [(s.target, s.pattern, s.representatives.shape[0]) for s in final.surplus] == [(0, big, 48)]
     c.completeness, c.stopped = "heuristic", "no new solutions"
-    assert solver.take_back(components, final.surplus, Family(problem).target()) == 1
+    assert solver.take_back(components, final.surplus) == 1
     assert (c.known.shape[0], c.reps.shape[0], c.completeness) == (192, 48, "trace_test")
     assert c.slice.outcome is not None and c.slice.outcome.deviation <= 1e-10
     assert "1 orbit(s) carried back from the target" in c.stopped

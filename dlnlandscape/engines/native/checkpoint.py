@@ -155,12 +155,12 @@ class Checkpointer:
         return MonodromyState(**state)
 
 
-def capture(solver: Any, components: list[Any], rounds: int, c_scale: float) -> MonodromyState:
+def capture(solver: Any, components: list[Any], rounds: int) -> MonodromyState:
     """The state of a MonodromySolver (monodromy.py) after `rounds` complete rounds."""
     return MonodromyState(
         rounds=rounds,
         rng_state=solver.rng.bit_generator.state,
-        c_scale=c_scale,
+        c_scale=solver.c_scale,
         counters={
             "arcs_tracked": solver.arcs_tracked,
             "arcs_failed": solver.arcs_failed,
@@ -176,10 +176,11 @@ def capture(solver: Any, components: list[Any], rounds: int, c_scale: float) -> 
     )
 
 
-def restore(solver: Any, state: MonodromyState) -> tuple[list[Any], int, float, RoundProgress | None]:
-    """Put a saved state back into a fresh MonodromySolver; its components, complete rounds, loop
-    scale and the round it stopped inside (None between rounds)."""
+def restore(solver: Any, state: MonodromyState) -> tuple[list[Any], int, RoundProgress | None]:
+    """Put a saved state back into a fresh MonodromySolver (its loop scale too); its components,
+    complete rounds and the round it stopped inside (None between rounds)."""
     solver.rng.bit_generator.state = state.rng_state
+    solver.c_scale = state.c_scale
     solver.arcs_tracked = int(state.counters["arcs_tracked"])
     solver.arcs_failed = int(state.counters["arcs_failed"])
     solver.arcs.path_steps = int(state.counters["path_steps"])
@@ -188,7 +189,7 @@ def restore(solver: Any, state: MonodromyState) -> tuple[list[Any], int, float, 
     solver.resumed_at = state.rounds
     if solver.trace is not None:
         solver.trace.restore_counters(state.counters)
-    return state.components, state.rounds, state.c_scale, state.round
+    return state.components, state.rounds, state.round
 
 
 def _encode(value: Any, arrays: dict[str, np.ndarray]) -> Any:

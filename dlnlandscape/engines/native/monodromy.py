@@ -159,7 +159,7 @@ class MonodromySolver:
         self.began = time.perf_counter()
         self.final_state: MonodromyState | None = None
         self.round_progress: RoundProgress | None = None  # the round under way
-        self.c_scale = 1.0  # the size of the penalties at random loop points (set by solve)
+        self.c_scale = 1.0  # the size of the penalties at random loop points (set by solve, or restored)
         self.trace = (
             TraceTest(self.family, self.signs, rng, tracker_options, self.loop_options, options.trace_tol, kernel)
             if options.trace_test
@@ -208,15 +208,13 @@ class MonodromySolver:
         saved = keeper.load() if keeper is not None and control is not None and control.resume else None
         pending: RoundProgress | None = None  # a round the saved run stopped inside
         if saved is not None:
-            components, rounds, c_scale, pending = restore(self, saved)
+            components, rounds, pending = restore(self, saved)
         else:
-            c_scale = 1.0
             components = [self.seed(mask) for mask in self.family.neuron_patterns()]
             open_ = [c for c in components if not c.stopped]
             if open_:
-                c_scale = float(np.sqrt(np.mean([np.mean(np.abs(c.base.C) ** 2) for c in open_])))
+                self.c_scale = float(np.sqrt(np.mean([np.mean(np.abs(c.base.C) ** 2) for c in open_])))
             rounds = 0
-        self.c_scale = c_scale
         open_ = [c for c in components if not c.stopped]
         if control is not None:
             self.arcs.check = control.checker()
@@ -237,7 +235,7 @@ class MonodromySolver:
                 why = control.stop_reason()
                 if why or (keeper is not None and keeper.due()):
                     if keeper is not None:
-                        keeper.save(capture(self, components, rounds, c_scale))
+                        keeper.save(capture(self, components, rounds))
                     if why:
                         self.stop(why, open_)
                         break
@@ -251,7 +249,10 @@ class MonodromySolver:
                 fresh = max(1, FRESH_ARCS_PER_ROUND // max(1, c.reps.shape[0])) if c.stagnant else 1
                 for _ in range(fresh):
                     c.loops.append(
-                        (self.family.random_point(self.rng, c_scale), self.family.random_point(self.rng, c_scale))
+                        (
+                            self.family.random_point(self.rng, self.c_scale),
+                            self.family.random_point(self.rng, self.c_scale),
+                        )
                     )
                     c.carried.append(0)
             pending = None
@@ -260,13 +261,13 @@ class MonodromySolver:
                 if control is not None:
                     control.reserve = self.final_estimate(components)
                 if keeper is not None and keeper.due():
-                    keeper.save(capture(self, components, complete, c_scale))
+                    keeper.save(capture(self, components, complete))
 
             try:
                 found = self._round(open_, between_chunks)
             except StopRequested as stop:  # the round so far (its loops, finished chunks) is saved
                 if keeper is not None:
-                    keeper.save(capture(self, components, rounds - 1, c_scale))
+                    keeper.save(capture(self, components, rounds - 1))
                 self.round_progress = None
                 rounds -= 1
                 self.stop(stop.reason, open_)
@@ -278,26 +279,20 @@ class MonodromySolver:
                 c.stagnant = c.stagnant + 1 if c.known.shape[0] == before else 0
                 if progress is not None and c.known.shape[0] > before:
                     progress.advance(int(c.known.shape[0] - before))
-            if self.trace is not None:
-                try:
+            try:  # the round's solutions are in; a stop in its witnesses or in a probe leaves them
+                if self.trace is not None:
                     self._certify(open_, progress)
-                except StopRequested as stop:  # the round's solutions are in; its witnesses wait
-                    if keeper is not None:
-                        keeper.save(capture(self, components, rounds, c_scale))
-                    self.stop(stop.reason, open_)
-                    break
-            try:
                 for c in open_:
                     c.history.append(int(c.known.shape[0]))
-                    self._decide(c)  # a probe (probe_target) tracks paths: a stop request may come
+                    self._decide(c)  # a probe (probe_target) tracks paths
             except StopRequested as stop:
                 if keeper is not None:
-                    keeper.save(capture(self, components, rounds, c_scale))
+                    keeper.save(capture(self, components, rounds))
                 self.stop(stop.reason, open_)
                 break
             if progress is not None:
                 progress.note(self.describe(components, rounds))
-        self.final_state = capture(self, components, rounds, c_scale)  # for a checkpoint if the final stops
+        self.final_state = capture(self, components, rounds)  # for a checkpoint if the final stops
         return components
 
     def stop(self, reason: str, open_: list[Component]) -> None:
@@ -419,11 +414,13 @@ class MonodromySolver:
     def none(self) -> np.ndarray:
         return np.zeros((0, self.problem.n), dtype=complex)
 
-    def _carry_back(self, c: Component, at_target: np.ndarray, target: DataPoint) -> None:
+    def _carry_back(self, c: Component, at_target: np.ndarray) -> int:
         """Track the orbit representatives `at_target` (all of a pattern's orbits found at the
-        target) back to c's base point along up to 1 + MAX_DETOURS routes, adding the verified
-        new ones, until c has as many (`take_back`)."""
+        real problem) back to c's base point along up to 1 + MAX_DETOURS routes, adding the
+        verified new ones, until c has as many (`take_back`); how many orbits were added."""
         options = self.final_options  # as carefully as the way out (targets.py)
+        target = self.family.target()
+        before = c.reps.shape[0]
         for route in range(1 + MAX_DETOURS):
             if c.reps.shape[0] >= at_target.shape[0]:
                 break
@@ -440,6 +437,17 @@ class MonodromySolver:
                 alive[idx[~ok]] = False
             x, converged = newton_check(c.base_problem, y[alive])
             self._add(c, x[converged & self.family.in_pattern(x, c.active)])
+        return int(c.reps.shape[0] - before)
+
+    def _retest(self, c: Component, note: str) -> bool:
+        """Read c's trace test again after its set grew (`note` says how); passing, c stops on it."""
+        if self.trace is None or c.slice is None:
+            return False
+        outcome = self.trace.evaluate([c.slice], [c.reps])[0]
+        if outcome.passed:
+            c.stopped = f"trace test passed (deviation {outcome.deviation:.1e} <= {outcome.tolerance:.0e}) after {note}"
+            c.completeness = "trace_test"
+        return outcome.passed
 
     def probe_target(self, c: Component) -> int:
         """The final homotopy for pattern c alone, now (targets.track_to_targets: direct, retrack,
@@ -453,7 +461,6 @@ class MonodromySolver:
         limit.  The final homotopy costs a few loops' worth of steps for one pattern."""
         if self.refine is None or self.trace is None or c.slice is None:
             return 0
-        target = self.family.target()
         bases = [BaseSolutions(c.base, c.reps, c.active)]
         _, final = track_to_targets(
             self.arcs, self.rng, self.signs, bases, [self.problem], self.tracker_options, self.refine,
@@ -461,19 +468,13 @@ class MonodromySolver:
         )  # fmt: skip
         if not final.surplus:
             return 0
-        before = c.reps.shape[0]
-        self._carry_back(c, final.surplus[0].representatives, target)
-        grew = int(c.reps.shape[0] - before)
+        grew = self._carry_back(c, final.surplus[0].representatives)
         if grew:
             c.stagnant = 0
-            outcome = self.trace.evaluate([c.slice], [c.reps])[0]
-            if outcome.passed:
-                passed = f"deviation {outcome.deviation:.1e} <= {outcome.tolerance:.0e}"
-                c.stopped = f"trace test passed ({passed}) after {grew} orbit(s) found by the final homotopy's detours"
-                c.completeness = "trace_test"
+            self._retest(c, f"{grew} orbit(s) found by the final homotopy's detours")
         return grew
 
-    def take_back(self, components: list[Component], surplus: tuple[Surplus, ...], target: DataPoint) -> int:
+    def take_back(self, components: list[Component], surplus: tuple[Surplus, ...]) -> int:
         """Carry the orbits of the (pattern, target) pairs that ended with more orbits than their
         base point (targets.FinalTracking.surplus) back to the base point, add the verified new
         ones, and read the trace test of every pattern that grew again.  Returns how many orbits
@@ -488,9 +489,7 @@ class MonodromySolver:
         added = 0
         for extra in surplus:
             c = components[extra.pattern]
-            before = c.reps.shape[0]
-            self._carry_back(c, extra.representatives, target)
-            grew = c.reps.shape[0] - before
+            grew = self._carry_back(c, extra.representatives)
             added += grew
             short = extra.representatives.shape[0] - c.reps.shape[0]
             if short > 0:
@@ -498,16 +497,10 @@ class MonodromySolver:
             if grew == 0:
                 continue
             note = f"{grew} orbit(s) carried back from the target"
-            if c.slice is None or self.trace is None:
-                c.stopped += f"; then {note}"
+            if self._retest(c, note):
                 continue
-            outcome = self.trace.evaluate([c.slice], [c.reps])[0]
-            if outcome.passed:
-                passed = f"deviation {outcome.deviation:.1e} <= {outcome.tolerance:.0e}"
-                c.stopped = f"trace test passed ({passed}) after {note}"
-                c.completeness = "trace_test"
-            else:
-                c.stopped += f"; then {note}" + _trace_note(c)
+            c.stopped += f"; then {note}" + _trace_note(c)
+            if c.slice is not None and self.trace is not None:  # tested again, and failed
                 c.completeness = "heuristic"
         return added
 
@@ -625,7 +618,7 @@ def solve_by_monodromy(
     taken_back = 0
     if final.surplus and instances is None and not (solver.stopped_early or final.stopped):
         # a detour reached orbits the loops missed: complete the base sets, test them again
-        taken_back = solver.take_back(components, final.surplus, Family(problem).target())
+        taken_back = solver.take_back(components, final.surplus)
     stopped_early = solver.stopped_early or final.stopped
     if final.stopped and keeper is not None and not solver.stopped_early and solver.final_state is not None:
         keeper.save(solver.final_state)  # the loops were complete: a resumed run goes straight to the target
