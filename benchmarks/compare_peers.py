@@ -29,8 +29,12 @@ sys.path.insert(0, str(HERE))
 
 from peers import peer_available, run_peer  # noqa: E402
 
+from dlnlandscape.common.atomic import check_result_file, result_file, starts_with  # noqa: E402
+from dlnlandscape.errors import DLNError  # noqa: E402
 from dlnlandscape.model.config import load_config  # noqa: E402
 from dlnlandscape.model.sparse import gradient_system  # noqa: E402
+
+is_peer_table = starts_with(b"benchmarks/compare_peers.py")  # its command line, in the first lines
 
 
 def native(config: Path, seed: int, threads: int = 1) -> dict:
@@ -82,6 +86,10 @@ def main() -> int:
     parser.add_argument("--peers", default="bertini2,phcpack")
     parser.add_argument("--out", default=str(HERE / "results-peers.md"))
     args = parser.parse_args()
+    try:  # before any run: an --out holding someone else's file is refused, nothing written
+        check_result_file(Path(args.out), "--out", is_peer_table)
+    except DLNError as error:
+        parser.error(str(error))
     seeds = [int(s) for s in args.seeds.split(",")]
     peers = [p for p in args.peers.split(",") if p]
     available = {p: peer_available(p) for p in peers}
@@ -114,10 +122,11 @@ def main() -> int:
                 f"| {r.get('failed')} | {r.get('real')} | {r['seconds'] / mean:.1f} |"
             )
     table = "\n".join(lines) + "\n"
-    Path(args.out).write_text(
-        f"Measured {time.strftime('%Y-%m-%d %H:%M')} on {os.cpu_count()} cores; native with one numba thread, "
-        f"peers single-threaded; command: python benchmarks/compare_peers.py {' '.join(sys.argv[1:])}\n\n" + table
-    )
+    with result_file(Path(args.out), "--out", is_peer_table) as tmp:
+        tmp.write_text(
+            f"Measured {time.strftime('%Y-%m-%d %H:%M')} on {os.cpu_count()} cores; native with one numba thread, "
+            f"peers single-threaded; command: python benchmarks/compare_peers.py {' '.join(sys.argv[1:])}\n\n" + table
+        )
     print(table)
     return 0
 

@@ -17,11 +17,15 @@ import time
 from pathlib import Path
 
 from dlnlandscape.analysis.bounds import bounds
+from dlnlandscape.common.atomic import check_result_file, result_file, starts_with
+from dlnlandscape.errors import DLNError
 from dlnlandscape.exact.msolve import MsolveTimeoutError, degree_mod_p, random_prime, real_solutions
 from dlnlandscape.model.config import parse_config
 from dlnlandscape.model.problem import Problem
 from dlnlandscape.model.sparse import gradient_system
 from dlnlandscape.pipeline import solve
+
+is_msolve_table = starts_with(b"benchmarks/msolve_table.py")  # its command line, in the first line
 
 CASES = [((2, 2, 2), 3), ((1, 2, 2, 1), 1), ((1, 2, 2, 2), 1), ((2, 2, 2, 2), 1)]
 
@@ -32,6 +36,10 @@ def main() -> None:
     parser.add_argument("--native-max-paths", type=int, default=30000)
     parser.add_argument("--out", default=str(Path(__file__).with_name("results-msolve.md")))
     args = parser.parse_args()
+    try:  # before any run: an --out holding someone else's file is refused, nothing written
+        check_result_file(Path(args.out), "--out", is_msolve_table)
+    except DLNError as error:
+        parser.error(str(error))
     rows = [
         "| widths | m | native complex | native real | native s | msolve degree | degree s | msolve real | real s |",
         "|---|---|---|---|---|---|---|---|---|",
@@ -63,7 +71,8 @@ def main() -> None:
         row = f"| {widths} | {m} | {' | '.join(native)} | {deg.degree} | {deg.seconds:.1f} | {' | '.join(real_cells)} |"
         print(row, flush=True)
         rows.append(row)
-    Path(args.out).write_text("Command: python benchmarks/msolve_table.py\n\n" + "\n".join(rows) + "\n")
+    with result_file(Path(args.out), "--out", is_msolve_table) as tmp:
+        tmp.write_text("Command: python benchmarks/msolve_table.py\n\n" + "\n".join(rows) + "\n")
 
 
 if __name__ == "__main__":

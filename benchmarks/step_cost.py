@@ -36,12 +36,16 @@ from typing import Any
 import numba
 import numpy as np
 
+from dlnlandscape.common.atomic import check_result_file, result_file, starts_with
 from dlnlandscape.engines.native.family import Family
 from dlnlandscape.engines.native.homotopies.parameter import ParameterHomotopy
 from dlnlandscape.engines.native.kernel import CompiledSteps, _lu_solve
 from dlnlandscape.engines.native.trace_test import direction_slots, term_tables, trace_system
+from dlnlandscape.errors import DLNError
 from dlnlandscape.model.config import parse_config
 from dlnlandscape.model.problem import Problem
+
+is_step_cost_table = starts_with(b"benchmarks/step_cost.py")  # its command line, in the first line
 
 CASES = [((2, 2, 2), 3), ((2, 2, 2, 2), 1), ((2, 2, 2, 2), 2), ((2, 2, 2, 2, 2), 1), ((3, 2, 3), 3), ((3, 3, 3), 3)]
 SOLVE_CASES = [((2, 2, 2), 3), ((2, 2, 2, 2), 1), ((1, 2, 2, 2, 1), 1)]
@@ -243,6 +247,10 @@ def main() -> None:
     parser.add_argument("--reuse", action="store_true", help="only part 3: the tangent computed afresh vs reused")
     parser.add_argument("--out", default=str(Path(__file__).with_name("results-step-cost.md")))
     args = parser.parse_args()
+    try:  # before any run: an --out holding someone else's file is refused, nothing written
+        check_result_file(Path(args.out), "--out", is_step_cost_table)
+    except DLNError as error:
+        parser.error(str(error))
     numba.set_num_threads(1)
     flags = f"{'--reuse ' if args.reuse else ''}{'--solve ' if args.solve else ''}"
     text = [
@@ -264,7 +272,8 @@ def main() -> None:
         text += step_table(args.paths)
         if args.solve:
             text += ["", heading, "", *solve_table(kernels())]
-    Path(args.out).write_text("\n".join(text) + "\n", encoding="utf-8")
+    with result_file(Path(args.out), "--out", is_step_cost_table) as tmp:
+        tmp.write_text("\n".join(text) + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":
