@@ -27,8 +27,23 @@ def bounds(problem: Problem, samples: int, bkk: BkkMode = "budget") -> dict[str,
     """Bézout, multihomogeneous Bézout (one group per layer), BKK (mixed volumes, bkk.py: from the
     disk cache, or within the default budget, or — `bkk="full"` — without it, or `"skip"`) and,
     for one hidden layer and one sample, Bharadwaj's bounds.  Exact integers, or None with the
-    log10 beside (see the module docstring)."""
-    return architecture_bounds(problem.widths, problem.residual, samples, bkk)
+    log10 beside (see the module docstring).
+
+    Other losses (model/loss.py): Bézout and the multihomogeneous bound depend on the degrees
+    only, which no quadratic data term changes.  A weighted loss has the square loss's supports
+    (each output row is still a sum of squares of its own residuals), so BKK holds too; a
+    quadratic form couples output rows — P_ab·P_cd with a ≠ c — so the square loss's mixed
+    volume is no bound for it.  Bharadwaj's bounds are proven for the square loss only."""
+    kind = problem.data_loss.kind
+    out = architecture_bounds(problem.widths, problem.residual, samples, "skip" if kind == "quadratic_form" else bkk)
+    if kind != "square":
+        out.pop("one_hidden_layer_one_sample", None)
+    if kind == "quadratic_form" and bkk != "skip":
+        out["bkk"] = {
+            "status": "not computed",
+            "reason": "a quadratic_form loss couples output rows: the square loss's supports do not bound it",
+        }
+    return out
 
 
 def architecture_bounds(

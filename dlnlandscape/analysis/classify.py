@@ -51,12 +51,12 @@ def eigen_signature(eig: np.ndarray, floor: np.ndarray | None = None) -> tuple[n
 
 def hessian_rounding(problem: Problem, x: np.ndarray) -> np.ndarray:
     """Per point, a bound on the rounding in its Hessian: HESSIAN_ROUNDING times the size of the
-    terms it sums, (‖S‖ + ‖T‖)·Π_i (1 + ‖W_i‖_F)² + max C.  Why: where the Hessian vanishes
+    terms it sums, (‖K‖ + ‖T‖)·Π_i (1 + ‖W_i‖_F)² + max C.  Why: where the Hessian vanishes
     exactly (a deep network with two zero layers and aᵀTd = 0 between the others), its computed
     eigenvalues are ±1e-15 noise, and a purely relative zero test would call that noise a
     negative eigenvalue — a strict saddle where AMG prove a non-strict one."""
     layers = np.prod([1.0 + np.linalg.norm(w, axis=(1, 2)) for w in problem.unpack(x)], axis=0)
-    data = np.linalg.norm(problem.S, 2) + np.linalg.norm(problem.T, 2)
+    data = np.linalg.norm(problem.data_operator(), 2) + np.linalg.norm(problem.T, 2)
     penalty = max((float(np.abs(c).max()) for c in problem.penalty if np.size(c)), default=0.0)
     return HESSIAN_ROUNDING * (data * layers**2 + penalty)
 

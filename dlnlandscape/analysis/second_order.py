@@ -74,6 +74,8 @@ def setting(problem: Problem) -> tuple[Setting | None, str]:
     failed = (
         "the loss penalises the weights (Λ ≠ 0)"
         if penalised
+        else f"the data term is a {problem.data_loss.kind} loss, not the square loss"
+        if not problem.data_loss.square
         else "residual layers (I + W_i)"
         if any(problem.residual_layers)
         else "one weight matrix (H = 1)"

@@ -12,8 +12,9 @@ solve, reported as `bharadwaj_hosten_pattern_ok`.
 every `dH × d0` matrix when `r = min(d0, dH)` (filling), else the determinantal variety `M_r` of
 rank ≤ r matrices.
 
-**Pure vs spurious**, only for losses of the form `ℓ(P) = ½s‖PX − Y‖²` (Λ = 0), with
-`G = ∇ℓ(P) = P S − T` (problem.py's `S = sXXᵀ`, `T = sYXᵀ`). `W` is pure if `P` is critical for
+**Pure vs spurious**, for losses that are a function `ℓ(P)` of the end-to-end map (Λ = 0):
+`ℓ(P) = ½s‖PX − Y‖²` with `G = ∇ℓ(P) = P S − T` (problem.py's `S = sXXᵀ`, `T = sYXᵀ`), or any
+other data term of model/loss.py with `G = 𝒦(P) − T`. `W` is pure if `P` is critical for
 `ℓ` on the functional space. At a point of rank exactly r (a smooth point of `M_r`; in a filling
 architecture the tangent space is everything) the tangent space is `{A : U⊥ᵀ A V⊥ = 0}`, so
 `P` is critical iff `G` lies in the normal space `{U⊥ B V⊥ᵀ}`, i.e. `UᵀG = 0` and `G V = 0`
@@ -161,8 +162,11 @@ def saddle_types(
 
 # ----------------------------------------------------- end-to-end geometry
 def end_to_end_gradient(problem: Problem, P: np.ndarray) -> np.ndarray:
-    """∇ℓ(P) = s(PX − Y)Xᵀ = P S − T, batched (N, dH, d0)."""
-    return P @ problem.S - problem.T
+    """∇ℓ(P) = 𝒦(P) − T, batched (N, dH, d0): s(PX − Y)Xᵀ = P S − T for the square loss."""
+    if problem.K is None:
+        return P @ problem.S - problem.T
+    N, dH, d0 = P.shape
+    return (P.reshape(N, dH * d0) @ problem.K.T).reshape(N, dH, d0) - problem.T
 
 
 def _norm(a: np.ndarray) -> np.ndarray:
@@ -205,11 +209,16 @@ def pure_spurious(
 
 
 def _gradient_tests(problem: Problem, x: np.ndarray, rank: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(∇ℓ(P) = 0, ∇ℓ(P) normal to the rank-k stratum at P), relative to ‖P‖‖S‖ + s‖Y‖‖X‖, which
-    bounds both terms of ∇ℓ = PS − T and stays data-sized when T = sYXᵀ vanishes."""
+    """(∇ℓ(P) = 0, ∇ℓ(P) normal to the rank-k stratum at P), relative to ‖P‖‖K‖ + s‖Q‖‖Y‖‖X‖, which
+    bounds both terms of ∇ℓ = 𝒦(P) − T (PS − T: ‖K‖ = ‖S‖, Q = I) and stays data-sized when T
+    vanishes."""
     P = problem.end_to_end(x)
     G = end_to_end_gradient(problem, P)
-    scale = _norm(P) * _norm(problem.S) + problem.scale * _norm(problem.Y) * _norm(problem.X)
+    if problem.K is None:
+        scale = _norm(P) * _norm(problem.S) + problem.scale * _norm(problem.Y) * _norm(problem.X)
+    else:
+        form = float(np.linalg.norm(problem.data_form(), 2))
+        scale = _norm(P) * np.linalg.norm(problem.K, 2) + problem.scale * form * _norm(problem.Y) * _norm(problem.X)
     U, V = _span(P, rank)
     grad_zero = _norm(G) <= THEORY_TOL * scale
     normal = (_norm(np.swapaxes(U, 1, 2) @ G) <= THEORY_TOL * scale) & (_norm(G @ V) <= THEORY_TOL * scale)
@@ -222,6 +231,8 @@ def data_spectrum(problem: Problem) -> tuple[np.ndarray | None, np.ndarray | Non
     eigenvectors of Σ = T S⁻¹ Tᵀ, or the reason the rank criterion does not apply."""
     if not unregularised(problem):
         return None, None, NOT_F_OF_P
+    if not problem.data_loss.square:
+        return None, None, f"the data term is a {problem.data_loss.kind} loss: critical maps are not fixed by Σ"
     top = max(problem.scale * float(np.sum(problem.Y**2)), 1e-300)  # Σ = sYΠ_XYᵀ ⪯ sYYᵀ
     spectrum = spectrum_of(problem.S, problem.T, top)
     if spectrum is None:

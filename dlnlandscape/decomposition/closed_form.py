@@ -48,8 +48,9 @@ class ClosedFormMatch(TypedDict):
 
 def closed_form_values(problem: Problem) -> list[ClosedFormValue] | None:
     """Critical values of the unregularised, non-residual loss (Achour et al.), or None when
-    the formula does not apply (penalty, residual layers, or X Xᵀ singular)."""
-    if any(np.any(c != 0) for c in problem.penalty) or any(problem.residual_layers):
+    the formula does not apply (penalty, residual layers, a loss other than the square one, or
+    X Xᵀ singular)."""
+    if any(np.any(c != 0) for c in problem.penalty) or any(problem.residual_layers) or not problem.data_loss.square:
         return None
     # Problem's S = s X Xᵀ, T = s Y Xᵀ, so T S⁻¹ Tᵀ = s · Y Xᵀ (X Xᵀ)⁻¹ X Yᵀ: eigenvalues s·μ_i,
     # bounded by s‖Y‖²_F (the spectrum is theory's too: rounding-level eigenvalues are exactly 0)

@@ -79,7 +79,11 @@ def critical_residual(problem: Problem, x: np.ndarray) -> np.ndarray:
     x = np.ascontiguousarray(x, dtype=complex)
     grad = np.abs(problem.gradient(x))
     absolute = replace(
-        problem, S=np.abs(problem.S), T=-np.abs(problem.T), penalty=tuple(np.abs(c) for c in problem.penalty)
+        problem,
+        S=np.abs(problem.S),
+        T=-np.abs(problem.T),
+        K=None if problem.K is None else np.abs(problem.K),
+        penalty=tuple(np.abs(c) for c in problem.penalty),
     )
     size = absolute.gradient(np.abs(x))
     off = problem.offsets

@@ -19,6 +19,7 @@ import numpy as np
 import yaml
 
 from ..errors import ConfigError
+from .loss import LOSS_KINDS, SQUARE, DataLoss
 from .options import DEFAULTS as SOLVER_DEFAULTS
 from .options import SolverOptions, parse_solver_options
 
@@ -49,9 +50,13 @@ SCHEMA: dict[str, dict[str, Any]] = {
         "decimals": None,
         "scale": 1,
     },
+    # the data term (model/loss.py); low, high, seed and decimals draw weights or Q when not given
+    "loss": {"kind": "square", "weights": None, "Q": None, "low": None, "high": None, "seed": None, "decimals": None},
     "solver": dict(SOLVER_DEFAULTS),
     "output": {"dir": None},
 }
+MAX_FORM_ROWS = 1000  # loss.Q is (dH·m)²: beyond this many rows the form itself is the problem
+LOSS_DRAW = {"low": 0.1, "high": 1.0, "seed": 3}  # drawn weights: uniform on [low, high], this seed
 TOP_LEVEL = ("name", *SCHEMA)
 # Unknowns (weights) or data entries a config may ask for: beyond it even drawing the numbers
 # takes memory and minutes, for systems nothing can solve (`pipeline/cost.py`).
@@ -148,6 +153,8 @@ class Config:
     output_origin: str = ""  # where output_dir came from ("--out", "output.dir of <file>"), for errors
     # exact X, Y and penalty where the config wrote them (None: the floats' exact values, built lazily)
     given_exact: tuple[Any, Any, Any] = field(repr=False, default=(None, None, None))
+    loss: DataLoss = SQUARE  # the data term, with float weights or Q (loss.py)
+    loss_exact: DataLoss = SQUARE  # the same with exact rationals (as written, or the floats' exact values)
 
     @cached_property
     def X_exact(self) -> np.ndarray:
@@ -176,6 +183,10 @@ class Config:
         out["data"]["X"] = self.X.tolist()
         out["data"]["Y"] = self.Y.tolist()
         out["regularization"]["Lambda"] = [lam.tolist() for lam in self.Lambda]
+        if self.loss.weights is not None:
+            out["loss"]["weights"] = self.loss.weights.tolist()
+        if self.loss.Q is not None:
+            out["loss"]["Q"] = self.loss.Q.tolist()
         out["output"]["dir"] = str(self.output_dir)
         return plain_data(out)
 
@@ -300,6 +311,7 @@ def parse_config(
         )
     normalization = _choice(raw["data"]["normalization"], NORMALIZATIONS, source, "data.normalization")
     kind, convention, Lambda, penalty, penalty_exact = _regularization(raw["regularization"], widths, source)
+    loss, loss_exact = _loss(raw["loss"], widths[-1], samples, source)
     solver = parse_solver_options(raw["solver"], source)
     out = raw["output"]["dir"]
     if out is None:
@@ -327,6 +339,8 @@ def parse_config(
         instances=int(instances),
         output_origin=f"output.dir of {source}",
         given_exact=(X_exact, Y_exact, penalty_exact),
+        loss=loss,
+        loss_exact=loss_exact,
     )
 
 
@@ -579,3 +593,78 @@ def _unscaled_regularization(
     return kind, convention, Lambda, Lambda, Lambda_exact
 
 
+def _loss(section: dict[str, Any], dH: int, m: int, source: str) -> tuple[DataLoss, DataLoss]:
+    """The `loss:` section as float and exact `DataLoss`es: weights (dH × m, positive) or Q
+    ((dH·m)², symmetric positive definite), given or drawn from `seed` (model/loss.py)."""
+    kind = _choice(section["kind"], LOSS_KINDS, source, "loss.kind")
+    owner = {"weights": "weighted", "low": "weighted", "high": "weighted", "Q": "quadratic_form"}
+    for key, wanted in owner.items():
+        if section[key] is not None and kind != wanted:
+            raise ConfigError(source, f"loss.{key}", f"only used with kind: {wanted} (kind is {kind})")
+    for key in ("seed", "decimals"):
+        if section[key] is not None and kind == "square":
+            raise ConfigError(source, f"loss.{key}", "only used with kind: weighted or quadratic_form (kind is square)")
+    if kind == "square":
+        return SQUARE, SQUARE
+    given = section["weights" if kind == "weighted" else "Q"]
+    if given is not None:
+        for key in ("seed", "decimals", "low", "high"):
+            if section[key] is not None:
+                what = "weights" if kind == "weighted" else "Q"
+                raise ConfigError(source, f"loss.{key}", f"draws {what}, which loss.{what} already gives; remove one")
+    seed = LOSS_DRAW["seed"] if section["seed"] is None else section["seed"]
+    if not _is_int(seed) or seed < 0:
+        raise ConfigError(source, "loss.seed", f"got {seed!r}; must be an integer >= 0")
+    rng = np.random.default_rng(seed)
+    decimals = _decimals(section["decimals"], source, "loss.decimals")
+    if kind == "weighted":
+        if given is not None:
+            weights, exact = _matrix(given, (dH, m), source, "loss.weights")
+            bad = np.argwhere(weights <= 0)
+            if bad.size:
+                i, j = bad[0]
+                raise ConfigError(source, f"loss.weights[{i}][{j}]", f"got {given[i][j]!r}; every weight must be > 0")
+        else:
+            low = _positive(LOSS_DRAW["low"] if section["low"] is None else section["low"], source, "loss.low")
+            high = _positive(LOSS_DRAW["high"] if section["high"] is None else section["high"], source, "loss.high")
+            if high <= low:
+                raise ConfigError(source, "loss.high", f"must exceed low ({low}), got {high}")
+            weights, exact = _rounded(rng.uniform(low, high, size=(dH, m)), decimals)
+            if np.any(weights <= 0):
+                raise ConfigError(source, "loss.decimals", "rounding made a weight 0; use more decimals")
+        exact = _exact_of(weights) if exact is None else exact
+        return DataLoss("weighted", weights=weights), DataLoss("weighted", weights=exact)
+    size = dH * m
+    if size > MAX_FORM_ROWS:
+        raise ConfigError(
+            source,
+            "loss.kind",
+            f"quadratic_form on {size:,} residual entries (dH·m) needs a {size:,}² matrix Q; "
+            f"at most {MAX_FORM_ROWS:,} rows: use fewer samples or kind: weighted",
+        )
+    if given is not None:
+        Q, exact = _matrix(given, (size, size), source, "loss.Q")
+        for i, j in zip(*np.triu_indices(size, 1)):
+            if exact[i, j] != exact[j, i]:
+                raise ConfigError(
+                    source,
+                    f"loss.Q[{i}][{j}]",
+                    f"is {given[i][j]!r} but Q[{j}][{i}] is {given[j][i]!r}; Q must be symmetric",
+                )
+        what = "Q"
+    else:
+        A = rng.standard_normal((size, size))
+        drawn = np.eye(size) + A @ A.T / size  # a random inner product, condition number ~ 5
+        upper, upper_exact = _rounded(np.triu(drawn), decimals)
+        Q = upper + np.triu(upper, 1).T
+        exact = None if upper_exact is None else upper_exact + np.triu(upper_exact, 1).T
+        what = "the drawn Q (loss.decimals)"
+    smallest = float(np.linalg.eigvalsh(Q).min())
+    if not smallest > 1e-12 * max(1.0, float(np.abs(Q).max())):
+        raise ConfigError(
+            source,
+            "loss.Q",
+            f"{what} is not positive definite (smallest eigenvalue {smallest:.3g}); give an inner product",
+        )
+    exact = _exact_of(Q) if exact is None else exact
+    return DataLoss("quadratic_form", Q=Q), DataLoss("quadratic_form", Q=exact)

@@ -31,6 +31,7 @@ from itertools import product
 import numpy as np
 
 from .config import Config
+from .loss import SQUARE, DataLoss, data_operator, data_target, data_value
 from .sparse import SparseSystem, build_gradient_system
 
 REGULARIZATION_KINDS = ("none", "l2", "generalized")
@@ -45,11 +46,15 @@ class ExactData:
     Y: np.ndarray
     penalty: tuple[np.ndarray, ...]
     scale: Fraction
+    loss: DataLoss = SQUARE  # with exact weights or Q
 
 
 @dataclass(frozen=True)
 class Problem:
-    """A gradient system ∇L = 0 with concrete (floating-point) data."""
+    """A gradient system ∇L = 0 with concrete (floating-point) data.
+
+    The data enter through the gradient's data part 𝒦(P) − T (loss.py): for the square loss
+    𝒦(P) = P S, evaluated as such; for any other loss through the operator K, (dH·d0)²."""
 
     widths: tuple[int, ...]
     residual: bool
@@ -62,6 +67,8 @@ class Problem:
     # regularization.kind: engines check it (monodromy needs the generic family, "generalized")
     regularization: str = "generalized"
     exact: ExactData | None = field(default=None, repr=False, compare=False)
+    data_loss: DataLoss = SQUARE  # which quadratic form of the residual PX − Y the data term is
+    K: np.ndarray | None = field(default=None, repr=False)  # 𝒦 as a matrix when the loss is not square
 
     @classmethod
     def from_config(cls, config: Config) -> Problem:
@@ -74,12 +81,14 @@ class Problem:
             residual=config.residual,
             scale=1.0 / config.samples if mean else 1.0,
             regularization=config.regularization,
+            data_loss=config.loss,
         )
         exact = ExactData(
             X=config.X_exact,
             Y=config.Y_exact,
             penalty=config.penalty_exact,
             scale=Fraction(1, config.samples) if mean else Fraction(1),
+            loss=config.loss_exact,
         )
         return replace(problem, exact=exact)
 
@@ -94,6 +103,7 @@ class Problem:
         residual: bool = False,
         scale: float = 1.0,
         regularization: str | None = None,
+        data_loss: DataLoss = SQUARE,
     ) -> Problem:
         """A problem from float data; `regularization` (the config's kind) is read off the
         penalty when not given: all zero is "none", one common value "l2", else "generalized"."""
@@ -104,7 +114,7 @@ class Problem:
             regularization = regularization_kind(penalty)
         if regularization not in REGULARIZATION_KINDS:
             raise ValueError(f"regularization must be one of {', '.join(REGULARIZATION_KINDS)}, got {regularization!r}")
-        return cls(
+        problem = cls(
             widths=tuple(int(w) for w in widths),
             residual=residual,
             S=scale * (X @ X.T),
@@ -115,20 +125,77 @@ class Problem:
             penalty=penalty,
             regularization=regularization,
         )
+        return problem if data_loss.square else problem.at_data(X, Y, penalty, data_loss.form(*Y.shape), data_loss)
+
+    def at_data(
+        self,
+        X: np.ndarray,
+        Y: np.ndarray,
+        penalty: tuple[np.ndarray, ...],
+        form: np.ndarray | None = None,
+        loss: DataLoss | None = None,
+    ) -> Problem:
+        """The same architecture and loss kind at other (possibly complex) data, penalties and,
+        for a non-square loss, form Q (the monodromy family's points): S, T and K recomputed in
+        one place.  `loss` describes the form (default: this problem's kind with Q = `form`)."""
+        S = self.scale * (X @ X.T)
+        if self.data_loss.square and (loss is None or loss.square):
+            return replace(self, S=S, T=self.scale * (Y @ X.T), X=X, Y=Y, penalty=penalty, exact=None)
+        assert form is not None
+        dH, m = Y.shape
+        if loss is None:
+            loss = (
+                DataLoss("weighted", weights=np.diag(form).reshape(dH, m))
+                if self.data_loss.kind == "weighted"
+                else DataLoss("quadratic_form", Q=form)
+            )
+        return replace(
+            self,
+            S=S,
+            T=data_target(X, Y, form, self.scale),
+            X=X,
+            Y=Y,
+            penalty=penalty,
+            exact=None,
+            data_loss=loss,
+            K=data_operator(X, form, self.scale, dH),
+        )
+
+    def data_form(self) -> np.ndarray:
+        """The loss's Q, (dH·m)² (the identity for the square loss)."""
+        return self.data_loss.form(self.Y.shape[0], self.Y.shape[1])
+
+    def data_operator(self) -> np.ndarray:
+        """K, the data part of the Hessian in P, (dH·d0)²: I ⊗ S for the square loss."""
+        return np.kron(np.eye(self.widths[-1]), self.S) if self.K is None else self.K
 
     def exact_system(self) -> SparseSystem:
         """∇L = 0 with exact rational coefficients: the config's data as written when the
         problem came from a config, else the exact values of the floats."""
         exact = self.exact
         if exact is None:
+            loss = self.data_loss
+            if loss.kind == "weighted":
+                loss = DataLoss("weighted", weights=_fractions(loss.weights))
+            elif loss.kind == "quadratic_form":
+                loss = DataLoss("quadratic_form", Q=_fractions(loss.Q))
             exact = ExactData(
                 X=_fractions(self.X),
                 Y=_fractions(self.Y),
                 penalty=tuple(_fractions(c) for c in self.penalty),
                 scale=Fraction(self.scale),
+                loss=loss,
             )
+        return self.sparse_system(exact)
+
+    def sparse_system(self, data: ExactData | None = None) -> SparseSystem:
+        """∇L = 0 in sparse form with the coefficients of `data` (exact), or with this problem's
+        floats (engines that expand the system themselves)."""
+        if data is None:
+            data = ExactData(X=self.X, Y=self.Y, penalty=self.penalty, scale=self.scale, loss=self.data_loss)  # type: ignore[arg-type]
+        form = None if data.loss.square else data.loss.form(data.Y.shape[0], data.Y.shape[1])
         return build_gradient_system(
-            self.widths, exact.X, exact.Y, exact.penalty, residual=self.residual, scale=exact.scale
+            self.widths, data.X, data.Y, data.penalty, residual=self.residual, scale=data.scale, form=form
         )
 
     # ----------------------------------------------------------------- layout
@@ -210,7 +277,10 @@ class Problem:
         weights = self._weights_last(x)
         P = self._segments(weights, None)[0][self.depth - 1]
         E = _mm_right(P, self.X) - self.Y[:, :, None]
-        data = 0.5 * self.scale * np.sum(E * E, axis=(0, 1))
+        if self.data_loss.square:
+            data = 0.5 * self.scale * np.sum(E * E, axis=(0, 1))
+        else:
+            data = data_value(E, self.data_form(), self.scale)
         reg = sum(0.5 * np.sum(c[:, :, None] * w * w, axis=(0, 1)) for c, w in zip(self.penalty, weights))
         return data + reg
 
@@ -303,7 +373,7 @@ class Problem:
         else:
             hprod = np.prod(ht, axis=0)
             reg_scale = [np.prod(np.delete(ht, i, axis=0) ** 2, axis=0) for i in range(H)]
-        R = _mm_right(P, self.S) - self.T[:, :, None] * hprod
+        R = self._data_map(P) - self.T[:, :, None] * hprod
         A = [seg[i + 1][last] if i < last else np.eye(self.widths[H])[:, :, None] for i in range(H)]
         B = [seg[0][i - 1] if i > 0 else np.eye(self.widths[0])[:, :, None] for i in range(H)]
         At = [a.transpose(1, 0, 2) for a in A]
@@ -322,17 +392,14 @@ class Problem:
         dtype = G.dtype
         J = np.zeros((n, n, N), dtype=dtype)
         Jh = np.zeros((n, H, N), dtype=dtype) if ht is not None else None
-        BS = [_mm_right(B[j], self.S) for j in range(H)]
+        BS = [_mm_right(B[j], self.S) for j in range(H)] if self.K is None else []
         for i in range(H):
             di, dim1 = self.shapes[i]
             if Jh is not None:
                 ATB = _mm(At[i], _mm_left(self.T, Bt[i]))
             for j in range(H):
                 dj, djm1 = self.shapes[j]
-                # via R: (A_iᵀ A_j) Δ_j (B_j S B_iᵀ)
-                C1 = _mm(At[i], A[j])
-                C2 = _mm(BS[j], Bt[i])  # [d, b]
-                block = C1[:, None, :, None, :] * C2.transpose(1, 0, 2)[None, :, None, :, :]
+                block = self._via_data(A, B, At, Bt, BS, i, j)
                 if j > i:  # via A_i: U Δ_jᵀ V
                     U = seg[i + 1][j - 1].transpose(1, 0, 2)
                     V = _mm(seg[j + 1][last].transpose(1, 0, 2), RBt[i]) if j < last else RBt[i]
@@ -356,6 +423,33 @@ class Problem:
             diag = np.arange(off[i], off[i + 1])
             J[diag, diag] += self.penalty[i].reshape(-1, 1) * reg_scale[i]
         return G, J, Jh
+
+    def _data_map(self, P: np.ndarray) -> np.ndarray:
+        """𝒦(P) for P (dH, d0, N): P S for the square loss, mat(K vec P) otherwise."""
+        if self.K is None:
+            return _mm_right(P, self.S)
+        dH, d0, N = P.shape
+        return (self.K @ P.reshape(dH * d0, N)).reshape(dH, d0, N)
+
+    def _via_data(self, A: list, B: list, At: list, Bt: list, BS: list, i: int, j: int) -> np.ndarray:
+        """The Hessian block (i, j) through 𝒦, (d_i, d_{i−1}, d_j, d_{j−1}, N): for the square loss
+        (A_iᵀ A_j) Δ_j (B_j S B_iᵀ); in general D_iᵀ K D_j with D_j = ∂vec P/∂vec W_j = A_j ⊗ B_jᵀ."""
+        if self.K is None:
+            C1 = _mm(At[i], A[j])
+            C2 = _mm(BS[j], Bt[i])  # [d, b]
+            return C1[:, None, :, None, :] * C2.transpose(1, 0, 2)[None, :, None, :, :]
+        dH, d0 = self.widths[-1], self.widths[0]
+
+        def D(k: int) -> np.ndarray:  # [(a, b), (c, d)] = A_k[a, c] B_k[d, b]
+            Ak, Bk = np.broadcast_arrays(A[k][:, None, :, None, :], Bt[k][None, :, None, :, :])
+            return (Ak * Bk).reshape(dH * d0, -1, Ak.shape[-1])
+
+        Di, Dj = D(i), D(j)
+        KDj = np.einsum("pq,qjn->pjn", self.K, Dj)
+        block = np.einsum("pin,pjn->ijn", Di, KDj)
+        di, dim1 = self.shapes[i]
+        dj, djm1 = self.shapes[j]
+        return block.reshape(di, dim1, dj, djm1, -1)
 
 
 def regularization_kind(penalty: tuple[np.ndarray, ...]) -> str:

@@ -87,7 +87,9 @@ def gradient_system(config: Config, *, exact: bool = True) -> SparseSystem:
     else:
         X, Y, C = config.X, config.Y, config.penalty
         scale = 1.0 / config.samples if config.normalization == "mean" else 1.0
-    return build_gradient_system(config.widths, X, Y, C, residual=config.residual, scale=scale)
+    loss = config.loss_exact if exact else config.loss
+    form = None if loss.square else loss.form(config.widths[-1], config.samples)
+    return build_gradient_system(config.widths, X, Y, C, residual=config.residual, scale=scale, form=form)
 
 
 def build_gradient_system(
@@ -98,8 +100,10 @@ def build_gradient_system(
     *,
     residual: bool = False,
     scale: Any = 1,
+    form: np.ndarray | None = None,
 ) -> SparseSystem:
-    """Expand L = s/2‖P X − Y‖² + ½ Σ C_i ∘ W_i ∘ W_i and differentiate it."""
+    """Expand L = s/2‖P X − Y‖² + ½ Σ C_i ∘ W_i ∘ W_i and differentiate it; with `form` (the
+    loss's Q, (dH·m)², loss.py) the data term is s/2 vec(PX − Y)ᵀ Q vec(PX − Y) instead."""
     n = _unknowns(widths)
     one = _one_like(scale)
     zero = one - one
@@ -107,15 +111,22 @@ def build_gradient_system(
     P = matrices[0]
     for M in matrices[1:]:
         P = _matmul(M, P, zero)
-    # data term: s/2 Σ_j (P x_j − y_j)²
+    # data term: s/2 Σ_j (P x_j − y_j)², or s/2 Σ Q[(a,j),(c,l)] E_aj E_cl
     loss: Poly = {}
     m = X.shape[1]
-    for j in range(m):
-        for a in range(widths[-1]):
+    residuals: list[Poly] = []  # E_aj at index a·m + j (loss.py's row-major vec)
+    for a in range(widths[-1]):
+        for j in range(m):
             residual_poly: Poly = {(0,) * n: -Y[a, j]}
             for b in range(widths[0]):
                 _axpy(residual_poly, X[b, j], P[a][b])
+            residuals.append(residual_poly)
+    if form is None:
+        for residual_poly in residuals:
             _axpy(loss, scale / 2, _mul(residual_poly, residual_poly, zero))
+    else:
+        for r, c in zip(*np.nonzero(np.asarray(form) != 0)):
+            _axpy(loss, scale * form[r, c] / 2, _mul(residuals[r], residuals[c], zero))
     penalty_flat = np.concatenate([np.asarray(c).ravel() for c in penalty]) if n else np.zeros(0)
     for k in range(n):
         e = [0] * n
@@ -127,33 +138,56 @@ def build_gradient_system(
 
 @dataclass(frozen=True)
 class ParametricSystem:
-    """∇L as a family over its data parameters: every coefficient is linear in p = (S, T, C).
+    """∇L as a family over its data parameters: every coefficient is linear in p = (S, T, C),
+    or p = (K, T, C) for a loss other than the square one (model/loss.py).
 
     With S = s X Xᵀ, T = s Y Xᵀ (s the normalisation) and C the penalty coefficients,
-    L = ½ tr(P S Pᵀ) − tr(P Tᵀ) + ½ Σ C ∘ W ∘ W + const, so the coefficient of every monomial
-    of every equation is `coefficient_map @ p`.  The monodromy solver and parameter homotopies
-    move p; the support (monomials) is that of generic data.
+    L = ½ tr(P S Pᵀ) − tr(P Tᵀ) + ½ Σ C ∘ W ∘ W + const — in general ½ vec(P)ᵀ K vec(P) in place
+    of the first term — so the coefficient of every monomial of every equation is
+    `coefficient_map @ p`.  The monodromy solver and parameter homotopies move p; the support
+    (monomials) is that of generic data.
     """
 
     widths: tuple[int, ...]
     exponents: np.ndarray  # (terms, n) int64
     equation: np.ndarray  # (terms,) int64: the equation each term belongs to
-    coefficient_map: np.ndarray  # (terms, d0² + dH·d0 + n) float
+    coefficient_map: np.ndarray  # (terms, size of the operator + dH·d0 + n) float
+    operator: str = "S"  # the data block of p: "S" (d0 × d0, the square loss) or "K" ((dH·d0)²)
+
+    @property
+    def operator_shape(self) -> tuple[int, int]:
+        d0, dH = self.widths[0], self.widths[-1]
+        return (d0, d0) if self.operator == "S" else (dH * d0, dH * d0)
+
+    @property
+    def operator_size(self) -> int:
+        rows, cols = self.operator_shape
+        return rows * cols
 
     def parameter_vector(self, S: np.ndarray, T: np.ndarray, C: np.ndarray) -> np.ndarray:
-        """p = (S row-major, T row-major, C flattened layer by layer)."""
+        """p = (S or K row-major, T row-major, C flattened layer by layer)."""
         return np.concatenate([np.asarray(S).ravel(), np.asarray(T).ravel(), np.asarray(C).ravel()])
+
+    def split(self, p: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(S or K, T, C) of a parameter vector."""
+        d0, dH = self.widths[0], self.widths[-1]
+        k = self.operator_size
+        return p[:k].reshape(self.operator_shape), p[k : k + dH * d0].reshape(dH, d0), p[k + dH * d0 :]
 
     def coefficients(self, p: np.ndarray) -> np.ndarray:
         return self.coefficient_map @ p
 
 
-def parametric_gradient_system(widths: tuple[int, ...], *, residual: bool = False) -> ParametricSystem:
-    """The coefficient map of ∇L over (S, T, C): the loss expanded once with one vector
-    coefficient per monomial (one slot per parameter), then differentiated."""
+def parametric_gradient_system(
+    widths: tuple[int, ...], *, residual: bool = False, operator: str = "S"
+) -> ParametricSystem:
+    """The coefficient map of ∇L over (S, T, C) — or (K, T, C) with `operator="K"` — the loss
+    expanded once with one vector coefficient per monomial (one slot per parameter), then
+    differentiated."""
     n = _unknowns(widths)
     d0, dH = widths[0], widths[-1]
-    n_params = d0 * d0 + dH * d0 + n
+    k = d0 * d0 if operator == "S" else (dH * d0) ** 2
+    n_params = k + dH * d0 + n
     matrices, _, _ = _weight_polys(widths, residual, 1.0)
     P = matrices[0]
     for M in matrices[1:]:
@@ -167,13 +201,18 @@ def parametric_gradient_system(widths: tuple[int, ...], *, residual: bool = Fals
     loss: Poly = {}
     for a in range(dH):
         for b in range(d0):
-            for c in range(d0):
-                _axpy(loss, 0.5 * unit(b * d0 + c), _mul(P[a][b], P[a][c], 0.0))
-            _axpy(loss, -unit(d0 * d0 + a * d0 + b), P[a][b])
-    for k in range(n):
+            if operator == "S":
+                for c in range(d0):
+                    _axpy(loss, 0.5 * unit(b * d0 + c), _mul(P[a][b], P[a][c], 0.0))
+            else:
+                for c in range(dH):
+                    for d in range(d0):
+                        _axpy(loss, 0.5 * unit((a * d0 + b) * dH * d0 + c * d0 + d), _mul(P[a][b], P[c][d], 0.0))
+            _axpy(loss, -unit(k + a * d0 + b), P[a][b])
+    for v in range(n):
         e = [0] * n
-        e[k] = 2
-        _axpy(loss, 0.5 * unit(d0 * d0 + dH * d0 + k), {tuple(e): 1.0})
+        e[v] = 2
+        _axpy(loss, 0.5 * unit(k + dH * d0 + v), {tuple(e): 1.0})
     exponents, equation, rows = [], [], []
     for v in range(n):
         for e, c in sorted(_derivative(loss, v).items()):
@@ -186,6 +225,7 @@ def parametric_gradient_system(widths: tuple[int, ...], *, residual: bool = Fals
         exponents=np.array(exponents, dtype=np.int64).reshape(len(rows), n),
         equation=np.array(equation, dtype=np.int64),
         coefficient_map=np.array(rows, dtype=float).reshape(len(rows), n_params),
+        operator=operator,
     )
 
 

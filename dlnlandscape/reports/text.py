@@ -6,7 +6,24 @@ from __future__ import annotations
 import io
 from typing import Any
 
+import numpy as np
+
 from ..analysis.bkk import describe
+
+
+def _non_square(config: dict[str, Any]) -> bool:
+    return (config.get("loss") or {}).get("kind", "square") != "square"
+
+
+def loss_line(loss: dict[str, Any]) -> str:
+    """The data term in a few words: the kind and the range of its weights or Q's spectrum."""
+    if loss["kind"] == "weighted":
+        w = np.asarray(loss["weights"], dtype=float)
+        return f"weighted: ½ Σ w·(PX − Y)², weights {w.min():.3g}..{w.max():.3g}"
+    Q = np.asarray(loss["Q"], dtype=float)
+    eig = np.linalg.eigvalsh(Q)
+    size = f"{Q.shape[0]}x{Q.shape[0]}"
+    return f"quadratic form: ½ vec(PX − Y)ᵀ Q vec(PX − Y), Q {size}, eigenvalues {eig.min():.3g}..{eig.max():.3g}"
 
 
 def summary_lines(summary: dict[str, Any]) -> list[tuple[str, str]]:
@@ -19,6 +36,7 @@ def summary_lines(summary: dict[str, Any]) -> list[tuple[str, str]]:
         ("architecture", " x ".join(str(w) for w in summary["config"]["architecture"]["widths"])),
         ("samples", str(summary["config"]["data"]["samples"])),
         ("regularization", summary["config"]["regularization"]["kind"]),
+        *([("loss", loss_line(summary["config"]["loss"]))] if _non_square(summary["config"]) else []),
         ("unknowns", str(summary["unknowns"])),
         (
             "complex critical points",

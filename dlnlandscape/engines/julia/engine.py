@@ -24,7 +24,7 @@ import numpy as np
 from ...errors import ConfigError, DLNError
 from ...model.options import SolverOptions
 from ...model.problem import Problem
-from ...model.sparse import SparseSystem, build_gradient_system
+from ...model.sparse import SparseSystem
 from ..base import PathResults, Progress, ReturnCode, SolveResult
 from ..control import RunControl
 from ..stats import JuliaStats
@@ -189,19 +189,21 @@ class JuliaEngine:
 
     def solve_instances(self, problems: Sequence[Problem], options: SolverOptions) -> list[SolveResult]:
         """Many instances of one structure through one cached generic solve."""
-        start = resolve_start(options, self.system)
+        # the Julia module's structured ∇L is the square loss's; other losses go as sparse systems
+        system_kind = self.system if all(p.data_loss.square for p in problems) else "sparse"
+        start = resolve_start(options, system_kind)
         seed, threads, certify = options.seed, options.threads, options.certify is True
         first = problems[0]
         structure = (first.widths, first.residual, first.scale, first.X.shape)
         if any((p.widths, p.residual, p.scale, p.X.shape) != structure for p in problems):
             raise ValueError("solve_instances needs problems of one structure (widths, residual, samples)")
-        if self.system == "sparse" and len(problems) != 1:
+        if system_kind == "sparse" and len(problems) != 1:
             raise ValueError("the sparse system solves one instance at a time")
         clock = time.perf_counter()
         module = julia_runtime.start(threads)
         startup, clock = time.perf_counter() - clock, time.perf_counter()
         keywords: dict[str, Any] = {"start": start, "seed": seed, "certification": certify}
-        if self.system == "structured":
+        if system_kind == "structured":
             # monodromy: HC.jl's trace test on every pattern, and its target count when one is known
             trusted = options.trusted_count if isinstance(options.trusted_count, int) else None
             keywords.update(trusted_count=trusted, verify=True, trace_tol=TRACE_TOL)
@@ -218,10 +220,7 @@ class JuliaEngine:
             )
             raw = _call(module.solve_network, *args, **keywords)
         else:
-            system = build_gradient_system(
-                first.widths, first.X, first.Y, first.penalty, residual=first.residual, scale=first.scale
-            )
-            export = sparse_export(system)
+            export = sparse_export(first.sparse_system())
             keys = ("exponents", "coefficients", "offsets", "group_sizes")
             raw = _call(module.solve_sparse, *(export[k] for k in keys), **keywords)
         seconds = time.perf_counter() - clock
@@ -236,8 +235,8 @@ class JuliaEngine:
                 hc_version=info["homotopycontinuation"],
                 threads_requested=threads,
                 threads_julia=info["threads"],
-                system=self.system,
-                method=_method(self.system, start),
+                system=system_kind,
+                method=_method(system_kind, start),
                 generic=info.get("generic"),
                 generic_cached=info.get("cached"),
                 origin=origin,

@@ -40,6 +40,7 @@ import numpy as np
 
 from ...common.atomic import keep_file
 from ...errors import ConfigError
+from ...model.loss import DataLoss
 from ...model.options import SolverOptions
 from ...model.problem import Problem
 from .family import DataPoint
@@ -77,7 +78,9 @@ def fingerprint(problem: Problem, options: SolverOptions, *settings: Any) -> str
     `settings` (the engine's tracker and monodromy options)."""
     digest = hashlib.sha256()
     digest.update(repr((FORMAT, problem.widths, problem.residual, problem.scale, problem.regularization)).encode())
-    for array in (problem.X, problem.Y, problem.S, problem.T, *problem.penalty):
+    digest.update(problem.data_loss.kind.encode())
+    extra = () if problem.K is None else (problem.K, problem.data_form())
+    for array in (problem.X, problem.Y, problem.S, problem.T, *problem.penalty, *extra):
         digest.update(np.ascontiguousarray(array, dtype=float).tobytes())
     digest.update(
         repr((options.seed, options.start, options.loops_without_progress, options.trusted_count, settings)).encode()
@@ -145,6 +148,7 @@ class Checkpointer:
             )
         classes = {
             "DataPoint": DataPoint,
+            "DataLoss": DataLoss,
             "Problem": Problem,
             "RoundProgress": RoundProgress,
             "Slice": Slice,

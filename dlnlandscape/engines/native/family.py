@@ -22,11 +22,12 @@ as for the γ-trick homotopy.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import product
 
 import numpy as np
 
+from ...model.loss import data_operator, data_target, random_form
 from ...model.problem import Problem
 from ...model.sparse import ParametricSystem, parametric_gradient_system
 from .homotopies.parameter import NetworkArcs, ParameterHomotopy
@@ -38,27 +39,39 @@ PATTERN_ZERO = 1e-8  # |weights of a neuron| below this (relative) means the neu
 
 @dataclass(frozen=True)
 class DataPoint:
-    """One point of the parameter space: data X (d0 × m), Y (dH × m) and penalties C (n,)."""
+    """One point of the parameter space: data X (d0 × m), Y (dH × m), penalties C (n,) and, for
+    a loss other than the square one, its form Q ((dH·m)², model/loss.py; empty otherwise)."""
 
     X: np.ndarray
     Y: np.ndarray
     C: np.ndarray
+    Q: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=complex))
 
     def __add__(self, other: DataPoint) -> DataPoint:
-        return DataPoint(self.X + other.X, self.Y + other.Y, self.C + other.C)
+        return DataPoint(self.X + other.X, self.Y + other.Y, self.C + other.C, self.Q + other.Q)
 
     def __mul__(self, factor: complex) -> DataPoint:
-        return DataPoint(self.X * factor, self.Y * factor, self.C * factor)
+        return DataPoint(self.X * factor, self.Y * factor, self.C * factor, self.Q * factor)
 
     __rmul__ = __mul__
 
 
 class Family:
-    """The gradient systems of one architecture over all data and penalties."""
+    """The gradient systems of one architecture over all data and penalties.
+
+    Other losses.  For a weighted or quadratic-form loss (model/loss.py) the family moves the
+    form Q (in the loss's structure: diagonal, or symmetric), Y and C, and keeps X at the real
+    problem's: then K = s Mᵀ Q M is linear in Q and T = s Mᵀ Q vec Y quadratic along an arc, as
+    S and T are for the square loss, and a start pair is found the same way (C from x₀).  The
+    real problem is a generic member as long as its weights (or Q) and Y are; X keeps whatever
+    structure the real data have (X = I: weighted low-rank approximation)."""
 
     def __init__(self, problem: Problem) -> None:
         self.problem = problem
-        self.system: ParametricSystem = parametric_gradient_system(problem.widths, residual=problem.residual)
+        self.operator = "S" if problem.data_loss.square else "K"
+        self.system: ParametricSystem = parametric_gradient_system(
+            problem.widths, residual=problem.residual, operator=self.operator
+        )
         self.scale = problem.scale
         self.samples = problem.X.shape[1]
         self._tables: tuple[np.ndarray, np.ndarray] | None = None
@@ -73,16 +86,43 @@ class Family:
     def target(self) -> DataPoint:
         """The real problem as a point of the family."""
         p = self.problem
-        return DataPoint(p.X.astype(complex), p.Y.astype(complex), np.concatenate([c.ravel() for c in p.penalty]))
+        form = p.data_form().astype(complex) if self.operator == "K" else np.zeros((0, 0), dtype=complex)
+        return DataPoint(p.X.astype(complex), p.Y.astype(complex), np.concatenate([c.ravel() for c in p.penalty]), form)
+
+    def parameters(self, q: DataPoint) -> np.ndarray:
+        """p = (S or K, T, C) at the family point q."""
+        if self.operator == "S":
+            s = self.scale
+            return self.system.parameter_vector(s * q.X @ q.X.T, s * q.Y @ q.X.T, q.C).astype(complex)
+        dH = q.Y.shape[0]
+        return self.system.parameter_vector(
+            data_operator(q.X, q.Q, self.scale, dH), data_target(q.X, q.Y, q.Q, self.scale), q.C
+        ).astype(complex)
 
     def arc_data(self, a: DataPoint, b: DataPoint) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-        """(S, T, C) of t⁰, t¹, t² along the arc a → b.
+        """(S, T, C) — or (K, T, C) — of t⁰, t¹, t² along the arc a → b.
 
         With X(t) = Xm + t Xd (Xm, Xd the midpoint and half-difference), S(t) = s X(t) X(t)ᵀ is
-        quadratic in t, T(t) likewise, C(t) linear."""
+        quadratic in t, T(t) likewise, C(t) linear.  For another loss X is fixed and Q(t) moves:
+        K(t) linear, T(t) quadratic."""
         mid = 0.5 * (a + b)
         half = 0.5 * (a + (-1.0) * b)
         s = self.scale
+        if self.operator == "K":
+            X, dH = mid.X, mid.Y.shape[0]
+            return [
+                (data_operator(X, mid.Q, s, dH), data_target(X, mid.Y, mid.Q, s), mid.C),
+                (
+                    data_operator(X, half.Q, s, dH),
+                    data_target(X, mid.Y, half.Q, s) + data_target(X, half.Y, mid.Q, s),
+                    half.C,
+                ),
+                (
+                    np.zeros((X.shape[0] * dH,) * 2, dtype=complex),
+                    data_target(X, half.Y, half.Q, s),
+                    np.zeros_like(mid.C),
+                ),
+            ]
         return [
             (s * mid.X @ mid.X.T, s * mid.Y @ mid.X.T, mid.C),
             (s * (half.X @ mid.X.T + mid.X @ half.X.T), s * (half.Y @ mid.X.T + mid.Y @ half.X.T), half.C),
@@ -100,12 +140,16 @@ class Family:
         coefficients = np.stack(
             [[self.system.coefficients(self.system.parameter_vector(*q)) for q in parts] for parts in data]
         )  # (arcs, 3, T)
-        network = NetworkArcs(
-            widths=np.asarray(self.problem.widths, dtype=np.int64),
-            residual_layers=self.residual_layers(),
-            s_poly=np.array([[q[0] for q in parts] for parts in data], dtype=complex),
-            t_poly=np.array([[q[1] for q in parts] for parts in data], dtype=complex),
-            c_poly=np.array([[q[2] for q in parts] for parts in data], dtype=complex),
+        network = (
+            NetworkArcs(  # the compiled evaluation by matrix products knows the square loss's S only
+                widths=np.asarray(self.problem.widths, dtype=np.int64),
+                residual_layers=self.residual_layers(),
+                s_poly=np.array([[q[0] for q in parts] for parts in data], dtype=complex),
+                t_poly=np.array([[q[1] for q in parts] for parts in data], dtype=complex),
+                c_poly=np.array([[q[2] for q in parts] for parts in data], dtype=complex),
+            )
+            if self.operator == "S"
+            else None
         )
         return ParameterHomotopy(self.system, self.term_tables(), coefficients, arc_of_path, network)
 
@@ -118,20 +162,14 @@ class Family:
         """The (complex) gradient system at q, for batched Newton and Hessians."""
         p = self.problem
         C = np.split(q.C, np.cumsum(p.group_sizes)[:-1])
-        return Problem(
-            widths=p.widths,
-            residual=p.residual,
-            S=self.scale * (q.X @ q.X.T),
-            T=self.scale * (q.Y @ q.X.T),
-            X=q.X,
-            Y=q.Y,
-            scale=self.scale,
-            penalty=tuple(c.reshape(shape) for c, shape in zip(C, p.shapes)),
-            regularization=p.regularization,
-        )
+        penalty = tuple(c.reshape(shape) for c, shape in zip(C, p.shapes))
+        return p.at_data(q.X, q.Y, penalty, q.Q if self.operator == "K" else None)
 
     def random_point(self, rng: np.random.Generator, c_scale: float = 1.0) -> DataPoint:
         p = self.problem
+        if self.operator == "K":  # X stays the real problem's (class docstring)
+            Y, C = complex_normal(rng, p.Y.shape), c_scale * complex_normal(rng, (p.n,))
+            return DataPoint(p.X.astype(complex), Y, C, random_form(p.data_loss.kind, rng, *p.Y.shape))
         return DataPoint(
             complex_normal(rng, p.X.shape), complex_normal(rng, p.Y.shape), c_scale * complex_normal(rng, (p.n,))
         )
@@ -146,10 +184,10 @@ class Family:
         if active is not None:
             x0 = np.where(active, x0, 0.0)
         q = self.random_point(rng)
-        data_part = self.problem_at(DataPoint(q.X, q.Y, np.zeros_like(q.C))).gradient(x0[None])[0]
+        data_part = self.problem_at(DataPoint(q.X, q.Y, np.zeros_like(q.C), q.Q)).gradient(x0[None])[0]
         with np.errstate(divide="ignore", invalid="ignore"):
             C = np.where(x0 != 0, -data_part / x0, q.C)
-        return x0, DataPoint(q.X, q.Y, C)
+        return x0, DataPoint(q.X, q.Y, C, q.Q)
 
     def neuron_patterns(self) -> list[np.ndarray]:
         """Coordinate masks of the active-neuron patterns that seed separate monodromy runs.

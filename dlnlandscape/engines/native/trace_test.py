@@ -81,6 +81,7 @@ import numpy as np
 from ...common.newton import newton
 from ...common.points import SAME_POINT_TOL, match_points, unique_points
 from ...common.symmetry import closure, representatives
+from ...model.loss import data_operator, random_form
 from ...model.problem import Problem
 from ...model.sparse import ParametricSystem
 from .family import ARC_END, PATTERN_ZERO, DataPoint, Family, complex_normal, term_tables
@@ -133,10 +134,13 @@ class TraceSystem:
         c1 = self.coefficient_map @ (0.5 * (qa - qb))
         return np.stack([c0, c1, np.zeros_like(c0)])
 
-    def network_arcs(self, family: Family, arcs: list[tuple[np.ndarray, np.ndarray]]) -> SliceArcs:
+    def network_arcs(self, family: Family, arcs: list[tuple[np.ndarray, np.ndarray]]) -> SliceArcs | None:
         """The same arcs as the network's data, for the compiled evaluation by matrix products:
         q = (p, v, a, b, t) split into S, T, C of p and of v (v's fixed slots zeroed, as the
-        λ-copy of the terms has them) and the pencil's (a, b, t); c₀ + τ c₁ each."""
+        λ-copy of the terms has them) and the pencil's (a, b, t); c₀ + τ c₁ each.  None for a
+        loss other than the square one (that evaluation knows S only)."""
+        if family.operator != "S":
+            return None
         w = family.problem.widths
         d0, dH, n, k = w[0], w[-1], family.problem.n, self.k
         halves = np.array([[0.5 * (qa + qb), 0.5 * (qa - qb)] for qa, qb in arcs])  # (arcs, 2, len q)
@@ -183,24 +187,28 @@ def trace_system(system: ParametricSystem, moving: np.ndarray | None = None) -> 
 
 
 def direction_slots(system: ParametricSystem, widths: tuple[int, ...]) -> np.ndarray:
-    """The parameter slots of the directions v: T and C (S stays at the base point's)."""
-    d0 = widths[0]
+    """The parameter slots of the directions v: T and C (S, or K, stays at the base point's)."""
     slots = np.ones(system.coefficient_map.shape[1], dtype=bool)
-    slots[: d0 * d0] = False
+    slots[: system.operator_size] = False
     return slots
 
 
 def random_parameters(family: Family, base: DataPoint, rng: np.random.Generator, blocks: str = "STC") -> np.ndarray:
     """A random point (S, T, C) of the linear family through the base point that keeps S's rank
     — S = X₀ M X₀ᵀ, T = N X₀ᵀ with X₀ the base data when m < d0, any S, T otherwise — with
-    only the named blocks non-zero, each scaled like the base point's."""
-    X0 = base.X if base.X.shape[1] < base.X.shape[0] else np.eye(base.X.shape[0])
-    r = X0.shape[1]
-    M = complex_normal(rng, (r, r))
-    S, T = X0 @ (M + M.T) @ X0.T, complex_normal(rng, (base.Y.shape[0], r)) @ X0.T
+    only the named blocks non-zero, each scaled like the base point's.  For another loss
+    (family.py: X fixed) the family is K = s Mᵀ Q M with Q of the loss's structure, T = N Xᵀ."""
+    if family.operator == "K":
+        X0 = base.X
+        S = data_operator(X0, random_form(family.problem.data_loss.kind, rng, *base.Y.shape), 1.0, base.Y.shape[0])
+        T = complex_normal(rng, base.Y.shape) @ X0.T
+    else:
+        X0 = base.X if base.X.shape[1] < base.X.shape[0] else np.eye(base.X.shape[0])
+        r = X0.shape[1]
+        M = complex_normal(rng, (r, r))
+        S, T = X0 @ (M + M.T) @ X0.T, complex_normal(rng, (base.Y.shape[0], r)) @ X0.T
     C = complex_normal(rng, base.C.shape)
-    s = family.scale
-    reference = (s * base.X @ base.X.T, s * base.Y @ base.X.T, base.C)
+    reference = family.system.split(family.parameters(base))
 
     def scaled(name: str, block: np.ndarray, ref: np.ndarray) -> np.ndarray:
         if name not in blocks:
@@ -213,20 +221,24 @@ def random_parameters(family: Family, base: DataPoint, rng: np.random.Generator,
 
 
 def gradient_problem(family: Family, p: np.ndarray) -> Problem:
-    """∇L at the parameter vector p = (S, T, C) (for gradient and Hessian evaluation only)."""
+    """∇L at the parameter vector p = (S or K, T, C) (for gradient and Hessian evaluation only)."""
     base = family.problem
     d0, dH = base.widths[0], base.widths[-1]
-    C = np.split(p[d0 * d0 + dH * d0 :], np.cumsum(base.group_sizes)[:-1])
+    operator, T, c = family.system.split(p)
+    C = np.split(c, np.cumsum(base.group_sizes)[:-1])
+    general = family.operator == "K"
     return Problem(
         widths=base.widths,
         residual=base.residual,
-        S=p[: d0 * d0].reshape(d0, d0),
-        T=p[d0 * d0 : d0 * d0 + dH * d0].reshape(dH, d0),
+        S=np.zeros((d0, d0), dtype=p.dtype) if general else operator,
+        T=T,
         X=np.zeros((d0, 0)),
         Y=np.zeros((dH, 0)),
         scale=base.scale,
         penalty=tuple(c.reshape(shape) for c, shape in zip(C, base.shapes)),
         regularization=base.regularization,
+        data_loss=base.data_loss,
+        K=operator if general else None,
     )
 
 
@@ -462,9 +474,7 @@ class TraceTest:
         family, h random on the pattern's coordinates (scaled so that h ~ 1 on the known
         solutions), γ of the size of g near them."""
         fam, rng, n = self.family, self.rng, self.family.problem.n
-        p0 = fam.system.parameter_vector(fam.scale * base.X @ base.X.T, fam.scale * base.Y @ base.X.T, base.C).astype(
-            complex
-        )
+        p0 = fam.parameters(base)
         v = random_parameters(fam, base, rng, DIRECTION_BLOCKS)
         size = float(np.mean(np.abs(solutions[:, active]) ** 2)) if active.any() else 1.0
         scale = np.maximum(1.0, np.abs(solutions).max(axis=1))
@@ -642,9 +652,7 @@ class TraceTest:
             out[rows[ok]] = s.generic(y[rows[ok]])
         return out
 
-    def _jumped(
-        self, slices: list[Slice], slice_of_path: np.ndarray, y: np.ndarray, generic: np.ndarray
-    ) -> np.ndarray:
+    def _jumped(self, slices: list[Slice], slice_of_path: np.ndarray, y: np.ndarray, generic: np.ndarray) -> np.ndarray:
         """Paths that started generic on their curve and ended at a point with a support
         coordinate zero: they jumped onto another curve of G, where no other path collides with
         them — measured on (2,2,2,2) m = 2: one such path out of 8,576 made a complete set fail

@@ -20,7 +20,6 @@ from __future__ import annotations
 import numpy as np
 
 from ....model.problem import Problem
-from ....model.sparse import build_gradient_system
 from ..kernel_data import KernelData, KernelMode, no_network
 from ..start_systems import LinearProductStart
 from .base import Evaluation
@@ -171,7 +170,7 @@ class ProjectiveHomotopy:
         the target scaling folded into the coefficients, the start system as its linear factors
         (start scaling folded into the first), and the charts."""
         p = self.problem
-        system = build_gradient_system(p.widths, p.X, p.Y, p.penalty, residual=p.residual, scale=p.scale)
+        system = p.sparse_system()
         degrees = self.start.degrees  # (n, G)
         groups = self.groups
         rows_vars, rows_exps, coefs, eqs = [], [], [], []
