@@ -21,6 +21,12 @@ degenerate: second order cannot decide (a non-strict saddle, or a degenerate min
 zero test is analysis.classify's (relative, with the Hessian's rounding as floor).  Points of
 one real component can differ (special sub-loci), so every real point found is classified and
 the component lists the classes it saw.
+
+Pure or spurious (Trager, Kohn & Bruna).  Where the loss is a function ℓ(P) of the end-to-end
+map (Λ = 0) every real point is also told pure — P critical for ℓ on the functional space — or
+spurious, by analysis.theory's test, which holds for any data term of model/loss.py: their
+"bad minima of a non-quadratic loss on a non-filling architecture are pure" is then a reading
+of the `pure` tally of a bad local-minimum component.
 """
 
 from __future__ import annotations
@@ -31,7 +37,8 @@ from typing import Any
 
 import numpy as np
 
-from ..analysis.classify import eigen_signature, hessian_rounding
+from ..analysis.classify import eigen_signature, hessian_rounding, product_ranks
+from ..analysis.theory import pure_spurious
 from ..common.points import real_mask
 from ..engines.native.tracker import REACHED_END, Tracker
 from ..model.problem import Problem
@@ -130,6 +137,7 @@ def component_real_class(
         x, tried = real_points(problem, slicing, witness, options, rng)
     classes, index, corank = point_classes(problem, balance(problem, x), dimension)
     tally = Counter(classes)
+    purity = pure_spurious(problem, x, product_ranks(problem, x), np.ones(x.shape[0], dtype=bool)) if x.size else []
     return {
         "real_points": int(x.shape[0]),
         "real_slices_tried": tried,
@@ -138,6 +146,7 @@ def component_real_class(
         "index_range": [int(index.min()), int(index.max())] if index.size else None,
         "corank_range": [int(corank.min()), int(corank.max())] if corank.size else None,
         "loss": float(problem.loss(x[:1]).real[0]) if x.shape[0] else None,
+        "pure_spurious": dict(sorted(Counter(str(v) for v in purity).items())),  # "n/a" × points when Λ ≠ 0
     }
 
 

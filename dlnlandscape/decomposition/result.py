@@ -131,19 +131,30 @@ class Decomposition:
         }
         tally: dict[str, int] = {}
         contradictions = 0
+        bad_pure = 0  # bad local-minimum components all of whose real points are pure
+        checked = 0  # components AMG's theorem applies to and that have real points
+        reasons = set()
         for c in self.components:
+            if c.second_order and not c.second_order.get("applies"):
+                reasons.add(c.second_order.get("reason", ""))
             real = c.real_class
             if real is None:
                 continue
             tally[real["class"]] = tally.get(real["class"], 0) + 1
+            told = real.get("pure_spurious", {})
+            bad_pure += int(real["class"] == "local_minimum" and told.get("pure", 0) == real["real_points"] > 0)
             amg = c.second_order
             if amg and amg.get("applies") and real["real_points"]:
+                checked += 1
                 seen = {name.split(" (")[0] for name in real["classes"]}
                 contradictions += int(not seen <= set(expected[amg["class"]]) or real["class"] == "local_minimum")
         return {
             "by_class": dict(sorted(tally.items())),
             "bad_local_minima": tally.get("local_minimum", 0),
+            "bad_local_minima_pure": bad_pure,
             "amg_contradictions": contradictions,
+            "amg_checked": checked,
+            "amg_reason": None if checked or not reasons else sorted(reasons)[0],
         }
 
     def as_dict(self) -> dict[str, Any]:
@@ -192,7 +203,9 @@ class Decomposition:
             if c.real_class is not None:
                 real = c.real_class
                 found = real["real_points"]
-                cf += f"; real: {real['class']} ({found} pt)" if found else "; no real point"
+                purity = {k: v for k, v in real.get("pure_spurious", {}).items() if k in ("pure", "spurious")}
+                told = ", " + ", ".join(f"{v} {k}" for k, v in purity.items()) if purity else ""
+                cf += f"; real: {real['class']} ({found} pt{told})" if found else "; no real point"
             if c.second_order is not None and c.second_order.get("applies"):
                 amg = c.second_order
                 cf += f"; AMG: {amg['class']} (tightened {amg['tightened']}, margin {amg['margin_decades']:.1f})"
@@ -211,7 +224,12 @@ class Decomposition:
             "classes from real points: "
             + (", ".join(f"{name} {count}" for name, count in classes["by_class"].items()) or "none")
             + f"; bad local-minimum components: {classes['bad_local_minima']}"
-            + f"; contradictions with AMG's Theorem 7: {classes['amg_contradictions']}"
+            + (f" ({classes['bad_local_minima_pure']} pure)" if classes["bad_local_minima"] else "")
+            + (
+                f"; AMG's Theorem 7 {classes['amg_reason']}"
+                if classes["amg_reason"]
+                else f"; contradictions with AMG's Theorem 7: {classes['amg_contradictions']}"
+            )
         )
         reasons = self.incomplete_reasons()
         out.append("complete: " + ("yes" if not reasons else "NO — " + "; ".join(reasons)))

@@ -197,7 +197,8 @@ def decompose_points(
                 "endpoint on them (a cascade or more start systems would be needed)"
             )
     elif regularization == "none":
-        notes.append("no closed-form check: it needs non-residual layers and X Xᵀ invertible")
+        needs = "the square loss, " if not problem.data_loss.square else ""
+        notes.append(f"no closed-form check: it needs {needs}non-residual layers and X Xᵀ invertible")
     if rejected:
         notes.append(
             f"{len(rejected)} witness set(s) rejected as no component (points at infinity or off the critical set): "
