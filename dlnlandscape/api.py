@@ -349,7 +349,10 @@ def check(config: ConfigLike, *, bkk: bool = False) -> CheckResult:
             "degree": 2 * H - 1,
             # equations of layer i: degree 1 in layer i's weights, 2 in every other layer's
             "multidegrees_per_layer": [[1 if j == i else 2 for j in range(H)] for i in range(H)],
-            "bounds": architecture_bounds(parsed.widths, parsed.residual, parsed.samples, "full" if bkk else "budget"),
+            "loss": parsed.loss.kind,
+            "bounds": architecture_bounds(
+                parsed.widths, parsed.residual, parsed.samples, "full" if bkk else "budget", parsed.loss.kind
+            ),
             "estimate": estimate(parsed).as_dict(),
             "engines": engine_availability(),
         }

@@ -186,7 +186,17 @@ def check(config_path: Path, as_json: bool, bkk: bool) -> None:
             click.echo(json.dumps(facts, indent=2))
             return
         click.echo(f"{config_path}: valid")
-        for key in ("name", "widths", "samples", "regularization", "residual", "unknowns", "equations", "degree"):
+        for key in (
+            "name",
+            "widths",
+            "samples",
+            "regularization",
+            "loss",
+            "residual",
+            "unknowns",
+            "equations",
+            "degree",
+        ):
             click.echo(f"  {key}: {facts[key]}")
         b = facts["bounds"]
         click.echo(

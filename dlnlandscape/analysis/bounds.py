@@ -27,29 +27,20 @@ def bounds(problem: Problem, samples: int, bkk: BkkMode = "budget") -> dict[str,
     """Bézout, multihomogeneous Bézout (one group per layer), BKK (mixed volumes, bkk.py: from the
     disk cache, or within the default budget, or — `bkk="full"` — without it, or `"skip"`) and,
     for one hidden layer and one sample, Bharadwaj's bounds.  Exact integers, or None with the
-    log10 beside (see the module docstring).
+    log10 beside (see the module docstring)."""
+    return architecture_bounds(problem.widths, problem.residual, samples, bkk, problem.data_loss.kind)
+
+
+def architecture_bounds(
+    widths: tuple[int, ...], residual: bool, samples: int, bkk: BkkMode = "budget", loss: str = "square"
+) -> dict[str, Any]:
+    """`bounds` from the architecture and the loss's kind alone (they hold for every data and Λ).
 
     Other losses (model/loss.py): Bézout and the multihomogeneous bound depend on the degrees
     only, which no quadratic data term changes.  A weighted loss has the square loss's supports
     (each output row is still a sum of squares of its own residuals), so BKK holds too; a
     quadratic form couples output rows — P_ab·P_cd with a ≠ c — so the square loss's mixed
     volume is no bound for it.  Bharadwaj's bounds are proven for the square loss only."""
-    kind = problem.data_loss.kind
-    out = architecture_bounds(problem.widths, problem.residual, samples, "skip" if kind == "quadratic_form" else bkk)
-    if kind != "square":
-        out.pop("one_hidden_layer_one_sample", None)
-    if kind == "quadratic_form" and bkk != "skip":
-        out["bkk"] = {
-            "status": "not computed",
-            "reason": "a quadratic_form loss couples output rows: the square loss's supports do not bound it",
-        }
-    return out
-
-
-def architecture_bounds(
-    widths: tuple[int, ...], residual: bool, samples: int, bkk: BkkMode = "budget"
-) -> dict[str, Any]:
-    """`bounds` from the architecture alone (the bounds hold for every data and Λ)."""
     widths = tuple(int(w) for w in widths)
     H = len(widths) - 1
     n = unknowns_of(widths)
@@ -67,16 +58,26 @@ def architecture_bounds(
         },
     }
     if bezout is None or multi is None:
-        out["log10"]["note"] = (
-            f"numbers above 10^{EXACT_DIGITS} are given in log10 only"
-            + ("; the multihomogeneous one is that of an upper bound (saddle point)" if multi is None else "")
+        out["log10"]["note"] = f"numbers above 10^{EXACT_DIGITS} are given in log10 only" + (
+            "; the multihomogeneous one is that of an upper bound (saddle point)" if multi is None else ""
         )
-    if bkk == "full":
+    if bkk != "skip" and loss == "quadratic_form":
+        out["bkk"] = {
+            "status": "not computed",
+            "reason": "a quadratic_form loss couples output rows: the square loss's supports do not bound it",
+        }
+    elif bkk == "full":
         out["bkk"] = bkk_full(widths, residual)
     elif bkk == "budget":
         out["bkk"] = bkk_bound(widths, residual)
     residual_layers = residual and any(a == b for a, b in zip(widths[:-1], widths[1:]))
-    if H == 2 and samples == 1 and not residual_layers and widths[1] * math.log10(1 + 4 * widths[2]) <= EXACT_DIGITS:
+    if (
+        loss == "square"
+        and H == 2
+        and samples == 1
+        and not residual_layers
+        and widths[1] * math.log10(1 + 4 * widths[2]) <= EXACT_DIGITS
+    ):
         d1, dH = widths[1], widths[2]
         out["one_hidden_layer_one_sample"] = {
             "all": (1 + 4 * dH) ** d1,

@@ -65,7 +65,7 @@ class CostEstimate:
         return self.seconds <= MAX_SECONDS
 
     def describe(self) -> str:
-        """"~3 min (monodromy, ~1.2e3 critical points)" — for one line of a message."""
+        """ "~3 min (monodromy, ~1.2e3 critical points)" — for one line of a message."""
         what = "paths" if "start" in self.method else "critical points"
         return f"~{duration(self.seconds_log10)} ({self.method}, ~{power(self.paths_log10)} {what})"
 
@@ -125,7 +125,8 @@ def estimate(config: Config) -> CostEstimate:
     else:
         paths = math.log10(COUNT_AT_8) + (n - 8) * math.log10(COUNT_GROWTH)
         caps = [b["log10"]["multihomogeneous"]]
-        bkk = cached_bkk(config.widths, config.residual) if n <= 16 else None
+        # the square loss's mixed volume bounds a weighted loss too, not a quadratic form (analysis/bounds.py)
+        bkk = cached_bkk(config.widths, config.residual) if n <= 16 and config.loss.kind != "quadratic_form" else None
         if bkk is not None:
             caps.append(math.log10(max(int(bkk["affine"]), 1)))
         paths = max(min([paths, *caps]), 0.0)
