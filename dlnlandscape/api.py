@@ -274,12 +274,16 @@ def solve(
     return SolveResult(solve_one(parsed, progress=progress, began=began, control=control))
 
 
-def components(config: ConfigLike, *, sample_paths: int | None = None, **solver: Any) -> ComponentsResult:
+def components(
+    config: ConfigLike, *, sample_paths: int | None = None, seeds: str = "auto", **solver: Any
+) -> ComponentsResult:
     """Decompose a positive-dimensional critical set (regularization none or l2, residual
-    networks): dimension, degree and loss of every component, each witness set trace-tested."""
+    networks): dimension, degree and loss of every component, each witness set trace-tested.
+    `seeds`: "auto", "penalty" (a generic penalty's critical points carried to the config's) or
+    "start_system" (a linear-product solve's endpoints)."""
     from .decomposition import decompose
 
-    return ComponentsResult(decompose(as_config(config, **solver), sample_paths=sample_paths))
+    return ComponentsResult(decompose(as_config(config, **solver), sample_paths=sample_paths, seeds=seeds))
 
 
 @dataclass(frozen=True)

@@ -272,16 +272,30 @@ def landscape(config_path: Path, out: Path | None, loss_scale: str, as_json: boo
     help="Track only this many randomly chosen start paths of the initial solve (seeds need only touch "
     "every component).",
 )
+@click.option(
+    "--seeds",
+    type=click.Choice(["auto", "penalty", "start_system"]),
+    default="auto",
+    show_default=True,
+    help="Where the seeds come from: a generic penalty's critical points (monodromy) carried to the config's "
+    "penalty, or a linear-product solve's endpoints; auto: the first beyond 10,000 start paths.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print components.json to stdout.")
 @click.option("--quiet", is_flag=True, help="Print nothing but errors.")
 def components(
-    config_path: Path, out: Path | None, seed: int | None, sample_paths: int | None, as_json: bool, quiet: bool
+    config_path: Path,
+    out: Path | None,
+    seed: int | None,
+    sample_paths: int | None,
+    seeds: str,
+    as_json: bool,
+    quiet: bool,
 ) -> None:
     with _errors("dln: interrupted"):
         from . import api
 
         config = _config_to_write(config_path, out, seed=seed)
-        result = api.components(config, sample_paths=sample_paths)
+        result = api.components(config, sample_paths=sample_paths, seeds=seeds)
         directory = result.save(config.output_dir, origin=config.output_origin)
         if as_json:
             click.echo(json.dumps(result.summary, indent=2))

@@ -10,10 +10,13 @@ cuts out — the *witness set*) and the loss, which is constant on it.
 
 This module is the pipeline; each stage has its own module and essay:
 
-1. *Seeds.*  A normal solve of ∇L = 0 (`pipeline.solve`, optionally on a random sample of the
-   start paths: sampled_starts.py) ends many paths on the positive-dimensional set (return code
-   SINGULAR).  Those endpoints land on components, but at no particular point.  The origin is
-   added when it is critical: one path ends there, easily lost to sampling.
+1. *Seeds.*  Points on the positive-dimensional set (return code SINGULAR), on components but
+   at no particular point: either the endpoints of a normal solve of ∇L = 0 (`pipeline.solve`
+   with a linear-product start, optionally on a random sample of its paths: sampled_starts.py),
+   or — `seeds="penalty"`, the default where the start system has more than SEED_PATHS paths —
+   the critical points of a generic generalised penalty, found by monodromy and carried to the
+   config's penalty (penalty_seeds.py).  The origin is added when it is critical: one path ends
+   there, easily lost.
 2. *Local dimension* of every singular seed, proposed by the Hessian's corank and tested by
    slicing (local_dimension.py, on the sliced system of slicing.py).
 3. *Witness sets* by monodromy on one generic slice per dimension, each proven complete by the
@@ -37,6 +40,7 @@ from ..analysis.second_order import component_class
 from ..common.linalg import numerical_rank
 from ..common.points import real_mask
 from ..engines.base import Engine
+from ..engines.native.start_systems import multihomogeneous_bezout
 from ..errors import ConfigError
 from ..model.config import Config
 from ..model.problem import Problem
@@ -44,6 +48,7 @@ from ..pipeline import solve
 from .closed_form import closed_form_values, match_closed_form
 from .local_dimension import local_dimensions
 from .options import ComponentOptions
+from .penalty_seeds import GENERIC_PREFIX, PROVEN_PHRASE, PenaltyHomotopyEngine
 from .real_points import component_real_class, rank_minima
 from .result import Component, Decomposition
 from .sampled_starts import SampledStartsEngine
@@ -52,6 +57,10 @@ from .witness import WitnessSet, contains, witness_sets
 
 # witness points this far beyond the slice's size, or losses this far beyond L(0), are at infinity
 AT_INFINITY = 1e8
+SEEDS = ("auto", "penalty", "start_system")
+# seeds="auto": a linear-product start up to this many paths ((2,2,2): 1,921, ~6 s), the generic
+# penalty's monodromy beyond ((1,2,2,1): 20,001; (3,2,3): 127,905; (2,2,2,2): 16.6 million)
+SEED_PATHS = 10_000
 
 
 def decompose(
@@ -60,9 +69,11 @@ def decompose(
     engine: Engine | None = None,
     seed: int | None = None,
     sample_paths: int | None = None,
+    seeds: str = "auto",
 ) -> Decomposition:
     """Solve the config's gradient system, then decompose the critical set the endpoints lie on.
-    `sample_paths`: track only that many randomly chosen start paths (`SampledStartsEngine`)."""
+    `sample_paths`: track only that many randomly chosen start paths (`SampledStartsEngine`);
+    `seeds`: where the seeds come from (module docstring, step 1; SEEDS)."""
     if config.regularization == "generalized":
         raise ConfigError(
             config.source,
@@ -74,6 +85,12 @@ def decompose(
         raise ConfigError(
             config.source, "solver.backend", "exact (msolve) needs isolated solutions; use native or auto"
         )
+    if seeds not in SEEDS:
+        raise ConfigError(config.source, "--seeds", f"got {seeds!r}; choose one of {', '.join(SEEDS)}")
+    if seeds == "penalty" and sample_paths is not None:
+        raise ConfigError(config.source, "--sample-paths", "samples start paths; with --seeds penalty there are none")
+    if engine is None and _penalty_seeds(config, seeds, sample_paths):
+        engine = PenaltyHomotopyEngine(options=options)
     if sample_paths is not None and engine is None:
         engine = SampledStartsEngine(sample_paths)
     began = time.perf_counter()
@@ -89,6 +106,15 @@ def decompose(
         regularization=config.regularization,
     )
     notes = list(result.notes)
+    how = run.result.start_system
+    if how.startswith(GENERIC_PREFIX):
+        counts = run.result.paths.counts()
+        notes.append(
+            f"seeds: {how}; {counts.get('singular', 0) + counts.get('success', 0)} reached a critical point, "
+            f"{counts.get('at_infinity', 0)} went to infinity, {counts.get('failed', 0)} did not arrive"
+        )
+        if PROVEN_PHRASE not in how:
+            notes.append("the generic penalty's count is not proven: seeds (and so components) may be missing")
     info = run.result.backend_info()
     if "sampled_paths" in info and info["sampled_paths"] < info["start_solutions"]:
         notes.append(
@@ -102,6 +128,17 @@ def decompose(
         notes=notes,
         seconds={"solve": solve_seconds, **result.seconds, "total": time.perf_counter() - began},
     )
+
+
+def _penalty_seeds(config: Config, seeds: str, sample_paths: int | None) -> bool:
+    """Whether the seeds come from a generic penalty (penalty_seeds.py): asked for, or `auto`
+    with no sampling, the engine's own start and more than SEED_PATHS linear-product paths."""
+    if seeds != "auto":
+        return seeds == "penalty"
+    if sample_paths is not None or config.solver.start != "auto" or config.solver.backend not in ("auto", "native"):
+        return False
+    problem = Problem.from_config(config)
+    return multihomogeneous_bezout(problem.multidegrees, np.array(problem.group_sizes)) > SEED_PATHS
 
 
 def decompose_points(
