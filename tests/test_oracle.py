@@ -91,8 +91,13 @@ def test_native_matches_msolve(case):
     cfg = make(case["widths"], case["m"], case["low"], case["high"], case["seed"])
     problem = Problem.from_config(cfg)
     result = NativeEngine().solve(problem, cfg.solver)
-    points = analyse(problem, result.paths)
-    # failed paths are allowed here (they are reported in every summary); the counts are not
+    assert_matches_msolve(cfg, problem, analyse(problem, result.paths), case["seed"])
+
+
+def assert_matches_msolve(cfg, problem: Problem, points, seed: int) -> None:
+    """Complex and real counts equal msolve's (every real point in its certified box), and the
+    Morse-index histogram of the exact real points (box midpoints refined by Newton) equals the
+    numerical one.  Failed paths are allowed (every summary reports them); the counts are not."""
     report = verify(
         gradient_system(cfg, exact=True),
         points.solutions,
@@ -100,11 +105,10 @@ def test_native_matches_msolve(case):
         points.is_real,
         "real",
         120,
-        case["seed"],
+        seed,
     ).as_dict()
     assert report["status"] == "agrees", report["message"]
     assert report["degree"] == len(points) and report["real"] == int(points.is_real.sum())
-    # Morse indices of the exact real points (box midpoints refined by Newton)
     exact = ExactEngine(timeout=120).solve(problem, cfg.solver)
     ok = exact.paths.is_success()
     exact_points = classify(
