@@ -111,7 +111,8 @@ def decompose(
         counts = run.result.paths.counts()
         notes.append(
             f"seeds: {how}; {counts.get('singular', 0) + counts.get('success', 0)} reached a critical point, "
-            f"{counts.get('at_infinity', 0)} went to infinity, {counts.get('failed', 0)} did not arrive"
+            f"{counts.get('at_infinity', 0)} went to infinity, {counts.get('failed', 0)} did not end at one "
+            "(stopped early, or rejected by Newton)"
         )
         if PROVEN_PHRASE not in how:
             notes.append("the generic penalty's count is not proven: seeds (and so components) may be missing")
