@@ -124,3 +124,19 @@ def test_a_checkpoint_of_another_seed_is_refused(tmp_path: Path):
 def test_resume_without_a_checkpoint_starts_afresh(tmp_path: Path):
     run = _solve(_config(), RunControl(checkpoint_dir=tmp_path / "new", resume=True))
     assert run.monodromy.base_solutions == 225 and run.monodromy.resumed_at_round is None
+
+
+def test_a_weighted_loss_resumes_to_the_same_solutions(tmp_path: Path):
+    """The family's points carry the loss's form Q and the base problems its operator K: both
+    are saved and restored (weighted (2,2,2) m = 3: 257 critical points, msolve's degree)."""
+    config = make_config(
+        [2, 2, 2], 3, 0, data={"decimals": 3}, regularization={"seed": 1, "decimals": 3}, loss={"kind": "weighted"}
+    )
+    whole = _solve(config)
+    control = RunControl(checkpoint_dir=tmp_path)
+    partial = _solve(config, control, StopAfterRounds(control, 2))
+    assert partial.stopped_early == "interrupted by test" and partial.monodromy.base_solutions < 257
+    resumed = _solve(config, RunControl(checkpoint_dir=tmp_path, resume=True))
+    assert resumed.monodromy.resumed_at_round == 2
+    assert resumed.monodromy.base_solutions == whole.monodromy.base_solutions == 257
+    assert np.array_equal(np.nan_to_num(resumed.paths.solutions), np.nan_to_num(whole.paths.solutions))
