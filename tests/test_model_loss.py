@@ -97,6 +97,11 @@ def test_bad_loss_sections_name_the_field_and_the_fix(loss, field, words):
     assert message.startswith(f"loss.yaml: {field}:") and words in message and "\n" not in message
 
 
+def test_a_form_too_large_to_store_is_refused_at_once():
+    with pytest.raises(ConfigError, match="loss.kind: weighted on 1,200 residual entries"):
+        _config([2, 1, 2], 600, {"kind": "weighted"})
+
+
 def test_a_bad_loss_in_a_file_is_one_line_exit_2_and_writes_nothing(tmp_path):
     bad = tmp_path / "bad.yaml"
     out = tmp_path / "out"

@@ -55,7 +55,7 @@ SCHEMA: dict[str, dict[str, Any]] = {
     "solver": dict(SOLVER_DEFAULTS),
     "output": {"dir": None},
 }
-MAX_FORM_ROWS = 1000  # loss.Q is (dH·m)²: beyond this many rows the form itself is the problem
+MAX_FORM_ROWS = 1000  # the loss's form Q is (dH·m)², dense: beyond this many rows it is itself the problem
 LOSS_DRAW = {"low": 0.1, "high": 1.0, "seed": 3}  # drawn weights: uniform on [low, high], this seed
 TOP_LEVEL = ("name", *SCHEMA)
 # Unknowns (weights) or data entries a config may ask for: beyond it even drawing the numbers
@@ -606,6 +606,14 @@ def _loss(section: dict[str, Any], dH: int, m: int, source: str) -> tuple[DataLo
             raise ConfigError(source, f"loss.{key}", "only used with kind: weighted or quadratic_form (kind is square)")
     if kind == "square":
         return SQUARE, SQUARE
+    size = dH * m
+    if size > MAX_FORM_ROWS:  # the form Q is kept as a dense (dH·m)² matrix (model/loss.py)
+        raise ConfigError(
+            source,
+            "loss.kind",
+            f"{kind} on {size:,} residual entries (dH·m) needs a {size:,}² form; "
+            f"at most {MAX_FORM_ROWS:,}: use fewer samples (or kind: square)",
+        )
     given = section["weights" if kind == "weighted" else "Q"]
     if given is not None:
         for key in ("seed", "decimals", "low", "high"):
@@ -634,14 +642,6 @@ def _loss(section: dict[str, Any], dH: int, m: int, source: str) -> tuple[DataLo
                 raise ConfigError(source, "loss.decimals", "rounding made a weight 0; use more decimals")
         exact = _exact_of(weights) if exact is None else exact
         return DataLoss("weighted", weights=weights), DataLoss("weighted", weights=exact)
-    size = dH * m
-    if size > MAX_FORM_ROWS:
-        raise ConfigError(
-            source,
-            "loss.kind",
-            f"quadratic_form on {size:,} residual entries (dH·m) needs a {size:,}² matrix Q; "
-            f"at most {MAX_FORM_ROWS:,} rows: use fewer samples or kind: weighted",
-        )
     if given is not None:
         Q, exact = _matrix(given, (size, size), source, "loss.Q")
         for i, j in zip(*np.triu_indices(size, 1)):
