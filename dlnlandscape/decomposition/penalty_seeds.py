@@ -23,7 +23,8 @@ a path that did not reach C (it stalled where the endpoint is singular and Puise
 diverged) is FAILED and not a seed.  Such paths mostly stop within 1e-11 of C ((2,2,1,2) m = 3:
 260 of 353), some on the components' losses; refining their last points and seeding with them
 was tried and produced witness sets that fail their trace test ((2,2,2) m = 3), so they are
-left out — the components are reached by the paths that arrive.  The generic penalty is drawn from the solver seed.
+left out — the components are reached by the paths that arrive.  The generic penalty is drawn
+from the solver seed.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from ..engines.control import RunControl
 from ..engines.native.endgame import SINGULAR_CONDITION, refine
 from ..engines.native.engine import NativeEngine
 from ..engines.native.family import ArcTracker, DataPoint, Family
-from ..engines.native.tracker import TrackerOptions
+from ..engines.native.tracker import TrackerOptions, make_steps
 from ..engines.stats import TrackingStats
 from ..model.options import SolverOptions
 from ..model.problem import Problem
@@ -84,9 +85,10 @@ class PenaltyHomotopyEngine:
         y, reached = arcs.track(start, [(a, b)], np.zeros(start.shape[0], dtype=np.int64))
         with np.errstate(all="ignore"):
             paths = self._endpoints(problem, y, reached, float(np.abs(start).max(initial=1.0)))
-        stats = TrackingStats(kernel="numba", start_solutions=int(start.shape[0]))
+        kernel = make_steps(family.homotopy([(a, b)], np.zeros(1, dtype=np.int64)), "auto").name
+        stats = TrackingStats(kernel=kernel, start_solutions=int(start.shape[0]))
         return SolveResult(
-            paths=replace(paths, steps=np.full(len(paths), arcs.path_steps // max(1, len(paths)))),
+            paths=paths,  # per-path steps are not kept by the arc tracker: 0, as for a start point
             engine=self.name,
             start_system=(
                 f"{GENERIC_PREFIX} (seed {seed}): {start.shape[0]} isolated critical points by monodromy, "
