@@ -29,6 +29,11 @@ costs 30 % more witnesses (below) and buys nothing.  Moving T alone would cost a
 witnesses (704 against 6,048 on (1,2,2,2) m = 1) but its curve is *reducible*: loops in λ alone
 (the pencil with h = 0, so λ = t) carry one solution of a 7-coordinate pattern to 4 of its 8
 orbits, where with T and C they reach all 8 — a union of components could pass the test.
+Other losses (model/loss.py, family.py): X stays the real data's and the family moves the form
+Q, Y and C; its linear hull through p₀ is K = s MᵀQ'M (Q' diagonal or symmetric, as the loss's),
+T = N Xᵀ, C free, whose generic count is the family's (Q ↦ K is linear, and Y ↦ T covers the
+T-space for invertible Q).  The line still moves T and C only, and the C-part argument above
+does not depend on the data term.
 
 The pencil.  λ itself would not do: fibres over λ lose points to infinity where the count drops.
 Following LRS §3 (HC.jl's verify system), the pencil g(x, λ) = (h(x) − 1) λ on C has as fibre
