@@ -76,6 +76,7 @@ class PenaltyHomotopyEngine:
         penalty = tuple(rng.uniform(low, high, np.shape(c)) ** 2 for c in problem.penalty)
         generic = replace(problem, penalty=penalty, regularization="generalized", exact=None)
         solved = self.native.solve(generic, options.replace(start="monodromy", trusted_count=None), progress, control)
+        monodromy_seconds = time.perf_counter() - began
         ok = solved.paths.is_success()
         start = solved.paths.solutions[ok]
         family = Family(generic)
@@ -91,8 +92,10 @@ class PenaltyHomotopyEngine:
             paths=paths,  # per-path steps are not kept by the arc tracker: 0, as for a start point
             engine=self.name,
             start_system=(
-                f"{GENERIC_PREFIX} (seed {seed}): {start.shape[0]} isolated critical points by monodromy, "
-                f"{_how_complete(solved)}, carried to the config's penalty by a parameter homotopy"
+                f"{GENERIC_PREFIX} (seed {seed}): {start.shape[0]} isolated critical points by monodromy "
+                f"({monodromy_seconds:.0f} s), {_how_complete(solved)}, carried to the config's penalty by a "
+                f"parameter homotopy ({time.perf_counter() - began - monodromy_seconds:.0f} s, "
+                f"{arcs.path_steps:,} path steps)"
             ),
             stopped_early=solved.stopped_early,
             seed=seed,
