@@ -23,9 +23,10 @@ def test_penalty_seeds_find_every_closed_form_value_of_two_two_two():
     assert result.complete, result.incomplete_reasons()
     assert result.closed_form is not None and [v["found"] for v in result.closed_form] == [True] * 4
     assert sorted((c.dimension, c.degree) for c in result.components) == [(0, 1), (3, 2), (3, 2), (4, 8)]
-    assert result.solve_counts["tracked"] == 225  # the generic count: every isolated critical point carried
     note = next(n for n in result.notes if n.startswith("seeds: generic generalised Λ"))
-    assert "every pattern proven by the trace test" in note
+    assert "225 isolated critical points" in note and "every pattern proven by the trace test" in note
+    # one path per sign-flip orbit: the origin, 192 / 4 and 32 / 2
+    assert result.solve_counts["tracked"] == 1 + 48 + 16 and "one per sign-flip orbit (65)" in note
 
 
 def test_penalty_seeds_reach_the_reduced_components_of_a_bottleneck_network():
@@ -36,7 +37,8 @@ def test_penalty_seeds_reach_the_reduced_components_of_a_bottleneck_network():
     assert found[(1,)] and found[(2,)]
     dims = sorted((c.dimension, c.degree) for c in result.components if c.closed_form and c.closed_form["subset"])
     assert dims == [(5, 6), (5, 6)] and all(c.trace_passed for c in result.components if c.dimension > 0)
-    assert result.solve_counts["tracked"] == 353
+    note = next(n for n in result.notes if n.startswith("seeds: generic generalised Λ"))
+    assert "353 isolated critical points" in note and result.solve_counts["tracked"] == 65
 
 
 def test_auto_takes_the_penalty_beyond_the_path_threshold_and_flags_conflicts():

@@ -34,6 +34,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from ..common.symmetry import missing_images, representatives
 from ..engines.base import PathResults, Progress, ReturnCode, SolveResult
 from ..engines.control import RunControl
 from ..engines.native.endgame import SINGULAR_CONDITION, refine
@@ -79,13 +80,16 @@ class PenaltyHomotopyEngine:
         monodromy_seconds = time.perf_counter() - began
         ok = solved.paths.is_success()
         start = solved.paths.solutions[ok]
+        # the sign flips are symmetries at every penalty of the homotopy: one path per orbit
+        signs = problem.sign_flips() if problem.symmetric else np.ones((1, problem.n))
+        reps = start[representatives(start, signs)]
         family = Family(generic)
         a = family.target()
         b = DataPoint(a.X, a.Y, np.concatenate([np.ravel(c) for c in problem.penalty]).astype(complex), a.Q)
         arcs = ArcTracker(family, TrackerOptions())
-        y, reached = arcs.track(start, [(a, b)], np.zeros(start.shape[0], dtype=np.int64))
+        y, reached = arcs.track(reps, [(a, b)], np.zeros(reps.shape[0], dtype=np.int64))
         with np.errstate(all="ignore"):
-            paths = self._endpoints(problem, y, reached, float(np.abs(start).max(initial=1.0)))
+            paths = _with_images(self._endpoints(problem, y, reached, float(np.abs(start).max(initial=1.0))), signs)
         kernel = make_steps(family.homotopy([(a, b)], np.zeros(1, dtype=np.int64)), "auto").name
         stats = TrackingStats(kernel=kernel, start_solutions=int(start.shape[0]))
         return SolveResult(
@@ -93,9 +97,10 @@ class PenaltyHomotopyEngine:
             engine=self.name,
             start_system=(
                 f"{GENERIC_PREFIX} (seed {seed}): {start.shape[0]} isolated critical points by monodromy "
-                f"({monodromy_seconds:.0f} s), {_how_complete(solved)}, carried to the config's penalty by a "
-                f"parameter homotopy ({time.perf_counter() - began - monodromy_seconds:.0f} s, "
-                f"{arcs.path_steps:,} path steps)"
+                f"({monodromy_seconds:.0f} s), {_how_complete(solved)}; one per sign-flip orbit "
+                f"({reps.shape[0]}) carried to the config's penalty by a parameter homotopy "
+                f"({time.perf_counter() - began - monodromy_seconds:.0f} s, {arcs.path_steps:,} path steps), "
+                "the endpoints' images added"
             ),
             stopped_early=solved.stopped_early,
             seed=seed,
@@ -135,6 +140,25 @@ class PenaltyHomotopyEngine:
             winding_number=np.ones(N, dtype=np.int64),
             steps=np.zeros(N, dtype=np.int64),
         )
+
+
+def _with_images(tracked: PathResults, signs: np.ndarray) -> PathResults:
+    """The tracked endpoints and, as rows marked `added_by_symmetry`, the distinct sign-flip
+    images of those that are critical points — seeds on the image components too."""
+    kept = np.flatnonzero(np.isfinite(tracked.solutions).all(axis=1))
+    new, seed_of = missing_images(tracked.solutions[kept], signs, tracked.solutions[kept])
+    rows = kept[seed_of]
+    added = np.zeros(len(tracked) + len(rows), dtype=bool)
+    added[len(tracked) :] = True
+    return PathResults(
+        solutions=np.concatenate([tracked.solutions, new]),
+        return_code=np.concatenate([tracked.return_code, tracked.return_code[rows]]),
+        residual=np.concatenate([tracked.residual, tracked.residual[rows]]),
+        condition=np.concatenate([tracked.condition, tracked.condition[rows]]),
+        winding_number=np.concatenate([tracked.winding_number, tracked.winding_number[rows]]),
+        steps=np.concatenate([tracked.steps, np.zeros(len(rows), dtype=tracked.steps.dtype)]),
+        added_by_symmetry=added,
+    )
 
 
 def _how_complete(solved: SolveResult) -> str:
