@@ -11,6 +11,9 @@ family's complex half-circle arc (engines/native/family.py: it avoids the real d
 carries each isolated point to a point of the real critical set or to infinity.  The endpoints
 are the seeds; a component is found when some isolated critical point of the generic penalty
 tends to it — the same promise as "some start path ends on it", at a fraction of the paths.
+The hidden-neuron sign flips are symmetries of every penalty on the way (entrywise), so one
+path per orbit is tracked and the endpoints' images are added as seeds of the image components
+((2,2,2,2) m = 3: 13,441 generic points; before this, all of them were tracked, 178 s).
 
 Measured (2 cores, λ = 0, data seed 0): (2,2,2) m = 3, 225 generic points → 77 endpoints, all
 four components (closed-form values 4 of 4); (2,2,1,2) m = 3, 353 generic points → 41 endpoints,
