@@ -52,8 +52,6 @@ from .slicing import critical_residual
 
 GENERIC_LAMBDA = (0.1, 1.0)  # entries of the generic Λ_g, uniform; C_g = Λ_g ∘ Λ_g
 AT_INFINITY_NORM = 1e6  # an endpoint this much larger than the generic points is at infinity
-GENERIC_PREFIX = "generic generalised Λ"  # how the start system's description begins (decompose reads it)
-PROVEN_PHRASE = "every pattern proven by the trace test"
 
 
 class PenaltyHomotopyEngine:
@@ -94,13 +92,14 @@ class PenaltyHomotopyEngine:
         with np.errstate(all="ignore"):
             paths = _with_images(self._endpoints(problem, y, reached, float(np.abs(start).max(initial=1.0))), signs)
         kernel = make_steps(family.homotopy([(a, b)], np.zeros(1, dtype=np.int64)), "auto").name
-        stats = TrackingStats(kernel=kernel, start_solutions=int(start.shape[0]))
+        proven = _proven(solved)
+        stats = TrackingStats(kernel=kernel, start_solutions=int(start.shape[0]), generic_count_proven=proven)
         return SolveResult(
             paths=paths,  # per-path steps are not kept by the arc tracker: 0, as for a start point
             engine=self.name,
             start_system=(
-                f"{GENERIC_PREFIX} (seed {seed}): {start.shape[0]} isolated critical points by monodromy "
-                f"({monodromy_seconds:.0f} s), {_how_complete(solved)}; one per sign-flip orbit "
+                f"generic generalised Λ (seed {seed}): {start.shape[0]} isolated critical points by monodromy "
+                f"({monodromy_seconds:.0f} s), {_how_complete(solved, proven)}; one per sign-flip orbit "
                 f"({reps.shape[0]}) carried to the config's penalty by a parameter homotopy "
                 f"({time.perf_counter() - began - monodromy_seconds:.0f} s, {arcs.path_steps:,} path steps), "
                 "the endpoints' images added"
@@ -123,8 +122,9 @@ class PenaltyHomotopyEngine:
             refined = refine(problem, y[idx])
             x = refined.points
             far = ~(np.abs(x).max(axis=1) <= AT_INFINITY_NORM * size)
-            critical = critical_residual(problem, np.where(far[:, None], 0.0, x)) <= self.options.residual_tol
-            cond = np.linalg.cond(problem.hessian(np.where(far[:, None], 0.0, x)))
+            finite = np.where(far[:, None], 0.0, x)  # far points are not evaluated (overflow)
+            critical = critical_residual(problem, finite) <= self.options.residual_tol
+            cond = np.linalg.cond(problem.hessian(finite))
             singular = ~(cond < SINGULAR_CONDITION)
             code[idx] = np.where(
                 far,
@@ -147,30 +147,32 @@ class PenaltyHomotopyEngine:
 
 def _with_images(tracked: PathResults, signs: np.ndarray) -> PathResults:
     """The tracked endpoints and, as rows marked `added_by_symmetry`, the distinct sign-flip
-    images of those that are critical points — seeds on the image components too."""
+    images of those that are critical points — seeds on the image components too (exact images:
+    unlike orbits.complete_orbits, singular endpoints count and nothing needs refining)."""
     kept = np.flatnonzero(np.isfinite(tracked.solutions).all(axis=1))
     new, seed_of = missing_images(tracked.solutions[kept], signs, tracked.solutions[kept])
-    rows = kept[seed_of]
-    added = np.zeros(len(tracked) + len(rows), dtype=bool)
-    added[len(tracked) :] = True
-    return PathResults(
-        solutions=np.concatenate([tracked.solutions, new]),
-        return_code=np.concatenate([tracked.return_code, tracked.return_code[rows]]),
-        residual=np.concatenate([tracked.residual, tracked.residual[rows]]),
-        condition=np.concatenate([tracked.condition, tracked.condition[rows]]),
-        winding_number=np.concatenate([tracked.winding_number, tracked.winding_number[rows]]),
-        steps=np.concatenate([tracked.steps, np.zeros(len(rows), dtype=tracked.steps.dtype)]),
-        added_by_symmetry=added,
-    )
+    images = tracked.take(kept[seed_of])
+    images.solutions = new
+    images.steps = np.zeros(len(images), dtype=tracked.steps.dtype)
+    images.added_by_symmetry = np.ones(len(images), dtype=bool)
+    base = tracked.take(np.arange(len(tracked)))
+    base.added_by_symmetry = np.zeros(len(tracked), dtype=bool)
+    return PathResults.concatenate([base, images])
 
 
-def _how_complete(solved: SolveResult) -> str:
-    """How the generic solve's count was established: the trace test on every pattern, or not."""
+def _proven(solved: SolveResult) -> bool:
+    """Whether every pattern of the generic solve stopped on a proof (the trace test, mostly)."""
     record = solved.monodromy
-    if record is not None and all(p.proven for p in record.per_pattern):
-        return PROVEN_PHRASE
+    return record is not None and all(p.proven for p in record.per_pattern)
+
+
+def _how_complete(solved: SolveResult, proven: bool) -> str:
+    """How the generic solve's count was established, in words."""
+    if proven:
+        return "every pattern proven by the trace test"
+    record = solved.monodromy
     open_ = sorted({p.completeness or "unfinished" for p in record.per_pattern if not p.proven}) if record else []
     return f"NOT proven complete ({', '.join(open_) or 'no monodromy record'})"
 
 
-__all__ = ["GENERIC_LAMBDA", "GENERIC_PREFIX", "PROVEN_PHRASE", "PenaltyHomotopyEngine"]
+__all__ = ["GENERIC_LAMBDA", "PenaltyHomotopyEngine"]

@@ -48,7 +48,7 @@ from ..pipeline import solve
 from .closed_form import closed_form_values, match_closed_form
 from .local_dimension import local_dimensions
 from .options import ComponentOptions
-from .penalty_seeds import GENERIC_PREFIX, PROVEN_PHRASE, PenaltyHomotopyEngine
+from .penalty_seeds import PenaltyHomotopyEngine
 from .real_points import component_real_class, rank_minima
 from .result import Component, Decomposition
 from .sampled_starts import SampledStartsEngine
@@ -106,17 +106,16 @@ def decompose(
         regularization=config.regularization,
     )
     notes = list(result.notes)
-    how = run.result.start_system
-    if how.startswith(GENERIC_PREFIX):
+    info = run.result.backend_info()
+    if "generic_count_proven" in info:  # seeds from a generic penalty (penalty_seeds.py)
         counts = run.result.paths.counts()
         notes.append(
-            f"seeds: {how}; {counts.get('singular', 0) + counts.get('success', 0)} reached a critical point, "
-            f"{counts.get('at_infinity', 0)} went to infinity, {counts.get('failed', 0)} did not end at one "
-            "(stopped early, or rejected by Newton)"
+            f"seeds: {run.result.start_system}; {counts.get('singular', 0) + counts.get('success', 0)} reached a "
+            f"critical point, {counts.get('at_infinity', 0)} went to infinity, {counts.get('failed', 0)} did not "
+            "end at one (stopped early, or rejected by Newton)"
         )
-        if PROVEN_PHRASE not in how:
+        if not info["generic_count_proven"]:
             notes.append("the generic penalty's count is not proven: seeds (and so components) may be missing")
-    info = run.result.backend_info()
     if "sampled_paths" in info and info["sampled_paths"] < info["start_solutions"]:
         notes.append(
             f"the initial solve tracked a random {info['sampled_paths']:,} of {info['start_solutions']:,} start "

@@ -24,8 +24,8 @@ class EngineStats(Protocol):
 class TrackingStats:
     """Linear-product tracking (native engine): re-tracking of failed paths and suspected path
     jumps, and how the start paths were split.  The optional fields are filled by whoever knows
-    them (the engine: chunks, threads; a sampling engine: sampled_paths) and left out of the
-    summary when None."""
+    them (the engine: chunks, threads; a sampling engine: sampled_paths; the decomposition's
+    penalty seeds: generic_count_proven) and left out of the summary when None."""
 
     kernel: str  # "numba" (compiled steps) or "numpy" (the reference)
     retracked: int = 0  # paths tracked again with tighter steps
@@ -38,6 +38,7 @@ class TrackingStats:
     threads: int | None = None
     sampled_paths: int | None = None  # only a random sample of the start paths was tracked
     tracked_paths: int | None = None  # a stopped solve (time limit, signal): start paths tracked by then
+    generic_count_proven: bool | None = None  # penalty seeds: every pattern of the generic solve proven
 
     @classmethod
     def merge(cls, parts: list[TrackingStats]) -> TrackingStats:
@@ -59,7 +60,15 @@ class TrackingStats:
             "duplicate_nonsingular_paths": self.duplicate_nonsingular_paths,
             "at_infinity_after_stalling": self.at_infinity_after_stalling,
         }
-        optional = ("chunks", "added_by_symmetry", "start_solutions", "threads", "sampled_paths", "tracked_paths")
+        optional = (
+            "chunks",
+            "added_by_symmetry",
+            "start_solutions",
+            "threads",
+            "sampled_paths",
+            "tracked_paths",
+            "generic_count_proven",
+        )
         out.update({name: getattr(self, name) for name in optional if getattr(self, name) is not None})
         return out
 
