@@ -451,10 +451,7 @@ def _data(
         return X, Y, X_exact, Y_exact, samples
     if data["file"] is not None:
         return _data_file(data["file"], d0, dH, samples, source, base_dir)
-    seed = data["seed"]
-    if not _is_int(seed) or seed < 0:
-        raise ConfigError(source, "data.seed", f"got {seed!r}; must be an integer >= 0")
-    rng = np.random.default_rng(seed)
+    rng = _seeded(data["seed"], source, "data.seed")
     decimals = _decimals(data["decimals"], source, "data.decimals")
     X, X_exact = _rounded(rng.standard_normal((d0, samples)), decimals)
     Y, Y_exact = _rounded(rng.standard_normal((dH, samples)), decimals)
@@ -499,6 +496,31 @@ def _data_file(
     if not (np.all(np.isfinite(X)) and np.all(np.isfinite(Y))):
         raise ConfigError(source, "data.file", f"{path} contains NaN or infinite values")
     return X, Y, None, None, m
+
+
+def _seeded(seed: Any, source: str, field: str) -> np.random.Generator:
+    """The generator of a config's `seed` field (an integer >= 0)."""
+    if not _is_int(seed) or seed < 0:
+        raise ConfigError(source, field, f"got {seed!r}; must be an integer >= 0")
+    return np.random.default_rng(seed)
+
+
+def _uniform_draws(
+    section: str, low: Any, high: Any, seed: Any, decimals: Any, shapes: list, source: str, entry: str
+) -> tuple[list[tuple[np.ndarray, np.ndarray | None]], int | None]:
+    """Positive numbers drawn uniform in [low, high) from `seed`, one array per shape, rounded to
+    `decimals` (`_rounded`: floats and exact values) — Λ's and drawn loss weights alike — and the
+    decimals; each field of `section` checked in turn, a draw rounded to 0 refused."""
+    low = _positive(low, source, f"{section}.low")
+    high = _positive(high, source, f"{section}.high")
+    if high <= low:
+        raise ConfigError(source, f"{section}.high", f"must exceed low ({low}), got {high}")
+    rng = _seeded(seed, source, f"{section}.seed")
+    digits = _decimals(decimals, source, f"{section}.decimals")
+    pairs = [_rounded(rng.uniform(low, high, size=s), digits) for s in shapes]
+    if any(np.any(p[0] <= 0) for p in pairs):
+        raise ConfigError(source, f"{section}.decimals", f"rounding made {entry} 0; use more decimals")
+    return pairs, digits
 
 
 def _positive(value: Any, source: str, field: str, allow_zero: bool = False) -> float:
@@ -572,18 +594,9 @@ def _unscaled_regularization(
         Lambda = tuple(p[0] for p in pairs)
         Lambda_exact = tuple(p[1] for p in pairs)
     else:
-        low = _positive(reg["low"], source, "regularization.low")
-        high = _positive(reg["high"], source, "regularization.high")
-        if high <= low:
-            raise ConfigError(source, "regularization.high", f"must exceed low ({low}), got {high}")
-        seed = reg["seed"]
-        if not _is_int(seed) or seed < 0:
-            raise ConfigError(source, "regularization.seed", f"got {seed!r}; must be an integer >= 0")
-        rng = np.random.default_rng(seed)
-        decimals = _decimals(reg["decimals"], source, "regularization.decimals")
-        pairs = [_rounded(rng.uniform(low, high, size=s), decimals) for s in shapes]
-        if any(np.any(p[0] <= 0) for p in pairs):
-            raise ConfigError(source, "regularization.decimals", "rounding made an entry 0; use more decimals")
+        pairs, decimals = _uniform_draws(
+            "regularization", reg["low"], reg["high"], reg["seed"], reg["decimals"], shapes, source, "an entry"
+        )
         Lambda = tuple(p[0] for p in pairs)
         if decimals is None:  # the floats' exact values, built when needed (Config.penalty_exact)
             return kind, convention, Lambda, tuple(m * m for m in Lambda) if convention == "squared" else Lambda, None
@@ -621,10 +634,6 @@ def _loss(section: dict[str, Any], dH: int, m: int, source: str) -> tuple[DataLo
                 what = "weights" if kind == "weighted" else "Q"
                 raise ConfigError(source, f"loss.{key}", f"draws {what}, which loss.{what} already gives; remove one")
     seed = LOSS_DRAW["seed"] if section["seed"] is None else section["seed"]
-    if not _is_int(seed) or seed < 0:
-        raise ConfigError(source, "loss.seed", f"got {seed!r}; must be an integer >= 0")
-    rng = np.random.default_rng(seed)
-    decimals = _decimals(section["decimals"], source, "loss.decimals")
     if kind == "weighted":
         if given is not None:
             weights, exact = _matrix(given, (dH, m), source, "loss.weights")
@@ -633,13 +642,9 @@ def _loss(section: dict[str, Any], dH: int, m: int, source: str) -> tuple[DataLo
                 i, j = bad[0]
                 raise ConfigError(source, f"loss.weights[{i}][{j}]", f"got {given[i][j]!r}; every weight must be > 0")
         else:
-            low = _positive(LOSS_DRAW["low"] if section["low"] is None else section["low"], source, "loss.low")
-            high = _positive(LOSS_DRAW["high"] if section["high"] is None else section["high"], source, "loss.high")
-            if high <= low:
-                raise ConfigError(source, "loss.high", f"must exceed low ({low}), got {high}")
-            weights, exact = _rounded(rng.uniform(low, high, size=(dH, m)), decimals)
-            if np.any(weights <= 0):
-                raise ConfigError(source, "loss.decimals", "rounding made a weight 0; use more decimals")
+            low, high = (LOSS_DRAW[k] if section[k] is None else section[k] for k in ("low", "high"))
+            pairs, _ = _uniform_draws("loss", low, high, seed, section["decimals"], [(dH, m)], source, "a weight")
+            weights, exact = pairs[0]
         exact = _exact_of(weights) if exact is None else exact
         return DataLoss("weighted", weights=weights), DataLoss("weighted", weights=exact)
     if given is not None:
@@ -653,6 +658,8 @@ def _loss(section: dict[str, Any], dH: int, m: int, source: str) -> tuple[DataLo
                 )
         what = "Q"
     else:
+        rng = _seeded(seed, source, "loss.seed")
+        decimals = _decimals(section["decimals"], source, "loss.decimals")
         A = rng.standard_normal((size, size))
         drawn = np.eye(size) + A @ A.T / size  # a random inner product, condition number ~ 5
         upper, upper_exact = _rounded(np.triu(drawn), decimals)
