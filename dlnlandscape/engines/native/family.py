@@ -68,13 +68,17 @@ class Family:
 
     def __init__(self, problem: Problem) -> None:
         self.problem = problem
-        self.operator = "S" if problem.data_loss.square else "K"
         self.system: ParametricSystem = parametric_gradient_system(
-            problem.widths, residual=problem.residual, operator=self.operator
+            problem.widths, residual=problem.residual, operator="S" if problem.data_loss.square else "K"
         )
         self.scale = problem.scale
         self.samples = problem.X.shape[1]
         self._tables: tuple[np.ndarray, np.ndarray] | None = None
+
+    @property
+    def operator(self) -> str:
+        """The data block of the parameters: "S" (the square loss) or "K" (sparse.ParametricSystem)."""
+        return self.system.operator
 
     def term_tables(self) -> tuple[np.ndarray, np.ndarray]:
         """(terms, L) variable indices (−1 padded) and exponents of every term: the layout the
@@ -90,14 +94,9 @@ class Family:
         return DataPoint(p.X.astype(complex), p.Y.astype(complex), np.concatenate([c.ravel() for c in p.penalty]), form)
 
     def parameters(self, q: DataPoint) -> np.ndarray:
-        """p = (S or K, T, C) at the family point q."""
-        if self.operator == "S":
-            s = self.scale
-            return self.system.parameter_vector(s * q.X @ q.X.T, s * q.Y @ q.X.T, q.C).astype(complex)
-        dH = q.Y.shape[0]
-        return self.system.parameter_vector(
-            data_operator(q.X, q.Q, self.scale, dH), data_target(q.X, q.Y, q.Q, self.scale), q.C
-        ).astype(complex)
+        """p = (S or K, T, C) at the family point q (the problem there computes them)."""
+        at = self.problem_at(q)
+        return self.system.parameter_vector(at.S if at.K is None else at.K, at.T, q.C).astype(complex)
 
     def arc_data(self, a: DataPoint, b: DataPoint) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
         """(S, T, C) — or (K, T, C) — of t⁰, t¹, t² along the arc a → b.
