@@ -190,23 +190,39 @@ def kernels() -> tuple[tuple[str, str, Any], ...]:
 def tangents() -> tuple[tuple[str, str, Any], ...]:
     """Part 3's variants: the tangent computed afresh, and reused (the default)."""
     from dlnlandscape.engines.native.engine import NativeEngine
+
+    return tuple(("tangent", label, lambda o=options: NativeEngine(o)) for label, options in TANGENT_VARIANTS)
+
+
+def predictors() -> tuple[tuple[str, str, Any], ...]:
+    """Part 4's variants: RK4 and the extrapolating predictors."""
+    from dlnlandscape.engines.native.engine import NativeEngine
+
+    return tuple(("predictor", label, lambda o=options: NativeEngine(o)) for label, options in PREDICTOR_VARIANTS)
+
+
+def _options(**fields: Any) -> Any:
     from dlnlandscape.engines.native.tracker import TrackerOptions
 
-    return tuple(
-        ("tangent", label, lambda r=reuse: NativeEngine(TrackerOptions(reuse_tangent=r)))
-        for label, reuse in (("fresh", False), ("reused", True))
-    )
+    return TrackerOptions(**fields)
 
 
-def reuse_table(paths: int) -> list[str]:
-    """Part 3: whole arcs through the compiled loop, the tangent computed afresh vs reused."""
+TANGENT_VARIANTS = (("fresh", _options(reuse_tangent=False, predictor="rk4")), ("reused", _options(predictor="rk4")))
+PREDICTOR_VARIANTS = tuple((name, _options(predictor=name)) for name in ("rk4", "cubic", "quintic"))
+
+
+def arcs_table(paths: int, variants: tuple[tuple[str, Any], ...]) -> list[str]:
+    """Parts 3 and 4: whole arcs through the compiled loop, once per variant (label, tracker
+    options), on the same start pairs and arcs; the first variant is the reference the others'
+    endpoints are compared with — a path arriving more than 1e-6 (relative) from where the
+    reference arrived has jumped in one of the two."""
     from dlnlandscape.engines.native.family import ARC_END
-    from dlnlandscape.engines.native.tracker import Tracker, TrackerOptions
+    from dlnlandscape.engines.native.tracker import Tracker
 
     rows = [
-        "| widths | m | paths | arrived fresh / reused | steps fresh | steps reused | µs/step fresh "
-        "| µs/step reused | wall fresh s | wall reused s | speed-up | max endpoint Δ |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| widths | m | paths | variant | arrived | failed | path steps | steps/path | µs/step | wall s "
+        "| speed-up | endpoints off the reference > 1e-6 | max endpoint Δ |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for widths, samples in CASES[:-1]:
         rng = np.random.default_rng(1)
@@ -216,27 +232,28 @@ def reuse_table(paths: int) -> list[str]:
         arcs = [(q0, targets[i % 8]) for i, (_, q0) in enumerate(starts)]
         hom = family.homotopy(arcs, np.arange(paths))
         y0 = np.array([x0 for x0, _ in starts])
-        results: dict[bool, tuple] = {}
-        for reuse in (False, True) * 4:  # alternating, best of 3 after a warm-up pair
-            steps = CompiledSteps(hom)
-            began = time.perf_counter()
-            state = Tracker(hom, TrackerOptions(reuse_tangent=reuse), steps).track(
-                y0, np.zeros(paths, complex), np.full(paths, ARC_END)
+        results: dict[str, tuple] = {}
+        for _ in range(4):  # alternating, best of 3 after a warm-up round
+            for label, options in variants:
+                steps = CompiledSteps(hom)
+                began = time.perf_counter()
+                state = Tracker(hom, options, steps).track(y0, np.zeros(paths, complex), np.full(paths, ARC_END))
+                took = time.perf_counter() - began
+                if label not in results or took < results[label][1]:
+                    results[label] = (state, took if label in results else np.inf)
+        reference, t_reference = results[variants[0][0]]
+        for label, _ in variants:
+            state, took = results[label]
+            both = (reference.status == 4) & (state.status == 4)
+            scale = np.maximum(1.0, np.abs(reference.y[both]).max(axis=1))
+            off = np.abs(state.y[both] - reference.y[both]).max(axis=1) / scale
+            total = int(state.steps.sum())
+            rows.append(
+                f"| {widths} | {samples} | {paths:,} | {label} | {int((state.status == 4).sum()):,} "
+                f"| {int((state.status == 3).sum())} | {total:,} | {total / paths:.0f} | {took / total * 1e6:.1f} "
+                f"| {took:.2f} | {t_reference / took:.2f}× | {int((off > 1e-6).sum())} | {off.max():.0e} |"
             )
-            took = time.perf_counter() - began
-            if reuse not in results or took < results[reuse][1]:
-                results[reuse] = (state, took if reuse in results else np.inf)
-        (fresh, t_fresh), (reused, t_reused) = results[False], results[True]
-        both = (fresh.status == 4) & (reused.status == 4)
-        delta = float(np.abs(fresh.y[both] - reused.y[both]).max() / max(1.0, np.abs(fresh.y[both]).max()))
-        s_fresh, s_reused = int(fresh.steps.sum()), int(reused.steps.sum())
-        rows.append(
-            f"| {widths} | {samples} | {paths:,} | {int((fresh.status == 4).sum()):,} / "
-            f"{int((reused.status == 4).sum()):,} | {s_fresh:,} | {s_reused:,} | {t_fresh / s_fresh * 1e6:.1f} "
-            f"| {t_reused / s_reused * 1e6:.1f} | {t_fresh:.2f} | {t_reused:.2f} | {t_fresh / t_reused:.2f}× "
-            f"| {delta:.0e} |"
-        )
-        print(rows[-1], flush=True)
+            print(rows[-1], flush=True)
     return rows
 
 
@@ -245,6 +262,7 @@ def main() -> None:
     parser.add_argument("--paths", type=int, default=2000)
     parser.add_argument("--solve", action="store_true")
     parser.add_argument("--reuse", action="store_true", help="only part 3: the tangent computed afresh vs reused")
+    parser.add_argument("--predictor", action="store_true", help="only part 4: RK4 vs the extrapolating predictors")
     parser.add_argument("--out", default=str(Path(__file__).with_name("results-step-cost.md")))
     args = parser.parse_args()
     try:  # before any run: an --out holding someone else's file is refused, nothing written
@@ -252,22 +270,23 @@ def main() -> None:
     except DLNError as error:
         parser.error(str(error))
     numba.set_num_threads(1)
-    flags = f"{'--reuse ' if args.reuse else ''}{'--solve ' if args.solve else ''}"
+    along_arcs = args.reuse or args.predictor
+    flags = "".join(f"--{name} " for name in ("reuse", "predictor", "solve") if getattr(args, name))
     text = [
         f"Command: `python benchmarks/step_cost.py {flags}--paths {args.paths}`",
         "",
         f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
         f"numba {numba.__version__}; one thread; "
-        + (f"{args.paths:,} paths per case." if args.reuse else f"best of 5 calls on {args.paths:,} paths."),
+        + (f"{args.paths:,} paths per case." if along_arcs else f"best of 5 calls on {args.paths:,} paths."),
         "",
     ]
     heading = "Whole solves (data seed 7, Λ seed 8, solver seed 5; solver.threads default), one after the other:"
-    if args.reuse:
+    if along_arcs:
         text += ["The compiled loop along whole arcs (one thread, best of three alternating runs each):", ""]
-        text += reuse_table(args.paths)
+        text += arcs_table(args.paths, TANGENT_VARIANTS if args.reuse else PREDICTOR_VARIANTS)
         if args.solve:
             numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
-            text += ["", heading, "", *solve_table(tangents())]
+            text += ["", heading, "", *solve_table(tangents() if args.reuse else predictors())]
     else:
         text += step_table(args.paths)
         if args.solve:

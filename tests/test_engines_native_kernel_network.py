@@ -166,11 +166,43 @@ def test_the_compiled_tracking_loop_takes_the_python_loops_steps():
     # Reusing the tangent the last correction factored: the same endpoints and statuses, about
     # the same number of steps (the first stage is off by the second correction only), each
     # step one evaluation and one factorisation cheaper.
-    reused = Tracker(hom, TrackerOptions(), CompiledSteps(hom)).track(y0, np.zeros(N, complex), np.full(N, ARC_END))
     arrived = python.status == 4
-    assert np.array_equal(reused.status == 4, arrived)
-    assert np.abs(reused.y[arrived] - python.y[arrived]).max() < 1e-9 * max(1.0, np.abs(python.y).max())
-    assert abs(int(reused.steps.sum()) - int(python.steps.sum())) <= 0.1 * python.steps.sum()
+    for predictor in ("rk4", "cubic", "quintic"):
+        options = TrackerOptions(predictor=predictor)
+        reused = Tracker(hom, options, CompiledSteps(hom)).track(y0, np.zeros(N, complex), np.full(N, ARC_END))
+        assert np.array_equal(reused.status == 4, arrived)
+        assert np.abs(reused.y[arrived] - python.y[arrived]).max() < 1e-9 * max(1.0, np.abs(python.y).max())
+        if predictor == "rk4":
+            assert abs(int(reused.steps.sum()) - int(python.steps.sum())) <= 0.1 * python.steps.sum()
+        else:  # two factorisations a step instead of five, for shorter steps — but not 2.5× shorter
+            assert python.steps.sum() < reused.steps.sum() < 2.5 * python.steps.sum()
+
+
+@pytest.mark.parametrize("used", [1, 2])
+def test_the_extrapolating_predictor_is_exact_on_paths_of_its_degree(used: int):
+    """`hermite_predict` through the point, its tangent and `used` points behind with theirs:
+    exact on every polynomial path of degree 2·used + 1 (a wrong divided difference or node
+    would not be), for uneven spacings and a step longer than the spacing; on degree
+    2·used + 2 its error is the leading term's, (h − x₀)²(h − x₁)²… times the top coefficient."""
+    from dlnlandscape.engines.native.kernel import hermite_predict
+
+    rng = np.random.default_rng(3)
+    k, degree = 4, 2 * used + 1
+    back = np.array([0.3, 0.75])[:used]  # u-distances behind the current point
+    h = 0.5
+    for extra in (0, 1):
+        coef = rng.standard_normal((degree + 1 + extra, k)) + 1j * rng.standard_normal((degree + 1 + extra, k))
+        path = np.polynomial.polynomial.polyval(np.array([0.0, *(-back), h]), coef).T  # rows: u = 0, behind…, h
+        slope = np.polynomial.polynomial.polyval(np.array([0.0, *(-back)]), np.polynomial.polynomial.polyder(coef)).T
+        behind = np.empty((2 * used, k), complex)
+        behind[0::2], behind[1::2] = path[1 : used + 1], slope[1:]
+        z = np.empty(k, complex)
+        hermite_predict(
+            path[0], slope[0], behind, back, used, h, z, np.empty(2 * used + 2), np.empty(2 * used + 2, complex)
+        )
+        nodes = np.array([0.0, *(-back)])
+        expected_error = extra * coef[-1] * np.prod((h - nodes) ** 2)
+        assert np.abs(path[-1] - z - expected_error).max() < 1e-12 * np.abs(path[-1]).max()
 
 
 @pytest.mark.parametrize("structured", [True, False])
@@ -183,11 +215,12 @@ def test_a_batch_cut_to_its_own_arcs_takes_the_same_steps(structured: bool):
 
     family = _family((2, 2, 2, 2), 2, False)
     rng = np.random.default_rng(4)
-    points = [family.random_point(rng) for _ in range(6)]
+    starts = [family.start_pair(rng) for _ in range(5)]  # (x₀, p₀): x₀ solves the system at p₀
     N = 40
-    arc = rng.choice([1, 3], N)  # two of the five arcs
-    steps = CompiledSteps(family.homotopy([(points[i], points[i + 1]) for i in range(5)], arc), structured=structured)
-    y = rng.standard_normal((N, family.problem.n)) + 1j * rng.standard_normal((N, family.problem.n))
+    arc = rng.choice([1, 3], N)  # two of the five arcs, each from its start pair's p₀
+    arcs = [(q0, family.random_point(rng)) for _, q0 in starts]
+    steps = CompiledSteps(family.homotopy(arcs, arc), structured=structured)
+    y = np.array([starts[a][0] for a in arc]) * (1 + 1e-9 * rng.standard_normal((N, 1)))  # on the paths
 
     def batch(arcs: np.ndarray) -> PathBatch:
         return PathBatch(
@@ -202,14 +235,16 @@ def test_a_batch_cut_to_its_own_arcs_takes_the_same_steps(structured: bool):
     whole = advance_paths(steps.data, batch(arc), control, 6)
     alone = advance_paths(cut, batch(local), control, 6)
     assert whole.steps.min() >= 1
-    for name in ("y", "u", "du", "status", "steps", "s_a", "s_b", "length", "tangent", "tangent_ready"):
-        assert np.array_equal(getattr(whole, name), getattr(alone, name))
-    # the tangent a step leaves travels with the path: six steps in one call or in calls of
-    # four and two (as the in-process loop and a Dask batch cut them) end identically
+    fields = ("y", "u", "du", "status", "steps", "tangent", "tangent_ready", "behind", "behind_u")
+    for name in (*fields, "s_a", "s_b", "length"):
+        assert np.array_equal(getattr(whole, name), getattr(alone, name), equal_nan=name == "behind_u")
+    # the tangent a step leaves and the points behind travel with the path: six steps in one
+    # call or in calls of four and two (as the in-process loop and a Dask batch cut them) end
+    # identically
     halves = advance_paths(steps.data, advance_paths(steps.data, batch(arc), control, 4), control, 2)
-    assert whole.tangent_ready.any()
-    for name in ("y", "u", "du", "status", "steps", "tangent", "tangent_ready"):
-        assert np.array_equal(getattr(whole, name), getattr(halves, name))
+    assert whole.tangent_ready.any() and np.isfinite(whole.behind_u).all(axis=1).any()  # quintic steps ran
+    for name in fields:
+        assert np.array_equal(getattr(whole, name), getattr(halves, name), equal_nan=name == "behind_u")
 
 
 def test_the_kernels_lu_solves_like_numpy_and_serves_two_right_hand_sides():

@@ -74,6 +74,10 @@ class PathBatch(NamedTuple):
     # on how its steps are cut into calls and batches.  None: none ready (advance_paths makes them)
     tangent: np.ndarray | None = None
     tangent_ready: np.ndarray | None = None  # (N,) bool
+    # (N, 2, k) complex: the accepted point before y on this arc and its tangent, where
+    # `behind_u` (its u) is not NaN — what the cubic predictor extrapolates from (kernel.py)
+    behind: np.ndarray | None = None
+    behind_u: np.ndarray | None = None  # (N,) float
 
     @property
     def tracking(self) -> np.ndarray:

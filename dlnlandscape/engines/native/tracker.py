@@ -1,9 +1,11 @@
 """Predictor–corrector path tracking, all paths at once, in the logarithmic parameter s = log t.
 
 Method.  Each path solves the Davidenko equation ∂H/∂y · dy/ds = −∂H/∂t · dt/ds; the predictor
-is classical fourth-order Runge–Kutta on it, the corrector two Newton steps at the new
-parameter.  The size of the first Newton correction estimates the local predictor error, and
-the step size follows from it with the usual `(tol / err)^(1/5)` rule — per path, so easy paths
+is classical fourth-order Runge–Kutta on it (the compiled loop, after a path's first step on an
+arc, extrapolates its last accepted points and tangents instead: `TrackerOptions.predictor`,
+kernel.track_paths), the corrector two Newton steps at the new parameter.  The size of the
+first Newton correction estimates the local predictor error, and the step size follows from it
+with the usual `(tol / err)^(1/order)` rule — per path, so easy paths
 take long steps while hard ones shorten theirs.  A step is accepted only if the corrector
 contracts, which (with a small predictor error) keeps a path on its own branch.
 
@@ -54,6 +56,12 @@ class TrackerOptions:
     # and factorisation of six saved.  The Python loop over `rk4_correct` always computes it
     # afresh; with False the compiled loop does too and both take exactly the same steps.
     reuse_tangent: bool = True
+    # The compiled loop's predictor: "cubic" / "quintic" extrapolate the Hermite polynomial
+    # through the current point and the last one / two accepted points with their tangents (no
+    # evaluation: a step costs its two Newton corrections, two evaluations and factorisations
+    # instead of five), after RK4 first steps on each arc; "rk4" always runs RK4.  Needs
+    # reuse_tangent.  The Python loop always runs RK4.
+    predictor: str = "quintic"
 
     def tighter(self, factor: float = 10.0) -> TrackerOptions:
         """Options for re-tracking paths suspected of jumping."""
@@ -109,6 +117,8 @@ class TrackState:
     # the compiled loop's tangents (kernel_data.PathBatch.tangent), made by its first call
     tangent: np.ndarray | None = None
     tangent_ready: np.ndarray | None = None
+    behind: np.ndarray | None = None  # and the point behind with its tangent (PathBatch.behind)
+    behind_u: np.ndarray | None = None
 
     def s(self, index: np.ndarray, u: np.ndarray | None = None) -> np.ndarray:
         uu = self.u[index] if u is None else u
