@@ -48,6 +48,7 @@ from .slicing import SliceHomotopy, Slicing, coordinate_scale, critical_residual
 REAL_SLICES = 3  # real slices tried per component
 LOSS_TOL = 1e-9  # relative: components within this of the lowest real loss are global
 BALANCE_CONDITION = 1e14  # Gram matrices better conditioned than this are balanced by a full GL step
+ZERO_ENTRY = 1e-8  # balance: rows and columns below this fraction of the point's largest entry are zero
 
 
 def real_points(
@@ -95,6 +96,7 @@ def balance(problem: Problem, x: np.ndarray, sweeps: int = 20) -> np.ndarray:
     if any(problem.residual_layers) or any(np.any(np.asarray(c) != 0) for c in problem.penalty) or x.size == 0:
         return x
     weights = [w.copy() for w in problem.unpack(x)]
+    scale = np.abs(x).max(axis=1)[:, None]  # (N, 1)
     for _ in range(sweeps):
         for layer in range(problem.depth - 1):
             A = weights[layer] @ np.swapaxes(weights[layer], 1, 2)  # (N, d, d) W_l W_lᵀ
@@ -105,7 +107,11 @@ def balance(problem: Problem, x: np.ndarray, sweeps: int = 20) -> np.ndarray:
                 G[full] = _geometric_mean_root(A[full], B[full])
             rows = np.linalg.norm(weights[layer], axis=2)  # (N, d_l): row u of W_l
             cols = np.linalg.norm(weights[layer + 1], axis=1)  # (N, d_l): column u of W_{l+1}
-            c = np.where((rows > 0) & (cols > 0), np.sqrt(cols / np.where(rows > 0, rows, 1.0)), 1.0)
+            # a row or column at rounding level is a zero one (a layer that is 0 on the component,
+            # zero_layers.py, comes out of Newton at ~10⁻¹⁷): scaling it up to its partner's size
+            # would shrink the partner to rounding and the whole point with it
+            live = (rows > ZERO_ENTRY * scale) & (cols > ZERO_ENTRY * scale)
+            c = np.where(live, np.sqrt(cols / np.where(live, rows, 1.0)), 1.0)
             G[~full] = c[~full][:, :, None] * np.eye(A.shape[1])
             weights[layer] = G @ weights[layer]
             weights[layer + 1] = weights[layer + 1] @ np.linalg.inv(G)

@@ -16,7 +16,9 @@ This module is the pipeline; each stage has its own module and essay:
    or — `seeds="penalty"`, the default where the start system has more than SEED_PATHS paths —
    the critical points of a generic generalised penalty, found by monodromy and carried to the
    config's penalty (penalty_seeds.py).  The origin is added when it is critical: one path ends
-   there, easily lost.
+   there, easily lost; so are random points with two layers zero where they are critical
+   (λ = 0, no residual layer: zero_layers.py), the seeds of the P = 0 set's components, which
+   the other seeds reach only at the origin from three weight matrices on.
 2. *Local dimension* of every singular seed, proposed by the Hessian's corank and tested by
    slicing (local_dimension.py, on the sliced system of slicing.py).
 3. *Witness sets* by monodromy on one generic slice per dimension, each proven complete by the
@@ -54,6 +56,7 @@ from .result import Component, Decomposition
 from .sampled_starts import SampledStartsEngine
 from .slicing import Slicing, balanced_size, critical_residual
 from .witness import WitnessSet, contains, witness_sets
+from .zero_layers import zero_layer_seeds
 
 # witness points this far beyond the slice's size, or losses this far beyond L(0), are at infinity
 AT_INFINITY = 1e8
@@ -159,6 +162,9 @@ def decompose_points(
     began = time.perf_counter()
     seconds: dict[str, float] = {}
     seeds, singular = _with_origin(problem, np.asarray(seeds, dtype=complex), np.asarray(singular, dtype=bool))
+    on_zero_set = zero_layer_seeds(problem, rng, options.residual_tol)
+    seeds = np.concatenate([seeds, on_zero_set])
+    singular = np.append(singular, np.ones(len(on_zero_set), dtype=bool))
     slicings: dict[int, Slicing] = {}
     dims = np.zeros(len(seeds), dtype=np.int64)
     generic = np.full_like(seeds, np.nan, dtype=complex)

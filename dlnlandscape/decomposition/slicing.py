@@ -71,11 +71,18 @@ def sliced_system(
 
 
 # ------------------------------------------------------------------- per-layer sizes
+ZERO_LAYER_FLOOR = 1e-3  # critical_residual: |x| floored at this fraction of the largest entry
+
+
 def critical_residual(problem: Problem, x: np.ndarray) -> np.ndarray:
     """A backward-error-like size of ∇L(x): per layer, ‖G_i‖∞ over the same gradient built from
     absolute values (|A_i|ᵀ(|P||S| + |T|)|B_i|ᵀ + |C_i||W_i|), the worst layer.  Rounding level
     on the critical set however unbalanced the layers are (GL orbits reach points where one
-    layer is 10⁴ times another, and a residual relative to ‖x‖ would then accept anything)."""
+    layer is 10⁴ times another, and a residual relative to ‖x‖ would then accept anything).
+    The absolute values are floored at ZERO_LAYER_FLOOR of the largest entry: on a component
+    where a layer is 0 (zero_layers.py) Newton leaves it at ~10⁻¹⁷, and the blocks that layer
+    multiplies would otherwise compare rounding with rounding (ratio ~1) however critical the
+    point is; the floor loosens the measure by at most that fraction elsewhere."""
     x = np.ascontiguousarray(x, dtype=complex)
     grad = np.abs(problem.gradient(x))
     absolute = replace(
@@ -85,7 +92,9 @@ def critical_residual(problem: Problem, x: np.ndarray) -> np.ndarray:
         K=None if problem.K is None else np.abs(problem.K),
         penalty=tuple(np.abs(c) for c in problem.penalty),
     )
-    size = absolute.gradient(np.abs(x))
+    magnitude = np.abs(x)
+    magnitude = np.maximum(magnitude, ZERO_LAYER_FLOOR * magnitude.max(axis=1, keepdims=True, initial=0.0))
+    size = absolute.gradient(magnitude)
     off = problem.offsets
     ratios = [
         grad[:, off[i] : off[i + 1]].max(axis=1) / np.maximum(size[:, off[i] : off[i + 1]].max(axis=1), 1e-300)
@@ -96,10 +105,14 @@ def critical_residual(problem: Problem, x: np.ndarray) -> np.ndarray:
 
 def balanced_size(problem: Problem, x: np.ndarray) -> np.ndarray:
     """Geometric mean of the layers' max-norms: the size of a point once the layers are
-    balanced (GL and O actions trade one layer's size for another's)."""
+    balanced (GL and O actions trade one layer's size for another's).  Layers below 10⁻⁸ of the
+    largest are left out: on a component where a layer is 0 (zero_layers.py) it carries no size,
+    and counting it would shrink the slices to the origin, where the Hessian vanishes."""
     off = problem.offsets
     layer = np.stack([np.abs(x[:, off[i] : off[i + 1]]).max(axis=1) for i in range(problem.depth)], axis=1)
-    return np.exp(np.mean(np.log(np.maximum(layer, 1e-12)), axis=1))
+    counted = layer >= 1e-8 * layer.max(axis=1, keepdims=True)
+    logs = np.where(counted, np.log(np.maximum(layer, 1e-300)), 0.0)
+    return np.exp(logs.sum(axis=1) / np.maximum(counted.sum(axis=1), 1))
 
 
 def coordinate_scale(problem: Problem, x: np.ndarray) -> np.ndarray:

@@ -1,0 +1,63 @@
+"""Seeds on the end-to-end map's zero set: random points with two layers zero.
+
+Why.  With Λ = 0 and no residual layer, the critical points where P = W_H⋯W_1 = 0 (the closed
+form's S = ∅, loss ½‖Y‖²) form a set whose components the other seeds do not reach from three
+weight matrices on: the penalty homotopy's endpoints there all converge to the origin (near P = 0
+the penalty ½ΣΛ‖W_i‖² dominates the data term, of order ‖W‖^H, so every critical point of a small
+penalty near that set is near 0), and the origin is a special point of every such component,
+where no dimension test can pass ((1,2,2,1) m = 2, (2,2,1,2) m = 3, (2,2,2,2) m = 3: the value
+½‖Y‖² had no component).
+
+The set is easy to enter elsewhere.  ∂L/∂W_k = A_kᵀ G(P) B_kᵀ with A_k = W_H⋯W_{k+1},
+B_k = W_{k−1}⋯W_1 and G the data term's gradient in P (any loss ℓ(P): square, weighted,
+quadratic form).  If two layers W_i = W_j = 0 (i < j), every A_k or B_k contains one of them
+(A_i contains W_j, B_j contains W_i, and every other k has one on its side), so every block
+vanishes: the whole linear space L_ij = {W_i = W_j = 0} is critical, at loss ℓ(0).  And every
+component Z of the P = 0 critical set meets these spaces: its equations P = 0 and
+A_kᵀ G(0) B_kᵀ = 0 are homogeneous in each layer separately, so Z is a cone in each layer and
+sending W_i, then W_j, to 0 stays in Z.  A random point of L_ij lies on the components that
+contain the whole of L_ij — on (2,2,1,2) each of the three components of the P = 0 set contains
+one of L_12, L_13, L_23 — and from there the dimension test (local_dimension.py) moves to a
+generic point of one of them.
+
+What it does not prove.  A component that meets every L_ij in a proper subset only has no seed
+here; and where several components contain the same L_ij, the test finds one of them.  So these
+seeds make the closed-form value ½‖Y‖² appear; they do not prove that the P = 0 set has no other
+component (the decomposition's notes say which seeds were used).  The points are checked, not
+assumed: a seed whose gradient does not vanish to rounding (a penalty, a residual layer) is
+dropped, so the same code is a no-op where the argument does not apply.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+
+from ..model.problem import Problem
+from .slicing import critical_residual
+
+SEEDS_PER_PAIR = 2  # random points drawn on each L_ij (two: a second chance where one is special)
+
+
+def zero_layer_seeds(problem: Problem, rng: np.random.Generator, residual_tol: float) -> np.ndarray:
+    """(N, n) random critical points with two layers zero, SEEDS_PER_PAIR per pair of layers
+    (none with fewer than three layers: with two, L_12 is just the origin).  The other layers'
+    entries are complex normal, scaled so that the product of H layer sizes is the data term's
+    ‖G(0)‖ = ‖T‖ — the size of the critical points of the other values."""
+    if problem.depth < 3:
+        return np.zeros((0, problem.n), dtype=complex)
+    off = problem.offsets
+    scale = max(float(np.abs(problem.T).max()), 1e-12) ** (1.0 / problem.depth)  # G(0) = −T
+    points = []
+    shape = (SEEDS_PER_PAIR, problem.n)
+    for i, j in itertools.combinations(range(problem.depth), 2):
+        x = scale * (rng.standard_normal(shape) + 1j * rng.standard_normal(shape)) / np.sqrt(2.0)
+        for layer in (i, j):
+            x[:, off[layer] : off[layer + 1]] = 0.0
+        points.append(x)
+    x = np.concatenate(points)
+    return x[critical_residual(problem, x) <= residual_tol]
+
+
+__all__ = ["SEEDS_PER_PAIR", "zero_layer_seeds"]
