@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dlnlandscape.analysis import theory
+from dlnlandscape.analysis import second_order, theory
 from dlnlandscape.analysis.classify import classify, eigen_signature, product_ranks
 from dlnlandscape.model.problem import Problem
 from dlnlandscape.pipeline import solve
@@ -334,38 +334,11 @@ def test_markdown_report_shows_theory_columns_when_they_apply(monkeypatch):
 
 
 # ------------------------------------------------- AMG's Theorem 7 at random
-def _critical_point(
-    p: Problem, M: np.ndarray, U: np.ndarray, subset: list[int], tight: bool, rng: np.random.Generator
-) -> list[np.ndarray]:
-    """A random critical point with P = U_S U_Sᵀ M (S = `subset`, 0-based): W_H = U_S Z and
-    W_{H−1}⋯W_1 = K U_Sᵀ M with Z K = I, so every A_iᵀ G B_iᵀ vanishes (module docstring of
-    analysis/theory.py).  Each W_i maps the r-dimensional image of the layers below as a random
-    N_i N_{i−1}⁺; `tight=False` adds random parts on the complement, which keeps the point
-    critical but gives the blocks rank above r (generically not tightened)."""
-    w, H, r = p.widths, p.depth, len(subset)
-    US = U[:, subset]
-    N = [rng.standard_normal((w[i], r)) for i in range(1, H)]
-    weights = [N[0] @ (US.T @ M)]
-    for i in range(1, H - 1):
-        pinv = np.linalg.pinv(N[i - 1])
-        extra = 0 if tight else rng.standard_normal((w[i + 1], w[i])) @ (np.eye(w[i]) - N[i - 1] @ pinv)
-        weights.append(N[i] @ pinv + extra)
-    K = N[-1]
-    pinv = np.linalg.pinv(K)
-    Z = pinv + (0 if tight else rng.standard_normal((r, w[H - 1])) @ (np.eye(w[H - 1]) - K @ pinv))
-    weights.append(US @ Z)
-    if r == 0:  # P = 0: all-zero layers (tightened for H ≥ 3); with H ≥ 3 also rank-one W_H, W_1
-        # with aᵀTd = 0, W_{H−1} random for H ≥ 4 and zero layers between: Σ_XY W_H⋯W_3 ≠ 0
-        # beside the identity block of pivot (2, 1), so not tightened
-        weights = [np.zeros((w[i + 1], w[i])) for i in range(H)]
-        if not tight and H >= 3:
-            a = rng.standard_normal(w[-1])
-            d = np.linalg.svd(a[None] @ p.T)[2][-1]  # d ⟂ Tᵀa
-            weights[0] = np.outer(rng.standard_normal(w[1]), d)
-            weights[-1] = np.outer(a, rng.standard_normal(w[-2]))
-            if H >= 4:
-                weights[-2] = rng.standard_normal((w[-2], w[-3]))
-    return weights
+def _critical_point(p: Problem, subset: list[int], tight: bool, rng: np.random.Generator) -> list[np.ndarray]:
+    """second_order.critical_point's random critical point (tightened or not), as layers."""
+    found, _ = second_order.setting(p)
+    assert found is not None
+    return [layer[0] for layer in p.unpack(second_order.critical_point(p, found, subset, tight, rng)[None])]
 
 
 @pytest.mark.parametrize("widths", [(2, 2, 2), (3, 2, 2), (2, 2, 2, 2), (3, 3, 2, 2), (2, 2, 2, 2, 2), (3, 2, 3, 2, 2)])
@@ -376,14 +349,14 @@ def test_amg_theorem_7_on_random_critical_points_against_the_hessian(widths):
     strict; for H ≥ 3 every r < r_max has both kinds (Prop. 8)."""
     from itertools import combinations
 
-    p, M, U = _plain(widths, m=6, seed=len(widths) * 10 + widths[0])
+    p, _, _ = _plain(widths, m=6, seed=len(widths) * 10 + widths[0])
     rng = np.random.default_rng(5)
     r_max = min(widths)
     points, leading_rank = [], []
     for r in range(r_max + 1):
         for subset in combinations(range(widths[-1]), r):
             for tight in (True, False):
-                points.append(_critical_point(p, M, U, list(subset), tight, rng))
+                points.append(_critical_point(p, list(subset), tight, rng))
                 leading_rank.append(r if list(subset) == list(range(r)) else -1)
     cp = _classify(p, points)
     x = cp.solutions.real
@@ -411,7 +384,6 @@ def test_amg_theorem_7_on_random_critical_points_against_the_hessian(widths):
     ],
 )
 def test_amg_says_which_assumption_fails(kwargs, reason):
-    from dlnlandscape.analysis import second_order
 
     p, _, _ = _plain(kwargs["widths"], m=kwargs["m"])
     found, why = second_order.setting(p)

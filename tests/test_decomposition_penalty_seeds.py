@@ -30,13 +30,18 @@ def test_penalty_seeds_find_every_closed_form_value_of_two_two_two():
 
 
 def test_penalty_seeds_reach_the_reduced_components_of_a_bottleneck_network():
-    """(2,2,1,2) m = 3, λ = 0: both reduced components (S = {1}: the global minima, S = {2}),
-    five-dimensional of degree 6, from 353 generic points instead of 20,001 start paths."""
+    """(2,2,1,2) m = 3, λ = 0: both components with P ≠ 0 (S = {1}: the global minima, S = {2}),
+    five-dimensional of degree 6, from 353 generic points instead of 20,001 start paths; and —
+    from the seeds with two layers zero (test_decomposition_zero_layers.py has the hand-worked
+    answer) — the P = 0 set's three: the case where the S = ∅ value had no component and three
+    bogus points at infinity were listed is now complete, 3 of 3 values."""
     result = decompose(_none([2, 2, 1, 2], 3), seeds="penalty")
+    assert result.complete, result.incomplete_reasons()
     found = {tuple(v["subsets"][0]): v["found"] for v in result.closed_form or []}
-    assert found[(1,)] and found[(2,)]
-    dims = sorted((c.dimension, c.degree) for c in result.components if c.closed_form and c.closed_form["subset"])
-    assert dims == [(5, 6), (5, 6)] and all(c.trace_passed for c in result.components if c.dimension > 0)
+    assert found == {(1,): True, (2,): True, (): True}
+    dims = sorted((c.dimension, c.degree, tuple(c.closed_form["subset"])) for c in result.components if c.closed_form)
+    assert dims == [(4, 1, ()), (4, 3, ()), (4, 3, ()), (5, 6, (1,)), (5, 6, (2,))]
+    assert all(c.trace_passed for c in result.components if c.dimension > 0)
     note = next(n for n in result.notes if n.startswith("seeds: generic generalised Λ"))
     assert "353 isolated critical points" in note and result.solve_counts["tracked"] == 65
 

@@ -172,6 +172,44 @@ def component_class(problem: Problem, x: np.ndarray) -> dict[str, object]:
     }
 
 
+def critical_point(
+    problem: Problem, found: Setting, subset: list[int], tight: bool, rng: np.random.Generator
+) -> np.ndarray:
+    """A random real critical point (n,) with P = U_S U_Sᵀ M (S = `subset`, 0-based; M = T S⁻¹):
+    W_H = U_S Z and W_{H−1}⋯W_1 = K U_Sᵀ M with Z K = I, so every A_iᵀ G B_iᵀ vanishes
+    (theory.py's statement 1).  Each W_i maps the r-dimensional image of the layers below as a
+    random N_i N_{i−1}⁺ — every block then has rank r: tightened, the non-strict saddles of
+    Prop. 8 when S = {1..r}, r < r_max, H ≥ 3.  `tight=False` adds random parts on the
+    complements, which keep the point critical but give the blocks rank above r (generically
+    not tightened).  r = 0: the origin (tightened for H ≥ 3); not tight and H ≥ 3, rank-one
+    W_H, W_1 with aᵀTd = 0, W_{H−1} random for H ≥ 4 and zero layers between (Σ_XY W_H⋯W_3 ≠ 0
+    beside the identity block of pivot (2, 1), so not tightened)."""
+    w, H, r = problem.widths, problem.depth, len(subset)
+    M = problem.T @ np.linalg.inv(problem.S)
+    US = found.vectors[:, subset].real
+    if r == 0:
+        weights = [np.zeros((w[i + 1], w[i])) for i in range(H)]
+        if not tight and H >= 3:
+            a = rng.standard_normal(w[-1])
+            d = np.linalg.svd(a[None] @ problem.T)[2][-1]  # d ⟂ Tᵀa
+            weights[0] = np.outer(rng.standard_normal(w[1]), d)
+            weights[-1] = np.outer(a, rng.standard_normal(w[-2]))
+            if H >= 4:
+                weights[-2] = rng.standard_normal((w[-2], w[-3]))
+        return problem.pack([layer[None] for layer in weights])[0]
+    N = [rng.standard_normal((w[i], r)) for i in range(1, H)]
+    weights = [N[0] @ (US.T @ M)]
+    for i in range(1, H - 1):
+        pinv = np.linalg.pinv(N[i - 1])
+        extra = 0 if tight else rng.standard_normal((w[i + 1], w[i])) @ (np.eye(w[i]) - N[i - 1] @ pinv)
+        weights.append(N[i] @ pinv + extra)
+    K = N[-1]
+    pinv = np.linalg.pinv(K)
+    Z = pinv + (0 if tight else rng.standard_normal((r, w[H - 1])) @ (np.eye(w[H - 1]) - K @ pinv))
+    weights.append(US @ Z)
+    return problem.pack([np.real(layer)[None] for layer in weights])[0]
+
+
 def _decision(sv: np.ndarray, r: np.ndarray, bound: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(rank exactly r?, decades from the threshold) for stacks of singular values (k, q)
     descending, given rank ≥ r: the (r+1)-th value against RANK_TOL · max(1, bound)."""
@@ -262,6 +300,7 @@ __all__ = [
     "Setting",
     "classify_second_order",
     "component_class",
+    "critical_point",
     "eigen_subsets",
     "setting",
 ]

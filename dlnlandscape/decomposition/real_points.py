@@ -101,7 +101,12 @@ def balance(problem: Problem, x: np.ndarray, sweeps: int = 20) -> np.ndarray:
         for layer in range(problem.depth - 1):
             A = weights[layer] @ np.swapaxes(weights[layer], 1, 2)  # (N, d, d) W_l W_lᵀ
             B = np.swapaxes(weights[layer + 1], 1, 2) @ weights[layer + 1]  # W_{l+1}ᵀ W_{l+1}
-            full = (np.linalg.cond(A) < BALANCE_CONDITION) & (np.linalg.cond(B) < BALANCE_CONDITION)
+            # a layer at rounding level (zero on the component) is not balanced against: its
+            # Gram matrix can be well conditioned, and G would then blow it up to its partner's
+            # size and shrink the partner to rounding
+            tiny = (ZERO_ENTRY * scale[:, 0]) ** 2
+            live_layers = (np.abs(A).max(axis=(1, 2)) > tiny) & (np.abs(B).max(axis=(1, 2)) > tiny)
+            full = live_layers & (np.linalg.cond(A) < BALANCE_CONDITION) & (np.linalg.cond(B) < BALANCE_CONDITION)
             G = np.broadcast_to(np.eye(A.shape[1]), A.shape).copy()
             if full.any():
                 G[full] = _geometric_mean_root(A[full], B[full])

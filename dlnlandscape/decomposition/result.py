@@ -92,6 +92,8 @@ class Decomposition:
     seconds: dict[str, float]
     notes: list[str] = field(default_factory=list)
     run: Run | None = field(default=None, repr=False)  # the initial solve, when there was one
+    # Prop. 8: tightened points per r < r_max, their classes and components (tightened.py)
+    tightened: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def all_trace_tests_passed(self) -> bool:
@@ -113,6 +115,9 @@ class Decomposition:
             reasons.append("a witness set failed its trace test (its degree may be too small)")
         if self.unexplained:
             reasons.append(f"{len(self.unexplained)} singular endpoint(s) on no component found")
+        lost = sum(c < 0 for row in self.tightened if row["rank"] > 0 for c in row["on_components"])
+        if lost:
+            reasons.append(f"{lost} tightened critical point(s) (Prop. 8) on no component found")
         return reasons
 
     @property
@@ -171,6 +176,7 @@ class Decomposition:
             "incomplete_reasons": self.incomplete_reasons(),
             "closed_form": self.closed_form,
             "classes": self.classes(),
+            "tightened": self.tightened,
             "initial_solve": {
                 "paths": self.solve_counts,
                 "seeds": self.seeds,
@@ -231,10 +237,33 @@ class Decomposition:
                 else f"; contradictions with AMG's Theorem 7: {classes['amg_contradictions']}"
             )
         )
+        out.extend(self._tightened_lines())
         reasons = self.incomplete_reasons()
         out.append("complete: " + ("yes" if not reasons else "NO — " + "; ".join(reasons)))
         out.extend(f"note: {n}" for n in self.notes)
         out.append("seconds: " + ", ".join(f"{k} {v:.1f}" for k, v in self.seconds.items()))
+        return out
+
+    def _tightened_lines(self) -> list[str]:
+        """Prop. 8's lines (none when it does not apply): per r, the tightened points' classes and
+        where they lie."""
+        rows = self.tightened
+        if not rows:
+            return []
+        out = ["Prop. 8 — tightened critical points built per r < r_max (S = {1..r}): AMG's class, the Hessian's index"]
+        for row in rows:
+            where = (
+                "the origin: on every P = 0 component (cones), not located"
+                if row["rank"] == 0
+                else ", ".join(
+                    f"on table row {c + 1} (general point: {cls})" if c >= 0 else "on NO component found"
+                    for c, cls in zip(row["on_components"], row["component_classes"])
+                )
+            )
+            out.append(
+                f"  r={row['rank']}: {row['points']} point(s), {', '.join(sorted(set(row['amg'])))}, Hessian index "
+                f"{sorted(set(row['hessian_index']))}, {row['contradictions']} contradiction(s); {where}"
+            )
         return out
 
     def _seed_line(self) -> str:

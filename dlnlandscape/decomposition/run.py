@@ -24,7 +24,8 @@ This module is the pipeline; each stage has its own module and essay:
 3. *Witness sets* by monodromy on one generic slice per dimension, each proven complete by the
    trace test; sets of one component that monodromy left apart are merged (witness.py).
 4. *Membership* of the singular seeds no dimension test explained: the witness sets of
-   components of their loss are moved to the slice through them (witness.py).
+   components of their loss are moved to the slice through them (witness.py); likewise the
+   tightened critical points built for AMG's Prop. 8 (tightened.py).
 5. *Closed form.*  For Λ = 0 every component is matched against the known critical values
    (closed_form.py).
 
@@ -55,8 +56,9 @@ from .real_points import component_real_class, rank_minima
 from .result import Component, Decomposition
 from .sampled_starts import SampledStartsEngine
 from .slicing import Slicing, balanced_size, critical_residual
+from .tightened import tightened_points
 from .witness import WitnessSet, contains, witness_sets
-from .zero_layers import zero_layer_seeds
+from .zero_layers import PROJECTED_SEEDS_PER_LAYER, projected_seeds, zero_layer_seeds
 
 # witness points this far beyond the slice's size, or losses this far beyond L(0), are at infinity
 AT_INFINITY = 1e8
@@ -162,7 +164,12 @@ def decompose_points(
     began = time.perf_counter()
     seconds: dict[str, float] = {}
     seeds, singular = _with_origin(problem, np.asarray(seeds, dtype=complex), np.asarray(singular, dtype=bool))
-    on_zero_set = zero_layer_seeds(problem, rng, options.residual_tol)
+    on_zero_set = np.concatenate(
+        [
+            zero_layer_seeds(problem, rng, options.residual_tol),
+            projected_seeds(problem, rng, options.residual_tol, PROJECTED_SEEDS_PER_LAYER * problem.depth),
+        ]
+    )
     seeds = np.concatenate([seeds, on_zero_set])
     singular = np.append(singular, np.ones(len(on_zero_set), dtype=bool))
     slicings: dict[int, Slicing] = {}
@@ -228,8 +235,20 @@ def decompose_points(
     components = [replace(c, real_class=r) for c, r in zip(components, real)]
     seconds["real_points"] = time.perf_counter() - clock
 
+    clock = time.perf_counter()
+    general = [(c.second_order or {}).get("class") for c in components]
+    tightened = tightened_points(problem, general, lambda x: _membership(problem, components, x, options), rng)
+    if tightened:
+        seconds["tightened"] = time.perf_counter() - clock
+
     closed = closed_form_values(problem)
     notes = []
+    if len(on_zero_set):
+        notes.append(
+            f"seeds on the P = 0 set: {len(on_zero_set)} critical points — random ones with two layers zero, and "
+            "random points carried onto {P = 0, ∇L = 0} by Gauss–Newton (zero_layers.py); a component of that "
+            "set that contains no whole {W_i = W_j = 0} and attracts no projection has no seed"
+        )
     if closed is not None:
         matches = match_closed_form(np.array([c.loss for c in components]), closed)
         components = [replace(c, closed_form=match) for c, match in zip(components, matches)]
@@ -273,6 +292,7 @@ def decompose_points(
         ],
         seconds={**seconds, "total": time.perf_counter() - began},
         notes=notes,
+        tightened=tightened,
     )
 
 

@@ -38,6 +38,8 @@ from ..model.problem import Problem
 from .slicing import critical_residual
 
 SEEDS_PER_PAIR = 2  # random points drawn on each L_ij (two: a second chance where one is special)
+PROJECTION_STEPS = 60  # Gauss–Newton steps at most per projected seed
+PROJECTED_SEEDS_PER_LAYER = 8  # random points projected, per weight matrix
 
 
 def zero_layer_seeds(problem: Problem, rng: np.random.Generator, residual_tol: float) -> np.ndarray:
@@ -60,4 +62,50 @@ def zero_layer_seeds(problem: Problem, rng: np.random.Generator, residual_tol: f
     return x[critical_residual(problem, x) <= residual_tol]
 
 
-__all__ = ["SEEDS_PER_PAIR", "zero_layer_seeds"]
+def end_to_end_jacobian(problem: Problem, x: np.ndarray) -> np.ndarray:
+    """(dH·d0, n) ∂vec(P)/∂x at one point x (n,): ∂P[p, q]/∂W_k[a, b] = A_k[p, a] B_k[b, q] with
+    A_k = W_H⋯W_{k+1}, B_k = W_{k−1}⋯W_1 (identities where empty)."""
+    products = problem.partial_products(x[None])
+    w, H = problem.widths, problem.depth
+    blocks = []
+    for k in range(1, H + 1):
+        A = products[(k + 1, H)][0] if k < H else np.eye(w[H])
+        B = products[(1, k - 1)][0] if k > 1 else np.eye(w[0])
+        blocks.append(np.einsum("pa,bq->pqab", A, B).reshape(w[H] * w[0], w[k] * w[k - 1]))
+    return np.concatenate(blocks, axis=1)
+
+
+def projected_seeds(problem: Problem, rng: np.random.Generator, residual_tol: float, count: int) -> np.ndarray:
+    """Random points carried onto {P = 0, ∇L = 0} by Gauss–Newton (minimum-norm steps on the
+    stacked system [vec P; ∇L], whose Jacobian is [∂P/∂x; Hessian]): they land on that set's
+    large components — generic points of them, where two-zero-layer points would be special
+    (on (2,2,2,2) the rank-one chains W3W2 = 0, W2W1 = 0, W1TᵀW3 = 0, six-dimensional, contain
+    no whole {W_i = W_j = 0}).  Points that do not converge to a critical point are dropped."""
+    if problem.depth < 3:
+        return np.zeros((0, problem.n), dtype=complex)
+    scale = max(float(np.abs(problem.T).max()), 1e-12) ** (1.0 / problem.depth)
+    found = []
+    for _ in range(count):
+        x = scale * (rng.standard_normal(problem.n) + 1j * rng.standard_normal(problem.n)) / np.sqrt(2.0)
+        for _ in range(PROJECTION_STEPS):
+            values = np.concatenate([problem.end_to_end(x[None])[0].ravel(), problem.gradient(x[None])[0]])
+            jacobian = np.concatenate([end_to_end_jacobian(problem, x), problem.hessian(x[None])[0]])
+            step = np.linalg.lstsq(jacobian, -values, rcond=None)[0]
+            x = x + step
+            if np.linalg.norm(step) <= 1e-15 * max(np.linalg.norm(x), 1e-300):
+                break
+        found.append(x)
+    x = np.array(found)
+    P = np.abs(problem.end_to_end(x)).max(axis=(1, 2)) if len(x) else np.zeros(0)
+    keep = (critical_residual(problem, x) <= residual_tol) & (1e-10 * np.maximum(np.abs(x).max(axis=1), 1.0) >= P)
+    return x[keep]
+
+
+__all__ = [
+    "PROJECTED_SEEDS_PER_LAYER",
+    "PROJECTION_STEPS",
+    "SEEDS_PER_PAIR",
+    "end_to_end_jacobian",
+    "projected_seeds",
+    "zero_layer_seeds",
+]
