@@ -20,6 +20,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
+from dlnlandscape.analysis import second_order
 from dlnlandscape.decomposition import decompose
 from dlnlandscape.decomposition.run import decompose_points
 from dlnlandscape.decomposition.zero_layers import SEEDS_PER_PAIR, zero_layer_seeds
@@ -205,3 +206,28 @@ def test_a_residual_networks_components_have_msolves_dimensions_and_degrees():
         exact = degree_mod_p(_sliced_system(problem, rank, dimension, rng), seed=1, timeout=120)
         assert exact.status == IdealStatus.FINITE and exact.degree == sum(c.degree for c in found), (rank, exact)
     assert degree_mod_p(_sliced_system(problem, None, 5, rng), seed=1, timeout=120).status == IdealStatus.EMPTY
+
+
+def test_non_strict_saddles_lie_on_a_component_of_strict_saddles():
+    """AMG's Prop. 8 on components, (2,2,2,2) m = 3, λ = 0: seeded with random (not tightened)
+    critical points of S = {1}, the decomposition finds their component, whose general point is a
+    strict saddle; the tightened points built for r = 1 are non-strict saddles (no negative
+    Hessian eigenvalue: 0 contradictions) and lie on that component — a closed sub-locus of
+    non-strict saddles inside a component of strict ones; r = 0 is the origin, non-strict too."""
+    problem = Problem.from_config(_none([2, 2, 2, 2], 3))
+    found, _ = second_order.setting(problem)
+    assert found is not None
+    rng = np.random.default_rng(3)
+    seeds = np.array([second_order.critical_point(problem, found, [0], False, rng) for _ in range(4)], dtype=complex)
+    result = decompose_points(problem, seeds, np.ones(len(seeds), dtype=bool), seed=5)
+    rows = {row["rank"]: row for row in result.tightened}
+    assert sorted(rows) == [0, 1]
+    for row in rows.values():
+        assert set(row["amg"]) == {"non_strict_saddle"} and set(row["hessian_index"]) == {0}
+        assert row["contradictions"] == 0
+    on = rows[1]["on_components"]
+    assert min(on) >= 0 and rows[1]["component_classes"] == ["strict_saddle"] * len(on)
+    component = result.components[on[0]]
+    assert component.closed_form is not None and component.closed_form["subset"] == [1]
+    assert component.second_order is not None and component.second_order["tightened"] == "no"
+    assert "tightened critical point" not in " ".join(result.incomplete_reasons())

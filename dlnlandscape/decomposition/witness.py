@@ -238,15 +238,18 @@ def contains(
 ) -> np.ndarray:
     """Which points x lie on the component with these witness points: move the witness set to
     the slice through each point and see whether the point is among the endpoints (Sommese &
-    Wampler 2005, §15.1).  Works at special points of a component too, as long as the component
-    is smooth there."""
+    Wampler 2005, §15.1).  Works at special points of a component too.  Where x is a singular
+    point of the critical set (components meet there: the tightened points of tightened.py) the
+    path into it slows down and may stop short of the end, ~10⁻⁸ away: such a path counts if
+    it stopped within SAME_POINT_TOL of x — the slice's other points are an O(1) distance
+    away, so a point off the component is not hit by accident."""
     d = witness_points.shape[0]
     starts = np.tile(witness_points, (x.shape[0], 1))
     targets = np.repeat(x @ slicing.A.T, d, axis=0)
     capped = replace(options, tracker=replace(options.tracker, max_steps=options.membership_steps))
-    y, ok = move(problem, slicing, starts, slicing.b0, targets, capped, strict=False)
+    y, _ = move(problem, slicing, starts, slicing.b0, targets, capped, strict=False)
     dist = np.abs(y - np.repeat(x, d, axis=0)).max(axis=1)
-    hit = (dist <= SAME_POINT_TOL * np.maximum(1.0, np.abs(y).max(axis=1))) & ok
+    hit = dist <= SAME_POINT_TOL * np.maximum(1.0, np.abs(y).max(axis=1))
     return hit.reshape(x.shape[0], d).any(axis=1)
 
 
