@@ -7,9 +7,10 @@ Usage::
 Every case is λ = 0 (or residual), data rounded to 3 decimals, data seed 7, solver seed 5, the
 default seeds (`--seeds auto`: a generic penalty's critical points beyond 10,000 start paths,
 plus the P = 0 set's own seeds) unless the case says otherwise.  For each: the whole
-`dln components` table (dimension, degree, trace test and its deviation, loss, rank P, partial ranks, the closed-form subset S and its
-relative difference, the classes, Prop. 8's tightened points), the closed-form tally, what was
-rejected and why, whether the run is complete, and the wall seconds of each stage.
+`dln components` table (dimension, degree, trace test and its deviation, loss, rank P, partial
+ranks, the closed-form subset S and its relative difference, the classes, Prop. 8's tightened
+points), the closed-form tally, what was rejected and why, whether the run is complete, and the
+wall seconds of each stage.
 """
 
 from __future__ import annotations
