@@ -2,7 +2,7 @@
 
 Usage::
 
-    python benchmarks/step_cost.py [--paths 2000] [--solve] [--out FILE]
+    python benchmarks/step_cost.py [--paths 2000] [--solve] [--reuse | --predictor] [--frontier] [--out FILE]
 
 Part 1, per case: µs of core time per predictor–corrector step (RK4 + 2 Newton corrections:
 6 evaluations with Jacobian, 6 LU solves) of the compiled kernel on one thread, for the
@@ -22,6 +22,11 @@ random data points of the family, from start pairs, with the tangent of each ste
 afresh and reused from the last correction of the step before (`TrackerOptions.reuse_tangent`),
 side by side on one thread: paths arrived, path steps, µs per step, wall seconds and the largest
 endpoint difference.  Then (with --solve) whole solves with both settings, one after the other.
+
+Part 4 (--predictor): the same along whole arcs for the predictors (`TrackerOptions.predictor`:
+RK4, and the cubic and quintic Hermite extrapolations, which cost no evaluation), with the paths
+that failed and those whose endpoint differs from RK4's by more than 1e-6 (a jump in one of
+them); then (with --solve) whole solves with each, and with --frontier also (2,2,2,2) m = 2.
 """
 
 from __future__ import annotations
@@ -49,6 +54,7 @@ is_step_cost_table = starts_with(b"benchmarks/step_cost.py")  # its command line
 
 CASES = [((2, 2, 2), 3), ((2, 2, 2, 2), 1), ((2, 2, 2, 2), 2), ((2, 2, 2, 2, 2), 1), ((3, 2, 3), 3), ((3, 3, 3), 3)]
 SOLVE_CASES = [((2, 2, 2), 3), ((2, 2, 2, 2), 1), ((1, 2, 2, 2, 1), 1)]
+FRONTIER_SOLVE_CASES = [((2, 2, 2, 2), 2)]  # --frontier: the 13,441-point frontier case too (~1.5 min a solve)
 
 
 def _family(widths: tuple[int, ...], samples: int, rng: np.random.Generator) -> Family:
@@ -145,9 +151,9 @@ def step_table(paths: int) -> list[str]:
     return rows
 
 
-def solve_table(variants: tuple[tuple[str, str, Any], ...]) -> list[str]:
-    """Whole solves of SOLVE_CASES, one after the other, once per variant: (column title,
-    the variant's label, a function making its engine)."""
+def solve_table(variants: tuple[tuple[str, str, Any], ...], cases: list[tuple[tuple[int, ...], int]]) -> list[str]:
+    """Whole solves of `cases`, one after the other, once per variant: (column title, the
+    variant's label, a function making its engine)."""
     from dlnlandscape.analysis.bounds import architecture_bounds
     from dlnlandscape.pipeline import solve
 
@@ -156,7 +162,7 @@ def solve_table(variants: tuple[tuple[str, str, Any], ...]) -> list[str]:
         f"| widths | m | {title} | complex | completeness | path steps | failed loop arcs | wall s |",
         "|---|---|---|---|---|---|---|---|",
     ]
-    for widths, samples in SOLVE_CASES:
+    for widths, samples in cases:
         config = parse_config(
             {
                 "architecture": {"widths": list(widths)},
@@ -263,6 +269,7 @@ def main() -> None:
     parser.add_argument("--solve", action="store_true")
     parser.add_argument("--reuse", action="store_true", help="only part 3: the tangent computed afresh vs reused")
     parser.add_argument("--predictor", action="store_true", help="only part 4: RK4 vs the extrapolating predictors")
+    parser.add_argument("--frontier", action="store_true", help="--solve also on (2,2,2,2) m=2 (13,441 points)")
     parser.add_argument("--out", default=str(Path(__file__).with_name("results-step-cost.md")))
     args = parser.parse_args()
     try:  # before any run: an --out holding someone else's file is refused, nothing written
@@ -271,7 +278,8 @@ def main() -> None:
         parser.error(str(error))
     numba.set_num_threads(1)
     along_arcs = args.reuse or args.predictor
-    flags = "".join(f"--{name} " for name in ("reuse", "predictor", "solve") if getattr(args, name))
+    flags = "".join(f"--{name} " for name in ("reuse", "predictor", "solve", "frontier") if getattr(args, name))
+    cases = SOLVE_CASES + (FRONTIER_SOLVE_CASES if args.frontier else [])
     text = [
         f"Command: `python benchmarks/step_cost.py {flags}--paths {args.paths}`",
         "",
@@ -286,11 +294,11 @@ def main() -> None:
         text += arcs_table(args.paths, TANGENT_VARIANTS if args.reuse else PREDICTOR_VARIANTS)
         if args.solve:
             numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
-            text += ["", heading, "", *solve_table(tangents() if args.reuse else predictors())]
+            text += ["", heading, "", *solve_table(tangents() if args.reuse else predictors(), cases)]
     else:
         text += step_table(args.paths)
         if args.solve:
-            text += ["", heading, "", *solve_table(kernels())]
+            text += ["", heading, "", *solve_table(kernels(), cases)]
     with result_file(Path(args.out), "--out", is_step_cost_table) as tmp:
         tmp.write_text("\n".join(text) + "\n", encoding="utf-8")
 

@@ -100,7 +100,7 @@ def test_a_stop_inside_a_round_resumes_inside_it(tmp_path: Path, uninterrupted: 
     from dlnlandscape.engines.native import monodromy
 
     monkeypatch.setattr(monodromy, "ROUND_CHUNK_PATHS", chunk)
-    partial = _solve(_config(), StopInsideARound(20, checkpoint_dir=tmp_path))
+    partial = _solve(_config(), StopInsideARound(12, checkpoint_dir=tmp_path))
     assert partial.stopped_early == "test stop inside a round"
     assert 17 < partial.monodromy.base_solutions < 225  # some rounds done, not all
     with np.load(tmp_path / CHECKPOINT) as data:

@@ -41,7 +41,7 @@ import numpy as np
 
 from ..analysis.second_order import component_class
 from ..common.linalg import numerical_rank
-from ..common.points import real_mask
+from ..common.points import SAME_POINT_TOL, match_points, real_mask, unique_points
 from ..engines.base import Engine
 from ..engines.native.start_systems import multihomogeneous_bezout
 from ..errors import ConfigError
@@ -164,14 +164,7 @@ def decompose_points(
     began = time.perf_counter()
     seconds: dict[str, float] = {}
     seeds, singular = _with_origin(problem, np.asarray(seeds, dtype=complex), np.asarray(singular, dtype=bool))
-    on_zero_set = np.concatenate(
-        [
-            zero_layer_seeds(problem, rng, options.residual_tol),
-            projected_seeds(problem, rng, options.residual_tol, PROJECTED_SEEDS_PER_LAYER * problem.depth),
-        ]
-    )
-    seeds = np.concatenate([seeds, on_zero_set])
-    singular = np.append(singular, np.ones(len(on_zero_set), dtype=bool))
+    seeds, singular, on_zero_set = _with_zero_set(problem, seeds, singular, rng, options)
     slicings: dict[int, Slicing] = {}
     dims = np.zeros(len(seeds), dtype=np.int64)
     generic = np.full_like(seeds, np.nan, dtype=complex)
@@ -243,9 +236,9 @@ def decompose_points(
 
     closed = closed_form_values(problem)
     notes = []
-    if len(on_zero_set):
+    if on_zero_set:
         notes.append(
-            f"seeds on the P = 0 set: {len(on_zero_set)} critical points — random ones with two layers zero, and "
+            f"seeds on the P = 0 set: {on_zero_set} critical points — random ones with two layers zero, and "
             "random points carried onto {P = 0, ∇L = 0} by Gauss–Newton (zero_layers.py); a component of that "
             "set that contains no whole {W_i = W_j = 0} and attracts no projection has no seed"
         )
@@ -368,6 +361,29 @@ def _with_origin(problem: Problem, seeds: np.ndarray, singular: np.ndarray) -> t
     with np.errstate(all="ignore"):
         cond = float(np.linalg.cond(problem.hessian(origin)[0]))
     return np.concatenate([seeds, origin]), np.append(singular, not cond < 1e10)
+
+
+def _with_zero_set(
+    problem: Problem, seeds: np.ndarray, singular: np.ndarray, rng: np.random.Generator, options: ComponentOptions
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """The seeds plus critical points on the P = 0 set (zero_layers.py) that are new, each
+    singular or not by its Hessian's condition, as the origin's; and how many were added.  With
+    a penalty the projections can end on isolated critical points (the origin): those are kept
+    as what they are, not as seeds of a component."""
+    found = np.concatenate(
+        [
+            zero_layer_seeds(problem, rng, options.residual_tol),
+            projected_seeds(problem, rng, options.residual_tol, PROJECTED_SEEDS_PER_LAYER * problem.depth),
+        ]
+    )
+    if found.shape[0] == 0:
+        return seeds, singular, 0
+    found = found[unique_points(found, SAME_POINT_TOL)[0]]
+    if seeds.shape[0]:
+        found = found[match_points(found, seeds, SAME_POINT_TOL) < 0]
+    with np.errstate(all="ignore"):
+        cond = np.linalg.cond(problem.hessian(found)) if found.shape[0] else np.zeros(0)
+    return np.concatenate([seeds, found]), np.append(singular, ~(cond < 1e10)), int(found.shape[0])
 
 
 def _ranks(problem: Problem, x: np.ndarray) -> tuple[int, str]:

@@ -1,4 +1,4 @@
-"""Seeds on the end-to-end map's zero set: random points with two layers zero.
+"""Seeds on the end-to-end map's zero set: points with two layers zero, and projections.
 
 Why.  With Λ = 0 and no residual layer, the critical points where P = W_H⋯W_1 = 0 (the closed
 form's S = ∅, loss ½‖Y‖²) form a set whose components the other seeds do not reach from three
@@ -20,12 +20,18 @@ contain the whole of L_ij — on (2,2,1,2) each of the three components of the P
 one of L_12, L_13, L_23 — and from there the dimension test (local_dimension.py) moves to a
 generic point of one of them.
 
-What it does not prove.  A component that meets every L_ij in a proper subset only has no seed
-here; and where several components contain the same L_ij, the test finds one of them.  So these
-seeds make the closed-form value ½‖Y‖² appear; they do not prove that the P = 0 set has no other
-component (the decomposition's notes say which seeds were used).  The points are checked, not
-assumed: a seed whose gradient does not vanish to rounding (a penalty, a residual layer) is
-dropped, so the same code is a no-op where the argument does not apply.
+Projections.  A component that meets every L_ij in a proper subset only gets no seed there —
+(2,2,2,2)'s rank-one chains W3W2 = 0, W2W1 = 0, W1TᵀW3 = 0 (dimension 6, degree 14, the set's
+largest) are such.  So random points are also carried onto {P = 0, ∇L = 0} by Gauss–Newton
+(`projected_seeds`): from a random start the minimum-norm steps end on a generic point of a
+large component.
+
+What it does not prove.  Seeds of both kinds make the closed-form value ½‖Y‖² appear and reach
+the set's largest components (msolve's degree of the set cut by random hyperplanes confirms the
+top dimension in the tests); they do not prove that the P = 0 set has no other, smaller component
+(the decomposition's notes say which seeds were used).  The points are checked, not assumed:
+a seed whose gradient does not vanish to rounding (a penalty, a residual layer) is dropped, so
+the same code is a no-op where the argument does not apply.
 """
 
 from __future__ import annotations

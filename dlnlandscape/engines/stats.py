@@ -96,6 +96,7 @@ class PatternStats:
     completeness: str = ""  # a key of PATTERN_COMPLETENESS ("" before the pattern stopped)
     trace_deviation: float | None = None  # the last trace test's relative deviation from linearity
     trace_tolerance: float | None = None  # … and the tolerance it was held to (None: never run)
+    trace_rounding: float | None = None  # … and the relative rounding its points' accuracies allow
     witnesses: int | None = None  # the trace test's witness points found (all images counted)
     witness_loops: int | None = None  # loops that grew the witnesses
     trace_extended: int | None = None  # fibre points the last trace test refined in extended precision
@@ -116,6 +117,7 @@ class PatternStats:
             "completeness": self.completeness,
             "trace_deviation": self.trace_deviation,
             "trace_tolerance": self.trace_tolerance,
+            "trace_rounding": self.trace_rounding,
             "witnesses": self.witnesses,
             "witness_loops": self.witness_loops,
             "trace_extended": self.trace_extended,

@@ -118,6 +118,7 @@ class Component:
             completeness=self.completeness,
             trace_deviation=None if outcome is None or not outcome.evaluated else outcome.deviation,
             trace_tolerance=None if outcome is None else outcome.tolerance,
+            trace_rounding=None if outcome is None or not outcome.evaluated else outcome.rounding,
             witnesses=None if self.slice is None else int(self.slice.witness_reps.shape[0]) * orbit,
             witness_loops=None if self.slice is None else len(self.slice.loops),
             trace_extended=None if outcome is None else outcome.extended,

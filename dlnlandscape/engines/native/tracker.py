@@ -60,8 +60,11 @@ class TrackerOptions:
     # through the current point and the last one / two accepted points with their tangents (no
     # evaluation: a step costs its two Newton corrections, two evaluations and factorisations
     # instead of five), after RK4 first steps on each arc; "rk4" always runs RK4.  Needs
-    # reuse_tangent.  The Python loop always runs RK4.
-    predictor: str = "quintic"
+    # reuse_tangent.  The Python loop always runs RK4.  RK4 stays the default: with "quintic"
+    # (2,2,2,2) m = 2 ran 1.2× faster on solver seeds 5 and 6, but on seed 7 monodromy missed 3
+    # orbits (48 points) that RK4's run found and the trace test passed anyway (2.8e-11 against
+    # 1e-10) — a wrong count reported as proven (benchmarks/results-predictor.md).
+    predictor: str = "rk4"
 
     def tighter(self, factor: float = 10.0) -> TrackerOptions:
         """Options for re-tracking paths suspected of jumping."""
