@@ -16,9 +16,10 @@ This module is the pipeline; each stage has its own module and essay:
    or — `seeds="penalty"`, the default where the start system has more than SEED_PATHS paths —
    the critical points of a generic generalised penalty, found by monodromy and carried to the
    config's penalty (penalty_seeds.py).  The origin is added when it is critical: one path ends
-   there, easily lost; so are random points with two layers zero where they are critical
-   (λ = 0, no residual layer: zero_layers.py), the seeds of the P = 0 set's components, which
-   the other seeds reach only at the origin from three weight matrices on.
+   there, easily lost; so are critical points on the P = 0 set (zero_layers.py: random points
+   with two layers zero, and random points carried onto {P = 0, ∇L = 0} by Gauss–Newton), the
+   seeds of that set's components, which the other seeds reach only at the origin from three
+   weight matrices on.
 2. *Local dimension* of every singular seed, proposed by the Hessian's corank and tested by
    slicing (local_dimension.py, on the sliced system of slicing.py).
 3. *Witness sets* by monodromy on one generic slice per dimension, each proven complete by the
