@@ -50,22 +50,27 @@ PROJECTED_SEEDS_PER_LAYER = 8  # random points projected, per weight matrix
 
 def zero_layer_seeds(problem: Problem, rng: np.random.Generator, residual_tol: float) -> np.ndarray:
     """(N, n) random critical points with two layers zero, SEEDS_PER_PAIR per pair of layers
-    (none with fewer than three layers: with two, L_12 is just the origin).  The other layers'
-    entries are complex normal, scaled so that the product of H layer sizes is the data term's
-    ‖G(0)‖ = ‖T‖ — the size of the critical points of the other values."""
+    (none with fewer than three layers: with two, L_12 is just the origin); the other layers'
+    entries as `_random_points` draws them."""
     if problem.depth < 3:
         return np.zeros((0, problem.n), dtype=complex)
     off = problem.offsets
-    scale = max(float(np.abs(problem.T).max()), 1e-12) ** (1.0 / problem.depth)  # G(0) = −T
     points = []
-    shape = (SEEDS_PER_PAIR, problem.n)
     for i, j in itertools.combinations(range(problem.depth), 2):
-        x = scale * (rng.standard_normal(shape) + 1j * rng.standard_normal(shape)) / np.sqrt(2.0)
+        x = _random_points(problem, rng, SEEDS_PER_PAIR)
         for layer in (i, j):
             x[:, off[layer] : off[layer + 1]] = 0.0
         points.append(x)
     x = np.concatenate(points)
     return x[critical_residual(problem, x) <= residual_tol]
+
+
+def _random_points(problem: Problem, rng: np.random.Generator, count: int) -> np.ndarray:
+    """(count, n) complex normal points scaled so that the product of H layer sizes is the data
+    term's ‖G(0)‖ = ‖T‖ — the size of the critical points of the other values."""
+    scale = max(float(np.abs(problem.T).max()), 1e-12) ** (1.0 / problem.depth)  # G(0) = −T
+    shape = (count, problem.n)
+    return scale * (rng.standard_normal(shape) + 1j * rng.standard_normal(shape)) / np.sqrt(2.0)
 
 
 def end_to_end_jacobian(problem: Problem, x: np.ndarray) -> np.ndarray:
@@ -89,10 +94,9 @@ def projected_seeds(problem: Problem, rng: np.random.Generator, residual_tol: fl
     no whole {W_i = W_j = 0}).  Points that do not converge to a critical point are dropped."""
     if problem.depth < 3:
         return np.zeros((0, problem.n), dtype=complex)
-    scale = max(float(np.abs(problem.T).max()), 1e-12) ** (1.0 / problem.depth)
     found = []
     for _ in range(count):
-        x = scale * (rng.standard_normal(problem.n) + 1j * rng.standard_normal(problem.n)) / np.sqrt(2.0)
+        x = _random_points(problem, rng, 1)[0]
         for _ in range(PROJECTION_STEPS):
             values = np.concatenate([problem.end_to_end(x[None])[0].ravel(), problem.gradient(x[None])[0]])
             jacobian = np.concatenate([end_to_end_jacobian(problem, x), problem.hessian(x[None])[0]])

@@ -496,7 +496,7 @@ if HAVE_NUMBA:
         (HC.jl's): those need the path's higher derivatives, i.e. higher directional derivatives
         of H, which neither evaluation offers; the points behind are free.  Its error is larger
         at equal h (quintic: (3h)²(2h)²h²/6! · y⁽⁶⁾ at equal spacing, against RK4's O(h⁵) with a
-        small constant), so steps are shorter — measured 1.5–1.9× more steps for 2.2× cheaper
+        small constant), so steps are shorter — measured 1.65–2.0× more steps for 2.1–2.4× cheaper
         ones (benchmarks/step_cost.py --predictor)."""
         N, k = Y.shape
         tol, max_step, min_step, noise_floor = control[0], control[1], control[2], control[3]
@@ -650,7 +650,8 @@ def _threads_for(paths: int) -> int:
 
 def step_control(options: Any) -> np.ndarray:
     """The tracker options the compiled step loop reads: (tol, max_step, min_step, noise_floor,
-    max_steps, reuse_tangent, cubic predictor), as one float array."""
+    max_steps, reuse_tangent, the predictor's history: accepted points it extrapolates from), as
+    one float array."""
     return np.array(
         [
             options.tol,
@@ -690,10 +691,12 @@ def advance_paths(data: Any, batch: PathBatch, control: np.ndarray, rounds: int,
     not fit the record is refused (ValueError): compiled code does not check its indices."""
     if batch.tangent is None or batch.tangent_ready is None:
         batch = batch._replace(tangent=np.zeros_like(batch.y), tangent_ready=np.zeros(batch.y.shape[0], dtype=bool))
+    history = int(control[6])
     if batch.behind is None or batch.behind_u is None:
         N, k = batch.y.shape
-        history = max(1, int(control[6]))
         batch = batch._replace(behind=np.zeros((N, 2 * history, k), complex), behind_u=np.full((N, history), np.nan))
+    if batch.behind.shape[1:2] != (2 * history,) or batch.behind_u.shape[1:] != (history,):
+        raise ValueError(f"a batch carrying {batch.behind_u.shape[1:]} points behind for a predictor of {history}")
     fits_record(data, batch)
     available = nb.get_num_threads()
     nb.set_num_threads(max(1, min(int(threads), nb.config.NUMBA_NUM_THREADS)))

@@ -74,10 +74,11 @@ class PathBatch(NamedTuple):
     # on how its steps are cut into calls and batches.  None: none ready (advance_paths makes them)
     tangent: np.ndarray | None = None
     tangent_ready: np.ndarray | None = None  # (N,) bool
-    # (N, 2, k) complex: the accepted point before y on this arc and its tangent, where
-    # `behind_u` (its u) is not NaN — what the cubic predictor extrapolates from (kernel.py)
+    # (N, 2·history, k) complex: the accepted points before y on this arc, nearest first, each
+    # followed by its tangent, where `behind_u` (their u) is not NaN — what the extrapolating
+    # predictors start from (kernel.py; history 0, RK4: no points, nothing to carry)
     behind: np.ndarray | None = None
-    behind_u: np.ndarray | None = None  # (N,) float
+    behind_u: np.ndarray | None = None  # (N, history) float
 
     @property
     def tracking(self) -> np.ndarray:

@@ -120,7 +120,7 @@ class TrackState:
     # the compiled loop's tangents (kernel_data.PathBatch.tangent), made by its first call
     tangent: np.ndarray | None = None
     tangent_ready: np.ndarray | None = None
-    behind: np.ndarray | None = None  # and the point behind with its tangent (PathBatch.behind)
+    behind: np.ndarray | None = None  # and the points behind with their tangents (PathBatch.behind)
     behind_u: np.ndarray | None = None
 
     def s(self, index: np.ndarray, u: np.ndarray | None = None) -> np.ndarray:
