@@ -5,6 +5,8 @@ membership."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -14,6 +16,7 @@ from dlnlandscape.decomposition.slicing import Slicing
 from dlnlandscape.decomposition.witness import (
     WitnessSet,
     contains,
+    loop_scale,
     merge_incomplete,
     monodromy,
     move,
@@ -120,3 +123,17 @@ def test_contains_recognises_points_of_the_component(hyperbola):
     witness = _slice_points(sl, sl.b0[0], p)
     x = np.array([[0.7, p / 0.7], [-3.0, p / -3.0], [0.0, 0.0], [1.0, 1.0]], dtype=complex)
     assert contains(problem, sl, witness, x, ComponentOptions()).tolist() == [True, True, False, False]
+
+
+def test_monodromy_loops_follow_the_components_size_not_the_slices(hyperbola):
+    """One slice serves every component of a dimension and its `size` is their median: a
+    component far larger than that must still be gone round at its own scale.  With the slice's
+    size put at 10⁻⁴ of the hyperbola's points, loops of that size never reach its branch points
+    (b² = 4 a1 a2 p) and the second point (measured: the test fails with the slice's size); loops
+    of the points' size do."""
+    problem, p, sl = hyperbola
+    exact = _slice_points(sl, sl.b0[0], p)
+    tiny = replace(sl, size=1e-4 * float(np.abs(exact).max()))
+    assert loop_scale(problem, tiny, exact[:1], ComponentOptions()) >= 0.1 * float(np.abs(exact[0]).min())
+    ws = monodromy(problem, tiny, exact[:1], ComponentOptions(), np.random.default_rng(0))
+    assert _same_set(ws.points, exact) and ws.passed and ws.error < 1e-9

@@ -8,8 +8,9 @@ codimension-k slice {A x = b₀} cuts out of it; their number is the component's
 size (GL orbits are not compact; slices far out cut them in large, unbalanced points joined by
 hard paths — measured on (3,2,3)).  Every tested seed is moved onto it (`move`, a parameter
 homotopy in b); from each point not yet explained, monodromy (b₀ → b₁ → b₂ → b₀ around random
-triangles, several per batch) collects the orbit of that point, which is the witness set of
-*one* irreducible component (the monodromy group acts transitively on it).  Seeds landing in a
+triangles, several per batch, of the component's own size where it is larger than the slice's:
+`loop_scale`) collects the orbit of that point, which is the witness set of *one* irreducible
+component (the monodromy group acts transitively on it).  Seeds landing in a
 known witness set belong to that component — the membership test, done by tracking the seed to
 the common slice rather than the witness set to the seed's slice: one path instead of
 `degree`.  Seeds that passed no dimension test (very unbalanced, or special points) get the
@@ -36,7 +37,7 @@ from ..common.points import SAME_POINT_TOL, match_points, unique_points
 from ..engines.native.tracker import REACHED_END, Tracker
 from ..model.problem import Problem
 from .options import ComponentOptions
-from .slicing import SliceHomotopy, Slicing, coordinate_scale, critical_residual, newton
+from .slicing import SliceHomotopy, Slicing, balanced_size, coordinate_scale, critical_residual, newton
 
 
 @dataclass(frozen=True)
@@ -103,7 +104,7 @@ def monodromy(
     proof of completeness instead of a stopping heuristic.  The set's `seeds` are left empty."""
     W = start
     loss = complex(problem.loss(start[:1])[0])
-    scale = slicing.size * options.loop_size
+    scale = loop_scale(problem, slicing, start, options)
     L, k = options.loops_per_round, slicing.k
     loops = stall = 0
     passed, error, tested = False, np.inf, -1
@@ -141,6 +142,17 @@ def monodromy(
     return WitnessSet(points=W, loops=loops, passed=passed, error=error)
 
 
+def loop_scale(problem: Problem, slicing: Slicing, W: np.ndarray, options: ComponentOptions) -> float:
+    """Radius of monodromy loops and trace-test translations for the component through W: the
+    slice's size, or the component's own balanced size where that is larger.  One slice serves
+    every component of a dimension and its size is their median; a component that stays away
+    from the origin (P ≠ 0 on it) meets the slice in points far larger, whose branch points lie
+    at their own scale — loops of the slice's size hardly move them (measured on (2,2,2,2), m = 3:
+    witness points of size 2.5 on a slice of size 0.16, one degree-9 component left as three
+    one-point sets whose 16 loops found nothing)."""
+    return max(slicing.size, float(np.median(balanced_size(problem, W)))) * options.loop_size
+
+
 def trace_test(
     problem: Problem, slicing: Slicing, W: np.ndarray, options: ComponentOptions, rng: np.random.Generator
 ) -> TraceTest:
@@ -149,7 +161,7 @@ def trace_test(
     k, d = slicing.k, W.shape[0]
     direction = rng.standard_normal(k) + 1j * rng.standard_normal(k)
     direction /= np.linalg.norm(direction)
-    scale = slicing.size * options.loop_size
+    scale = loop_scale(problem, slicing, W, options)
     taus = scale * np.exp(2j * np.pi * rng.random(2)) * np.array([0.5, 1.0])
     targets = np.repeat(slicing.b0 + taus[:, None] * direction, d, axis=0)
     y, ok = move(problem, slicing, np.tile(W, (2, 1)), slicing.b0, targets, options)
@@ -267,6 +279,7 @@ __all__ = [
     "TraceTest",
     "WitnessSet",
     "contains",
+    "loop_scale",
     "merge_incomplete",
     "monodromy",
     "move",
