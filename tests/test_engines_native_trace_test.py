@@ -151,6 +151,40 @@ def test_inaccurate_points_are_sharpened_in_extended_precision_not_given_up():
             assert deviation > 1e-7
 
 
+def test_points_where_double_newton_stalls_on_rounding_are_settled_not_lost(monkeypatch):
+    """A large, ill-conditioned fibre point (|x| ~ 150, cond ~ 1e10 on (2,2,2,2) m=3) keeps a
+    Newton step of 1e-8–3e-9 in double: above NEWTON_ACCURACY, so it was set to NaN at t = 0 in
+    every evaluation and the pattern ended on the heuristic ("1 path(s) lost on the trace arcs").
+    Here three points of every refinement are left 1e-7 off with a step of 1e-7, as such points
+    are: extended precision settles them, the fibres are readable, a complete set passes and one
+    orbit short fails.  A step beyond ROUNDING_STALL is a lost path still."""
+    from dlnlandscape.engines.native.trace_test import NEWTON_ACCURACY, ROUNDING_STALL
+
+    solver = _monodromy([2, 2, 2], 1)
+    c = max((c for c in solver.components if c.slice is not None), key=lambda c: c.known.shape[0])  # type: ignore[attr-defined]
+    test: TraceTest = solver.trace  # type: ignore[attr-defined]
+    exact_refine = Slice.refine
+    stall = {"step": 1e-7}
+
+    def stalling(self: Slice, y: np.ndarray, t: complex, iterations: int = 4) -> tuple[np.ndarray, np.ndarray]:
+        points, step = exact_refine(self, y, t, iterations)
+        points[:3] *= 1 + 1e-7
+        step[:3] = stall["step"]
+        return points, step
+
+    monkeypatch.setattr(Slice, "refine", stalling)
+    assert NEWTON_ACCURACY < stall["step"] <= ROUNDING_STALL
+    for reps, complete in ((c.reps, True), (c.reps[1:], False)):
+        fibre = test.track_fibres([c.slice], [reps])[0]
+        assert not fibre.problem
+        deviation, tolerance, _, problem, _ = test.read(c.slice, fibre)
+        assert not problem and (deviation <= tolerance) == complete
+        assert (deviation < 1e-12) if complete else (deviation > 1e-7)
+    stall["step"] = 10 * ROUNDING_STALL  # not converging: lost, not forced onto some fibre point
+    fibre = test.track_fibres([c.slice], [c.reps])[0]
+    assert "path(s) lost on the trace arcs" in fibre.problem
+
+
 def test_a_near_miss_is_read_again_from_points_refined_in_extended_precision():
     """Points whose Newton accuracy understates their error (here: five fibre points moved by
     1e-9 relative, their claimed accuracy unchanged) push a complete set's deviation just above

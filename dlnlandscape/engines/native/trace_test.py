@@ -44,7 +44,8 @@ h(x*) ≠ 1.  So every fibre g = −t has d + e points and tr φ is linear for �
 
     G(x, λ; t) = [ F(x; p₀ + λv) ;  (h(x) − 1) λ + t ] = 0
 
-from t = 0 to γ/2 and γ (|γ| the size of g near the solutions), refines them by Newton and
+from t = 0 to γ/2 and γ (|γ| the size of g near the solutions), refines them by Newton (in
+extended precision where double Newton stalls on rounding: such a point is not a lost path) and
 requires the relative second difference of Σ φ to be below its tolerance (max(TRACE_TOL,
 ROUNDING_MARGIN × the rounding the points allow); measured: ≤ 1e-13 on small complete sets,
 ≥ 1e-6 with one orbit removed — but on a pattern of 10⁵ fibre points three missing orbits moved
@@ -117,6 +118,11 @@ EXTENDED_LADDER = (128, 256, 512)  # bits tried in turn for the points that did 
 EXTENDED_STEP = 1e-25  # relative last step below which an extended-precision refinement converged
 EXTENDED_ACCURACY = 2.3e-16  # a converged point's error: its rounding to double, relative
 NEWTON_ACCURACY = 1e-8  # relative Newton step (at its best iterate) below which a slice point is taken
+# a step between NEWTON_ACCURACY and this is Newton stalled on rounding (a large or ill-conditioned
+# point: |x| ~ 150, cond ~ 1e10 on (2,2,2,2) m = 3 stalls at 1e-8–3e-9), not a lost path: extended
+# precision decides — in double, that one witness was NaN at t = 0 in every evaluation, and the pattern
+# ended on the heuristic ("1 path(s) lost on the trace arcs")
+ROUNDING_STALL = 1e-5
 LAMBDA_ZERO = 1e-8  # |λ| below this (relative to the point) marks a fibre point as a solution
 NOISE_FLOOR = 1e-7  # TrackerOptions.noise_floor on slice arcs (see there)
 FRESH_WITNESS_LOOPS = 8  # a round gives each slice ≥ this many (witness, fresh loop) pairs
@@ -342,6 +348,24 @@ class Slice:
         step = np.where(np.isfinite(result.points).all(axis=1), result.step, np.inf)
         return result.points, step
 
+    def refine_extended(self, y: np.ndarray, t: complex) -> tuple[np.ndarray, np.ndarray]:
+        """Newton on G(·; t) in extended precision (precision.py), up the EXTENDED_LADDER for
+        the points that have not converged: the points (rounded to double) and which converged.
+        For the few points double precision cannot settle — large (|y| ~ 10²–10⁶) or
+        ill-conditioned ones, whose Newton steps stall at rounding near NEWTON_ACCURACY."""
+        points, ok = y.copy(), np.zeros(y.shape[0], dtype=bool)
+        rows = np.arange(y.shape[0])
+        for bits in EXTENDED_LADDER:  # large points (|y| ~ 10⁶) cancel more digits than 128 bits hold
+            if rows.size == 0:
+                break
+            result = refine_extended_system(
+                lambda z: self.evaluate(z, np.full(z.shape[0], t, dtype=complex)), y[rows], iterations=8, bits=bits
+            )
+            done = result.step <= EXTENDED_STEP
+            points[rows[done]], ok[rows[done]] = result.points[done], True
+            rows = rows[~done]
+        return points, ok
+
     def on_solutions(self, y: np.ndarray) -> np.ndarray:
         """Which fibre points at t = 0 lie on λ = 0 (solutions) rather than on h = 1."""
         return np.abs(y[:, -1]) <= LAMBDA_ZERO * np.maximum(1.0, np.abs(y[:, :-1]).max(axis=1))
@@ -366,6 +390,14 @@ class Slice:
         self.witness_known = np.concatenate([self.witness_known, closure(reps, self.signs)])
         self.witness_reps = np.concatenate([self.witness_reps, reps])
         return int(reps.shape[0])
+
+
+def extended_accuracy(y: np.ndarray) -> np.ndarray:
+    """(N, 2) the absolute accuracy (|δλ|, |δx|, as point_errors) of points refined in extended
+    precision: their rounding to double."""
+    return EXTENDED_ACCURACY * np.stack(
+        [np.maximum(1.0, np.abs(y[:, -1])), np.maximum(1.0, np.abs(y[:, :-1]).max(axis=1, initial=0.0))], axis=1
+    )
 
 
 def trace_values(y: np.ndarray) -> np.ndarray:
@@ -700,25 +732,10 @@ class TraceTest:
         refined = 0
         for j, t in enumerate((0.0, 0.5 * s.gamma, s.gamma)):
             rows = chosen[(chosen >= offsets[j]) & (chosen < offsets[j + 1])] - offsets[j]
-            if rows.size == 0:
-                continue
-            for bits in EXTENDED_LADDER:  # large points (|y| ~ 10⁶) cancel more digits than 128 bits hold
-                result = refine_extended_system(
-                    lambda z, t=t: s.evaluate(z, np.full(z.shape[0], t, dtype=complex)),
-                    fibres[j][rows],
-                    iterations=8,
-                    bits=bits,
-                )
-                ok = result.step <= EXTENDED_STEP
-                fibres[j][rows[ok]] = result.points[ok]
-                exact = result.points[ok]
-                accuracy[j][rows[ok]] = EXTENDED_ACCURACY * np.stack(
-                    [np.maximum(1.0, np.abs(exact[:, -1])), np.maximum(1.0, np.abs(exact[:, :-1]).max(axis=1))], axis=1
-                )
-                refined += int(ok.sum())
-                rows = rows[~ok]
-                if rows.size == 0:
-                    break
+            points, ok = s.refine_extended(fibres[j][rows], t)
+            fibres[j][rows[ok]] = points[ok]
+            accuracy[j][rows[ok]] = extended_accuracy(points[ok])
+            refined += int(ok.sum())
         return refined
 
     def _refine_at(
@@ -740,6 +757,12 @@ class TraceTest:
             if todo.size:
                 y[todo], step = s.refine(y[todo], t[si])
                 error[todo] = (step * np.maximum(1.0, np.abs(y[todo]).max(axis=1)))[:, None]
+                # stalled on rounding, not lost: extended precision decides (module docstring)
+                stalled = np.flatnonzero((step > NEWTON_ACCURACY) & (step <= ROUNDING_STALL))[:MAX_EXTENDED_POINTS]
+                points, ok = s.refine_extended(y[todo[stalled]], t[si])
+                y[todo[stalled[ok]]] = points[ok]
+                error[todo[stalled[ok]]] = extended_accuracy(points[ok])
+                step[stalled] = np.where(ok, 0.0, np.inf)
                 y[todo[~(step <= NEWTON_ACCURACY)]] = np.nan
             ok = np.isfinite(y[mine]).all(axis=1)
             good = mine[ok]
@@ -782,6 +805,7 @@ __all__ = [
     "TraceTest",
     "block_sizes",
     "direction_slots",
+    "extended_accuracy",
     "gradient_problem",
     "random_parameters",
     "trace_deviation",
