@@ -231,3 +231,27 @@ def test_non_strict_saddles_lie_on_a_component_of_strict_saddles():
     assert component.closed_form is not None and component.closed_form["subset"] == [1]
     assert component.second_order is not None and component.second_order["tightened"] == "no"
     assert "tightened critical point" not in " ".join(result.incomplete_reasons())
+
+
+def test_projected_seeds_lie_on_the_zero_set_not_on_the_way_to_infinity():
+    """Gauss–Newton can run off towards infinity while P → 0 (measured on this (2,2,2,2) m = 3
+    case, the benchmark's: one projection ended at layers 4e-3, 1.4e6, 3.7e6 with |P| 1.4e-6 —
+    zero only to the rounding of ∏‖W_i‖ — and a loss 1.2e-8 from ½tr(YYᵀ): a seed on no
+    component, the run incomplete).  Every projected seed kept has the P = 0 set's loss to
+    rounding and a balanced size within PROJECTION_RUNAWAY of the random points'."""
+    from dlnlandscape.decomposition.slicing import balanced_size
+    from dlnlandscape.decomposition.zero_layers import (
+        PROJECTED_SEEDS_PER_LAYER,
+        PROJECTION_RUNAWAY,
+        _seed_scale,
+        projected_seeds,
+    )
+
+    problem = Problem.from_config(_none([2, 2, 2, 2], 3, data={"seed": 7, "decimals": 3}))
+    rng = np.random.default_rng(5)
+    zero_layer_seeds(problem, rng, 1e-10)  # the draws before, as decompose_points makes them
+    x = projected_seeds(problem, rng, 1e-10, PROJECTED_SEEDS_PER_LAYER * problem.depth)
+    origin = problem.loss(np.zeros((1, problem.n), dtype=complex))[0]
+    assert x.shape[0] >= 6
+    np.testing.assert_allclose(problem.loss(x), origin, rtol=1e-13)
+    assert (balanced_size(problem, x) <= PROJECTION_RUNAWAY * _seed_scale(problem)).all()

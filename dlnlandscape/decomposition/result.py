@@ -87,7 +87,7 @@ class Decomposition:
     closed_form: list[ClosedFormValue] | None  # every closed-form value, with `found`
     solve_counts: dict[str, int]  # path counts of the initial solve
     seeds: int  # distinct finite endpoints of the initial solve
-    seeds_lost: int  # seeds whose tracking to the witness slice failed
+    seeds_lost: int  # seeds whose tracking to the witness slice failed: placed by membership, or unexplained
     unexplained: list[UnexplainedSeed]  # singular seeds on no component found (see notes)
     seconds: dict[str, float]
     notes: list[str] = field(default_factory=list)
@@ -114,7 +114,7 @@ class Decomposition:
         if not self.all_trace_tests_passed:
             reasons.append("a witness set failed its trace test (its degree may be too small)")
         if self.unexplained:
-            reasons.append(f"{len(self.unexplained)} singular endpoint(s) on no component found")
+            reasons.append(f"{len(self.unexplained)} seed(s) on no component found")
         lost = sum(c < 0 for row in self.tightened if row["rank"] > 0 for c in row["on_components"])
         if lost:
             reasons.append(f"{lost} tightened critical point(s) (Prop. 8) on no component found")
@@ -274,7 +274,8 @@ class Decomposition:
                 f"initial solve: {counts['tracked']} paths, {counts['finite']} finite ({counts['singular']} "
                 f"singular); {line}"
             )
-        return line + (f", {self.seeds_lost} lost on the way to the witness slice" if self.seeds_lost else "")
+        lost = f", {self.seeds_lost} did not reach the witness slice (placed by membership or unexplained)"
+        return line + (lost if self.seeds_lost else "")
 
 
 def by_dimension(components: list[Component]) -> dict[str, dict[str, int]]:

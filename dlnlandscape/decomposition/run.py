@@ -178,7 +178,7 @@ def decompose_points(
     clock = time.perf_counter()
     components: list[Component] = []
     rejected: list[str] = []
-    lost = 0
+    lost: list[np.ndarray] = []  # seeds that did not arrive on their witness slice
     seed_loss = problem.loss(seeds) if len(seeds) else np.zeros(0, dtype=complex)
     origin_loss = float(abs(problem.loss(np.zeros((1, problem.n), dtype=complex))[0]))
     for k in sorted(slicings):
@@ -192,7 +192,7 @@ def decompose_points(
         size = max(float(np.median(balanced_size(problem, z))), 1e-3)
         sl = slicings[k] = replace(slicings[k], b0=slicings[k].b0 * size * options.slice_offset, size=size)
         sets, arrived = witness_sets(problem, sl, z, options, rng)
-        lost += int(np.sum(~arrived))
+        lost.append(members[~arrived])
         for ws in sets:
             reason = _not_a_component(problem, ws, sl, origin_loss, options)
             if reason:
@@ -202,8 +202,10 @@ def decompose_points(
             components.append(_component(problem, k, ws, seeds[landed], seed_loss[landed], sl))
     seconds["witness_sets"] = time.perf_counter() - clock
 
-    # singular seeds no dimension test explained: are they (special) points of a component found?
-    unexplained = np.flatnonzero((dims == 0) & singular)
+    # singular seeds no dimension test explained, and seeds that did not reach their witness slice
+    # (a component whose only seeds were lost would be missing): (special) points of a component found?
+    lost_seeds = np.concatenate([np.zeros(0, dtype=np.int64), *lost])
+    unexplained = np.union1d(np.flatnonzero((dims == 0) & singular), lost_seeds)
     if unexplained.size:
         clock = time.perf_counter()
         on = _membership(problem, components, seeds[unexplained], options)
@@ -262,8 +264,9 @@ def decompose_points(
         )
     if unexplained.size:
         notes.append(
-            f"{unexplained.size} singular endpoint(s) passed no dimension test and lie on no component found "
-            "(isolated multiple points, or points too unbalanced for the test): losses "
+            f"{unexplained.size} seed(s) lie on no component found — singular endpoints that passed no dimension "
+            "test, or seeds that did not reach their witness slice (isolated multiple points, or points too "
+            "unbalanced for the test): losses "
             + ", ".join(f"{v:.10g}" for v in np.unique(np.round(seed_loss[unexplained].real, 10)))
         )
     return Decomposition(
@@ -275,7 +278,7 @@ def decompose_points(
         closed_form=closed,
         solve_counts={},
         seeds=len(seeds),
-        seeds_lost=lost,
+        seeds_lost=int(lost_seeds.size),
         unexplained=[
             {
                 "loss": float(seed_loss[i].real),

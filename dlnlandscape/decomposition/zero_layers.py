@@ -41,11 +41,15 @@ import itertools
 import numpy as np
 
 from ..model.problem import Problem
-from .slicing import critical_residual
+from .slicing import balanced_size, critical_residual
 
 SEEDS_PER_PAIR = 2  # random points drawn on each L_ij (two: a second chance where one is special)
 PROJECTION_STEPS = 60  # Gauss–Newton steps at most per projected seed
 PROJECTED_SEEDS_PER_LAYER = 8  # random points projected, per weight matrix
+# a projection whose balanced size ends this many times the random points' has run off towards
+# infinity: there P = 0 holds only to a rounding of ∏‖W_i‖ and the loss is off ((2,2,2,2) m = 3:
+# layers 4e-3, 1.4e6, 3.7e6, |P| 1.4e-6, the loss 1.2e-8 from ½tr(YYᵀ) — a seed on no component)
+PROJECTION_RUNAWAY = 100.0
 
 
 def zero_layer_seeds(problem: Problem, rng: np.random.Generator, residual_tol: float) -> np.ndarray:
@@ -68,9 +72,13 @@ def zero_layer_seeds(problem: Problem, rng: np.random.Generator, residual_tol: f
 def _random_points(problem: Problem, rng: np.random.Generator, count: int) -> np.ndarray:
     """(count, n) complex normal points scaled so that the product of H layer sizes is the data
     term's ‖G(0)‖ = ‖T‖ — the size of the critical points of the other values."""
-    scale = max(float(np.abs(problem.T).max()), 1e-12) ** (1.0 / problem.depth)  # G(0) = −T
     shape = (count, problem.n)
-    return scale * (rng.standard_normal(shape) + 1j * rng.standard_normal(shape)) / np.sqrt(2.0)
+    return _seed_scale(problem) * (rng.standard_normal(shape) + 1j * rng.standard_normal(shape)) / np.sqrt(2.0)
+
+
+def _seed_scale(problem: Problem) -> float:
+    """The random points' layer size: the product of H of them is ‖G(0)‖ = ‖T‖."""
+    return max(float(np.abs(problem.T).max()), 1e-12) ** (1.0 / problem.depth)  # G(0) = −T
 
 
 def end_to_end_jacobian(problem: Problem, x: np.ndarray) -> np.ndarray:
@@ -91,7 +99,8 @@ def projected_seeds(problem: Problem, rng: np.random.Generator, residual_tol: fl
     stacked system [vec P; ∇L], whose Jacobian is [∂P/∂x; Hessian]): they land on that set's
     large components — generic points of them, where two-zero-layer points would be special
     (on (2,2,2,2) the rank-one chains W3W2 = 0, W2W1 = 0, W1TᵀW3 = 0, six-dimensional, contain
-    no whole {W_i = W_j = 0}).  Points that do not converge to a critical point are dropped."""
+    no whole {W_i = W_j = 0}).  Points that do not converge to a critical point, or run off
+    towards infinity (PROJECTION_RUNAWAY), are dropped."""
     if problem.depth < 3:
         return np.zeros((0, problem.n), dtype=complex)
     found = []
@@ -108,11 +117,13 @@ def projected_seeds(problem: Problem, rng: np.random.Generator, residual_tol: fl
     x = np.array(found)
     P = np.abs(problem.end_to_end(x)).max(axis=(1, 2)) if len(x) else np.zeros(0)
     keep = (critical_residual(problem, x) <= residual_tol) & (1e-10 * np.maximum(np.abs(x).max(axis=1), 1.0) >= P)
+    keep &= balanced_size(problem, x) <= PROJECTION_RUNAWAY * _seed_scale(problem)
     return x[keep]
 
 
 __all__ = [
     "PROJECTED_SEEDS_PER_LAYER",
+    "PROJECTION_RUNAWAY",
     "PROJECTION_STEPS",
     "SEEDS_PER_PAIR",
     "end_to_end_jacobian",
