@@ -84,56 +84,66 @@ def real_points(
 
 
 def balance(problem: Problem, x: np.ndarray, sweeps: int = 20) -> np.ndarray:
-    """For Λ = 0 without residual layers: every hidden layer balanced, W_l W_lᵀ = W_{l+1}ᵀ W_{l+1}
-    (W_l ← G W_l, W_{l+1} ← W_{l+1} G⁻¹ with G symmetric positive definite), or — where either
-    Gram matrix is singular — each hidden neuron's incoming row and outgoing column scaled to
-    equal norm (G positive diagonal).  The loss is invariant and G runs in the identity component
-    of GL, so a real point stays on its component.  Why: on unbalanced points (one layer 10⁴
-    times another) a Hessian eigenvalue can sit below the relative zero test — a strict saddle
-    then reads as degenerate, a minimum as degenerate ((2,2,2,2) m = 3: 6 of 20 real points of
-    the global-minimum set, GL-scaled by up to 10², had corank 9 for dimension 8 after diagonal
-    scaling; none after this)."""
-    if any(problem.residual_layers) or any(np.any(np.asarray(c) != 0) for c in problem.penalty) or x.size == 0:
+    """For Λ = 0: every hidden layer balanced, M_l M_lᴴ = M_{l+1}ᴴ M_{l+1} (M_l ← G M_l,
+    M_{l+1} ← M_{l+1} G⁻¹ with G Hermitian positive definite; M_i = W_i, or I + W_i for a residual
+    layer), or — where either Gram matrix is singular — each hidden neuron's incoming row and
+    outgoing column scaled to equal norm (G positive diagonal).  L depends on x only through
+    P = M_H⋯M_1, so the loss is invariant, critical points stay critical, and G runs in a
+    connected group, which fixes every irreducible component of the (invariant) critical set: a
+    point and its image lie on the same components, a real point stays real.
+
+    Why: on unbalanced points (one layer 10⁴ times another) a Hessian eigenvalue can sit below
+    the relative zero test — a strict saddle then reads as degenerate, a minimum as degenerate
+    ((2,2,2,2) m = 3: 6 of 20 real points of the global-minimum set, GL-scaled by up to 10², had
+    corank 9 for dimension 8 after diagonal scaling; none after this); and seeds far out on a
+    component (residual (2,2,2): loss 0 at norm 400–10⁴, M_1 near singular, M_2 ~ 10³) meet
+    slices in paths too long for membership's step cap, where their balanced images do not."""
+    if any(np.any(np.asarray(c) != 0) for c in problem.penalty) or x.size == 0:
         return x
-    weights = [w.copy() for w in problem.unpack(x)]
-    scale = np.abs(x).max(axis=1)[:, None]  # (N, 1)
+    eyes = [np.eye(r) if residual else None for (r, _), residual in zip(problem.shapes, problem.residual_layers)]
+    maps = [w + eye if eye is not None else w.copy() for w, eye in zip(problem.unpack(x), eyes)]
+    scale = np.max([np.abs(m).max(axis=(1, 2)) for m in maps], axis=0)[:, None]  # (N, 1)
     for _ in range(sweeps):
         for layer in range(problem.depth - 1):
-            A = weights[layer] @ np.swapaxes(weights[layer], 1, 2)  # (N, d, d) W_l W_lᵀ
-            B = np.swapaxes(weights[layer + 1], 1, 2) @ weights[layer + 1]  # W_{l+1}ᵀ W_{l+1}
+            A = maps[layer] @ _adjoint(maps[layer])  # (N, d, d) M_l M_lᴴ
+            B = _adjoint(maps[layer + 1]) @ maps[layer + 1]  # M_{l+1}ᴴ M_{l+1}
             # a layer at rounding level (zero on the component) is not balanced against: its
             # Gram matrix can be well conditioned, and G would then blow it up to its partner's
             # size and shrink the partner to rounding
             tiny = (ZERO_ENTRY * scale[:, 0]) ** 2
             live_layers = (np.abs(A).max(axis=(1, 2)) > tiny) & (np.abs(B).max(axis=(1, 2)) > tiny)
             full = live_layers & (np.linalg.cond(A) < BALANCE_CONDITION) & (np.linalg.cond(B) < BALANCE_CONDITION)
-            G = np.broadcast_to(np.eye(A.shape[1]), A.shape).copy()
+            G = np.broadcast_to(np.eye(A.shape[1], dtype=A.dtype), A.shape).copy()
             if full.any():
                 G[full] = _geometric_mean_root(A[full], B[full])
-            rows = np.linalg.norm(weights[layer], axis=2)  # (N, d_l): row u of W_l
-            cols = np.linalg.norm(weights[layer + 1], axis=1)  # (N, d_l): column u of W_{l+1}
+            rows = np.linalg.norm(maps[layer], axis=2)  # (N, d_l): row u of M_l
+            cols = np.linalg.norm(maps[layer + 1], axis=1)  # (N, d_l): column u of M_{l+1}
             # a row or column at rounding level is a zero one (a layer that is 0 on the component,
             # zero_layers.py, comes out of Newton at ~10⁻¹⁷): scaling it up to its partner's size
             # would shrink the partner to rounding and the whole point with it
             live = (rows > ZERO_ENTRY * scale) & (cols > ZERO_ENTRY * scale)
             c = np.where(live, np.sqrt(cols / np.where(live, rows, 1.0)), 1.0)
             G[~full] = c[~full][:, :, None] * np.eye(A.shape[1])
-            weights[layer] = G @ weights[layer]
-            weights[layer + 1] = weights[layer + 1] @ np.linalg.inv(G)
-    return problem.pack(weights)
+            maps[layer] = G @ maps[layer]
+            maps[layer + 1] = maps[layer + 1] @ np.linalg.inv(G)
+    return problem.pack([m - eye if eye is not None else m for m, eye in zip(maps, eyes)])
+
+
+def _adjoint(M: np.ndarray) -> np.ndarray:
+    return np.conj(np.swapaxes(M, 1, 2))
 
 
 def _geometric_mean_root(A: np.ndarray, B: np.ndarray) -> np.ndarray:
-    """G = M^½ with M = A^-½ (A^½ B A^½)^½ A^-½ — the M with M A M = B — for stacks of symmetric
+    """G = M^½ with M = A^-½ (A^½ B A^½)^½ A^-½ — the M with M A M = B — for stacks of Hermitian
     positive definite A, B; then G A G = G⁻¹ B G⁻¹ (both layers' Gram matrices equal)."""
 
     def power(S: np.ndarray, p: float) -> np.ndarray:
         w, V = np.linalg.eigh(S)
-        return (V * np.maximum(w, 1e-300)[:, None, :] ** p) @ np.swapaxes(V, 1, 2)
+        return (V * np.maximum(w, 1e-300)[:, None, :] ** p) @ _adjoint(V)
 
     half, minus_half = power(A, 0.5), power(A, -0.5)
     M = minus_half @ power(half @ B @ half, 0.5) @ minus_half
-    return power(0.5 * (M + np.swapaxes(M, 1, 2)), 0.5)
+    return power(0.5 * (M + _adjoint(M)), 0.5)
 
 
 def point_classes(problem: Problem, x: np.ndarray, k: int) -> tuple[list[str], np.ndarray, np.ndarray]:

@@ -53,7 +53,7 @@ from .closed_form import closed_form_values, match_closed_form
 from .local_dimension import local_dimensions
 from .options import ComponentOptions
 from .penalty_seeds import PenaltyHomotopyEngine
-from .real_points import component_real_class, rank_minima
+from .real_points import balance, component_real_class, rank_minima
 from .result import Component, Decomposition
 from .sampled_starts import SampledStartsEngine
 from .slicing import Slicing, balanced_size, critical_residual
@@ -166,6 +166,10 @@ def decompose_points(
     seconds: dict[str, float] = {}
     seeds, singular = _with_origin(problem, np.asarray(seeds, dtype=complex), np.asarray(singular, dtype=bool))
     seeds, singular, on_zero_set = _with_zero_set(problem, seeds, singular, rng, options)
+    # with Λ = 0 every seed is moved along its components to a balanced point (real_points.balance):
+    # far-out seeds (residual (2,2,2): norm 400–10⁴) fail the dimension test, miss the witness
+    # slice and, through the slice's size (the seeds' median), spoil the slice for all the others
+    seeds = balance(problem, seeds)
     slicings: dict[int, Slicing] = {}
     dims = np.zeros(len(seeds), dtype=np.int64)
     generic = np.full_like(seeds, np.nan, dtype=complex)
@@ -298,6 +302,7 @@ def _membership(problem: Problem, components: list[Component], x: np.ndarray, op
     are tried (the loss is constant on a component)."""
     owner = np.full(x.shape[0], -1)
     losses = problem.loss(x)
+    x = balance(problem, x)  # far-out points moved along their components to moderate ones (real_points.py)
     for index, c in enumerate(components):
         todo = np.flatnonzero((owner < 0) & (np.abs(losses - c.loss) <= 1e-8 * max(1.0, abs(c.loss))))
         if c.dimension == 0 or todo.size == 0 or c.slicing is None:
