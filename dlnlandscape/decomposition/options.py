@@ -19,6 +19,10 @@ class ComponentOptions:
     move: float = 1e-3  # relative step off a seed before slicing (the local dimension test)
     corank_tol: float = 1e-4  # generous: candidate dimensions are tested, not trusted
     residual_tol: float = 1e-10  # critical_residual (per-layer backward error) on the critical set
+    # … and at the dimension test's Newton-converged point, where a k too large leaves ∇L ≈ h ε
+    # (h: the Hessian's near-zero eigenvalues; (2,2,2,2) m=3 with μ₂ = 4e-5: 1.5e-12–1e-10, true ≤ 4e-16)
+    dimension_residual_tol: float = 1e-13
+    same_loss: float = 1e-8  # relative loss difference of points of one component (the loss is constant on it)
     newton_tol: float = 1e-10  # relative last Newton step of a converged point
     max_condition: float = 1e12  # equilibrated condition of the sliced Jacobian (÷ 100 in the dimension test)
     slice_offset: float = 0.1  # |b₀| relative to the critical points' balanced size

@@ -304,7 +304,7 @@ def _membership(problem: Problem, components: list[Component], x: np.ndarray, op
     losses = problem.loss(x)
     x = balance(problem, x)  # far-out points moved along their components to moderate ones (real_points.py)
     for index, c in enumerate(components):
-        todo = np.flatnonzero((owner < 0) & (np.abs(losses - c.loss) <= 1e-8 * max(1.0, abs(c.loss))))
+        todo = np.flatnonzero((owner < 0) & (np.abs(losses - c.loss) <= options.same_loss * max(1.0, abs(c.loss))))
         if c.dimension == 0 or todo.size == 0 or c.slicing is None:
             continue
         owner[todo[contains(problem, c.slicing, c.witness_points, x[todo], options)]] = index

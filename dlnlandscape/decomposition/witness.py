@@ -127,7 +127,8 @@ def monodromy(
             y, ok = move(problem, slicing, y, b_a[alive], b_b[alive], options)
             y, alive = y[ok], alive[ok]
         loops += L
-        same = np.abs(problem.loss(y) - loss) <= 1e-8 * max(1.0, abs(loss))  # never absorb another component
+        # never absorb another component
+        same = np.abs(problem.loss(y) - loss) <= options.same_loss * max(1.0, abs(loss))
         W, added = _add_new(W, y[same])
         if added:
             stall = 0
@@ -233,7 +234,7 @@ def merge_incomplete(
                 passed, error = trace_test(problem, slicing, union, options, rng)
             else:
                 la, lb = problem.loss(A.points[:1])[0], problem.loss(B.points[:1])[0]
-                if complete is not None or abs(la - lb) > 1e-8 * max(1.0, abs(la)):
+                if complete is not None or abs(la - lb) > options.same_loss * max(1.0, abs(la)):
                     continue
                 passed, error = trace_test(problem, slicing, union, options, rng)
                 if not passed:
