@@ -57,3 +57,19 @@ def test_auto_takes_the_penalty_beyond_the_path_threshold_and_flags_conflicts():
         decompose(_none([1, 1, 1], 2), seeds="penalty", sample_paths=10)
     with pytest.raises(ConfigError, match="choose one of auto, penalty, start_system"):
         decompose(_none([1, 1, 1], 2), seeds="cascade")
+
+
+def test_seeds_from_an_unproven_generic_count_leave_the_decomposition_incomplete(monkeypatch):
+    """Every component of (2,2,2) m = 3 found, 4 of 4 closed-form values — but if monodromy had
+    stopped on its heuristic, a component reached only by the points it missed would be missing
+    unnoticed: the run says `complete: NO` with that reason, not yes with a note."""
+    from dlnlandscape.decomposition import penalty_seeds
+
+    monkeypatch.setattr(penalty_seeds, "_proven", lambda solved: False)
+    result = decompose(_none([2, 2, 2], 3), seeds="penalty")
+    assert [v["found"] for v in result.closed_form or []] == [True] * 4 and result.unexplained == []
+    assert not result.complete and not result.seeds_proven
+    reason = "the generic penalty's count behind the seeds is not proven (heuristic stop)"
+    assert result.incomplete_reasons() == [reason]
+    assert result.as_dict()["initial_solve"]["seeds_proven"] is False
+    assert "NOT proven complete" in next(n for n in result.notes if n.startswith("seeds: generic"))

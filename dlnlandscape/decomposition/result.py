@@ -90,6 +90,9 @@ class Decomposition:
     seeds_lost: int  # seeds whose tracking to the witness slice failed: placed by membership, or unexplained
     unexplained: list[UnexplainedSeed]  # singular seeds on no component found (see notes)
     seconds: dict[str, float]
+    # False when the seeds are a generic penalty's critical points whose count monodromy did not
+    # prove (heuristic stop): a component reached only by the missing points would be missing
+    seeds_proven: bool = True
     notes: list[str] = field(default_factory=list)
     run: Run | None = field(default=None, repr=False)  # the initial solve, when there was one
     # Prop. 8: tightened points per r < r_max, their classes and components (tightened.py)
@@ -102,7 +105,7 @@ class Decomposition:
     def incomplete_reasons(self) -> list[str]:
         """Why the decomposition is not known to be complete ([] when it is): a closed-form
         critical value with no component, a witness set that failed its trace test, singular
-        endpoints on no component."""
+        endpoints on no component, seeds from a generic count that is not proven."""
         reasons = []
         missing = [v for v in self.closed_form or [] if not v["found"]]
         if missing:
@@ -115,6 +118,8 @@ class Decomposition:
             reasons.append("a witness set failed its trace test (its degree may be too small)")
         if self.unexplained:
             reasons.append(f"{len(self.unexplained)} seed(s) on no component found")
+        if not self.seeds_proven:
+            reasons.append("the generic penalty's count behind the seeds is not proven (heuristic stop)")
         lost = sum(c < 0 for row in self.tightened if row["rank"] > 0 for c in row["on_components"])
         if lost:
             reasons.append(f"{lost} tightened critical point(s) (Prop. 8) on no component found")
@@ -181,6 +186,7 @@ class Decomposition:
                 "paths": self.solve_counts,
                 "seeds": self.seeds,
                 "seeds_lost": self.seeds_lost,
+                "seeds_proven": self.seeds_proven,
                 "unexplained": self.unexplained,
             },
             "seconds": {key: round(value, 3) for key, value in self.seconds.items()},

@@ -122,6 +122,7 @@ def decompose(
         )
         if not info["generic_count_proven"]:
             notes.append("the generic penalty's count is not proven: seeds (and so components) may be missing")
+            result = replace(result, seeds_proven=False)
     if "sampled_paths" in info and info["sampled_paths"] < info["start_solutions"]:
         notes.append(
             f"the initial solve tracked a random {info['sampled_paths']:,} of {info['start_solutions']:,} start "
