@@ -29,6 +29,7 @@ from dlnlandscape.engines.julia.engine import (
     resolve_start,
     sparse_export,
 )
+from dlnlandscape.engines.native.family import Family
 from dlnlandscape.errors import ConfigError
 from dlnlandscape.model.config import parse_config
 from dlnlandscape.model.problem import Problem
@@ -522,3 +523,57 @@ def test_julia_monodromy_is_proven_by_hcs_trace_test_and_meets_msolves_count():
     assert run.summary["completeness"]["method"] == "trace_test"
     again = solve(config.with_solver(trusted_count=225))
     assert again.summary["complete"] and again.summary["completeness"]["method"] == "trusted_count"
+
+
+def julia_units(w, resnet):
+    """Python copy of DLNLandscape.jl's `units` (1-based layers; 0-based coordinates)."""
+    H = len(w) - 1
+
+    def residual(i):  # W_i (1-based) is I + W_i
+        return resnet and w[i - 1] == w[i]
+
+    out = []
+    for l in range(1, H):
+        for j in range(1, w[l] + 1):
+            if l > 1 and residual(l):
+                continue
+            tied, layers, coordinates, last = residual(l), [], [], l
+            while True:
+                layers.append(last)
+                coordinates.extend(neuron_coordinates(w, last, j).tolist())
+                if not residual(last + 1):
+                    break
+                if last + 1 == H:
+                    tied = True
+                    break
+                last += 1
+            if not tied:
+                out.append((tuple(layers), sorted(set(coordinates))))
+    return out
+
+
+@pytest.mark.parametrize(
+    "widths, resnet",
+    [
+        ((2, 2, 2, 2), False),
+        ((1, 2, 2, 1), True),
+        ((1, 2, 2, 2, 1), True),
+        ((2, 2, 1), True),
+        ((2, 2, 2), True),
+        ((3, 1, 1, 3), True),
+        ((1, 2, 2, 2), True),
+        ((2, 3, 3, 2), True),
+    ],
+)
+def test_julia_units_are_the_native_engines(widths, resnet):
+    """DLNLandscape.jl's units (their layers and coordinates, as its Python copy computes them)
+    equal the native engine's Family.units, whose patterns the oracle tests check against msolve."""
+    problem = Problem.from_data(
+        widths,
+        np.ones((widths[0], 1)),
+        np.ones((widths[-1], 1)),
+        [np.ones((widths[i + 1], widths[i])) for i in range(len(widths) - 1)],
+        residual=resnet,
+    )
+    native = [(u.layers, sorted(u.coordinates.tolist())) for u in Family(problem).units() if u.coordinates is not None]
+    assert julia_units(widths, resnet) == native

@@ -9,7 +9,9 @@ the gradient's linearity in C gives the unique C with ∇L(x₀; X, Y, C) = 0.
 
 Neuron patterns.  A point whose hidden neuron is inactive (incoming row and outgoing column
 zero) stays so along every path of the family, so the solutions split by which neurons are
-active, and each pattern is seeded and grown on its own (Bharadwaj–Hoşten, DOMAIN.md).
+active, and each pattern is seeded and grown on its own (Bharadwaj–Hoşten, DOMAIN.md).  With
+residual layers I + W the unit is the chain of neurons j that the identity links, whose rows and
+columns vanish together (`Family.units`).
 
 Arcs.  Between parameter points a and b the tracker runs s from 0 to iπ, i.e. t = e^s on the
 upper unit half-circle, with p(t) = (a + b)/2 + t (a − b)/2: t = 1 is a, t = −1 is b, and the
@@ -189,58 +191,89 @@ class Family:
         return x0, DataPoint(q.X, q.Y, C, q.Q)
 
     def neuron_patterns(self) -> list[np.ndarray]:
-        """Coordinate masks of the active-neuron patterns that seed separate monodromy runs.
+        """Coordinate masks of the active-unit patterns that seed separate monodromy runs.
 
-        The solutions split by which hidden neurons are inactive (incoming row and outgoing
-        column zero): such a point stays inactive along every path, so loops never leave its
-        pattern and each pattern needs its own seed (Bharadwaj–Hoşten, DOMAIN.md).  A hidden
-        layer with no active neuron forces the origin, which is its own pattern (all False).
-        Residual networks have no such structure: one pattern, all active."""
-        p = self.problem
-        n = p.n
-        if p.residual or p.depth < 2:
+        The solutions split by which hidden units are inactive (module docstring; `units`): such
+        a point stays inactive along every path, so loops never leave its pattern and each
+        pattern needs its own seed (Bharadwaj–Hoşten, DOMAIN.md).  A hidden layer with no active
+        neuron forces the origin, which is its own pattern (all False) — unless a unit tied to
+        the input or output by a residual layer keeps every neuron of each layer alive."""
+        n = self.problem.n
+        if self.problem.depth < 2:
             return [np.ones(n, dtype=bool)]
-        neurons = self.neuron_coordinates()
-        widths = [self.problem.widths[layer] for layer in range(1, p.depth)]
-        patterns = [np.zeros(n, dtype=bool)]
-        for choice in product(*[[m for m in product((True, False), repeat=w) if any(m)] for w in widths]):
+        units = self.units()
+        free = [u for u in units if u.coordinates is not None]
+        hidden = set(range(1, self.problem.depth))
+        always = {layer for u in units if u.coordinates is None for layer in u.layers}
+        patterns = [] if always == hidden else [np.zeros(n, dtype=bool)]
+        for choice in product((True, False), repeat=len(free)):
+            alive = always.union(*(u.layers for u, on in zip(free, choice) if on))
+            if alive != hidden:
+                continue  # a dead hidden layer: the origin's pattern
             mask = np.ones(n, dtype=bool)
-            for on, coords in zip([u for units in choice for u in units], neurons):
+            for u, on in zip(free, choice):
                 if not on:
-                    mask[coords] = False
+                    mask[u.coordinates] = False
             patterns.append(mask)
         return patterns
 
-    def neuron_coordinates(self) -> list[np.ndarray]:
-        """For every hidden neuron, its incoming row and outgoing column as coordinate indices."""
+    def units(self) -> list[Unit]:
+        """The hidden units, in layer order: a hidden neuron with its incoming row and outgoing
+        column — and, across a residual layer I + W (which carries neuron j of one layer into
+        neuron j of the next), the neurons it links, as one unit whose rows and columns (the
+        residual layer's row j and column j, its diagonal entry too) vanish together.  Such a
+        unit computes 0 for every input, so with its coordinates zero the gradient in them is
+        zero too: the zero set is invariant, a pattern.  Measured on residual (1,2,2,1) m = 2:
+        with one pattern for the whole residual network, monodromy found 112 of msolve's 129;
+        with units, 129 = 96 (all active) + 2 · 16 (one stream dead) + 1 (the origin).  A unit tied to the
+        input or the output by a residual layer passes x_j (or reaches y_j) through the
+        identity and cannot be inactive: its `coordinates` are None."""
         p = self.problem
-        off = p.offsets
-        out = []
-        for layer in range(1, p.depth):
-            _, cols_in = p.shapes[layer - 1]
-            rows_out, cols_out = p.shapes[layer]
-            for unit in range(p.widths[layer]):
-                out.append(
-                    np.concatenate(
-                        [
-                            off[layer - 1] + unit * cols_in + np.arange(cols_in),
-                            off[layer] + np.arange(rows_out) * cols_out + unit,
-                        ]
-                    )
-                )
-        return out
+        off, residual, depth = p.offsets, p.residual_layers, p.depth
+        units: list[Unit] = []
+        for layer in range(1, depth):
+            for j in range(p.widths[layer]):
+                if residual[layer - 1] and layer > 1:
+                    continue  # neuron j of this layer is in the unit of neuron j one layer down
+                layers, coords, tied = [], [], residual[layer - 1]  # tied: to the input
+                last = layer
+                while True:
+                    layers.append(last)
+                    _, cols_in = p.shapes[last - 1]
+                    coords.append(off[last - 1] + j * cols_in + np.arange(cols_in))  # incoming row
+                    rows_out, cols_out = p.shapes[last]
+                    coords.append(off[last] + np.arange(rows_out) * cols_out + j)  # outgoing column
+                    if not residual[last]:
+                        break
+                    if last + 1 == depth:
+                        tied = True  # to the output
+                        break
+                    last += 1
+                units.append(Unit(tuple(layers), None if tied else np.unique(np.concatenate(coords))))
+        return units
 
     def in_pattern(self, points: np.ndarray, active: np.ndarray) -> np.ndarray:
-        """Which points have exactly the neuron pattern `active` (a path can jump onto another
+        """Which points have exactly the unit pattern `active` (a path can jump onto another
         pattern's solutions, which are genuine but belong to that pattern's own run)."""
-        if self.problem.residual or self.problem.depth < 2:
+        if self.problem.depth < 2:
             return np.ones(points.shape[0], dtype=bool)
         scale = np.maximum(1.0, np.abs(points).max(axis=1))
         ok = np.ones(points.shape[0], dtype=bool)
-        for coords in self.neuron_coordinates():
-            inactive = np.abs(points[:, coords]).max(axis=1) <= PATTERN_ZERO * scale
-            ok &= inactive != active[coords].any()  # active: some weight of the neuron is free
+        for unit in self.units():
+            if unit.coordinates is None:
+                continue
+            inactive = np.abs(points[:, unit.coordinates]).max(axis=1) <= PATTERN_ZERO * scale
+            ok &= inactive != active[unit.coordinates].any()  # active: some weight of the unit is free
         return ok
+
+
+@dataclass(frozen=True)
+class Unit:
+    """A hidden unit (Family.units): the hidden layers its neurons sit in and its coordinates
+    (None: tied to the input or output through a residual layer, never inactive)."""
+
+    layers: tuple[int, ...]
+    coordinates: np.ndarray | None
 
 
 class ArcTracker:
