@@ -575,5 +575,5 @@ def test_julia_units_are_the_native_engines(widths, resnet):
         [np.ones((widths[i + 1], widths[i])) for i in range(len(widths) - 1)],
         residual=resnet,
     )
-    native = [(u.layers, sorted(u.coordinates.tolist())) for u in Family(problem).units() if u.coordinates is not None]
+    native = [(u.layers, sorted(u.coordinates.tolist())) for u in Family(problem).units if u.coordinates is not None]
     assert julia_units(widths, resnet) == native

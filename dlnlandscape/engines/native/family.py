@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from itertools import product
 
 import numpy as np
@@ -201,7 +202,7 @@ class Family:
         n = self.problem.n
         if self.problem.depth < 2:
             return [np.ones(n, dtype=bool)]
-        units = self.units()
+        units = self.units
         free = [u for u in units if u.coordinates is not None]
         hidden = set(range(1, self.problem.depth))
         always = {layer for u in units if u.coordinates is None for layer in u.layers}
@@ -217,17 +218,19 @@ class Family:
             patterns.append(mask)
         return patterns
 
+    @cached_property
     def units(self) -> list[Unit]:
-        """The hidden units, in layer order: a hidden neuron with its incoming row and outgoing
-        column — and, across a residual layer I + W (which carries neuron j of one layer into
-        neuron j of the next), the neurons it links, as one unit whose rows and columns (the
-        residual layer's row j and column j, its diagonal entry too) vanish together.  Such a
-        unit computes 0 for every input, so with its coordinates zero the gradient in them is
-        zero too: the zero set is invariant, a pattern.  Measured on residual (1,2,2,1) m = 2:
-        with one pattern for the whole residual network, monodromy found 112 of msolve's 129;
-        with units, 129 = 96 (all active) + 2 · 16 (one stream dead) + 1 (the origin).  A unit tied to the
-        input or the output by a residual layer passes x_j (or reaches y_j) through the
-        identity and cannot be inactive: its `coordinates` are None."""
+        """The hidden units, in layer order (computed once: `in_pattern` reads them every round):
+        a hidden neuron with its incoming row and outgoing column — and, across a residual layer
+        I + W (which carries neuron j of one layer into neuron j of the next), the neurons it
+        links, as one unit whose rows and columns (the residual layer's row j and column j, its
+        diagonal entry too) vanish together.  Such a unit computes 0 for every input, so with its
+        coordinates zero the gradient in them is zero too: the zero set is invariant, a pattern.
+        Measured on residual (1,2,2,1) m = 2: with one pattern for the whole residual network,
+        monodromy found 112 of msolve's 129; with units, 129 = 96 (all active) + 2 · 16 (one
+        stream dead) + 1 (the origin).  A unit tied to the input or the output by a residual
+        layer passes x_j (or reaches y_j) through the identity and cannot be inactive: its
+        `coordinates` are None."""
         p = self.problem
         off, residual, depth = p.offsets, p.residual_layers, p.depth
         units: list[Unit] = []
@@ -259,7 +262,7 @@ class Family:
             return np.ones(points.shape[0], dtype=bool)
         scale = np.maximum(1.0, np.abs(points).max(axis=1))
         ok = np.ones(points.shape[0], dtype=bool)
-        for unit in self.units():
+        for unit in self.units:
             if unit.coordinates is None:
                 continue
             inactive = np.abs(points[:, unit.coordinates]).max(axis=1) <= PATTERN_ZERO * scale
