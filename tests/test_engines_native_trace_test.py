@@ -4,11 +4,13 @@ the slice system, and monodromy that stops by it at msolve's counts."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from fractions import Fraction
 
 import numpy as np
 import pytest
 
+from dlnlandscape.common.symmetry import closure
 from dlnlandscape.engines.native.engine import NativeEngine
 from dlnlandscape.engines.native.family import Family
 from dlnlandscape.engines.native.homotopies.parameter import ParameterHomotopy
@@ -370,3 +372,57 @@ def test_a_proven_count_and_a_heuristic_one_say_what_they_rest_on():
     lines = dict(summary_lines(heuristic.summary))
     assert "NOT proven" in lines["complete"] and "heuristic" in lines["monodromy"]
     assert "NOT proven" in markdown_report(heuristic.summary, [])
+
+
+def _grow_witnesses(test: TraceTest, s: Slice, c) -> None:
+    """Witness loops on slice s until three rounds in a row found nothing new."""
+    for _ in range(40):
+        test.round([s], [c.base], [c.reps])
+        if s.stagnant >= 3:
+            return
+
+
+def test_a_pattern_moved_to_a_fresh_base_point_keeps_its_count_and_its_trace_verdict():
+    """move_base carries a pattern's set to a fresh random base point: the same number of
+    orbits, each a critical point there, the loops of the old base dropped; the trace test at
+    the new base passes on the complete set and fails on a set one orbit short (which stays one
+    short on the way: the move can neither prove nor complete a set by itself)."""
+    solver = _monodromy([2, 2, 2], 1)
+    test: TraceTest = solver.trace  # type: ignore[attr-defined]
+    c = max(solver.components, key=lambda c: c.known.shape[0])  # type: ignore[attr-defined]
+    assert c.completeness == "trace_test" and c.loops
+    short = replace(c, reps=c.reps[1:], known=closure(c.reps[1:], solver.signs))
+    for comp, complete in ((c, True), (short, False)):
+        old_base, orbits = comp.base, comp.reps.shape[0]
+        assert solver.move_base(comp)
+        assert comp.base is not old_base and comp.base_moves == 1 and not comp.loops and not comp.carried
+        assert comp.reps.shape[0] == orbits and comp.known.shape[0] == closure(comp.reps, solver.signs).shape[0]
+        residual = np.abs(comp.base_problem.gradient(comp.reps)).max()
+        assert residual < 1e-10 * max(1.0, np.abs(comp.reps).max())
+        s = test.open(comp.active, comp.base, comp.base_problem, comp.known)
+        _grow_witnesses(test, s, comp)
+        outcome = test.evaluate([s], [comp.reps])[0]
+        assert outcome.evaluated and outcome.passed == complete
+        assert outcome.deviation < 1e-12 if complete else outcome.deviation > 1e-7
+
+
+def test_a_failed_trace_that_stalls_moves_the_pattern_before_its_second_slice():
+    """A pattern whose trace failed and whose loops and witness loops found nothing for the
+    patience moves to a fresh base point and opens its second slice there; after MAX_SLICES
+    slices the heuristic stops it, labelled so."""
+    from dlnlandscape.engines.native.monodromy import MAX_SLICES
+
+    solver = _monodromy([2, 2, 2], 1)
+    test: TraceTest = solver.trace  # type: ignore[attr-defined]
+    c = max(solver.components, key=lambda c: c.known.shape[0])  # type: ignore[attr-defined]
+    c.stopped, c.completeness, c.probed, c.target_loops = "", "", True, 2  # the earlier answers spent
+    patience = 2 * solver.options.loops_without_progress
+    for opened in range(1, MAX_SLICES + 1):
+        assert c.slices_opened == opened and c.base_moves == opened - 1
+        s = c.slice
+        s.outcome = replace(test.evaluate([s], [c.reps[1:]])[0], solutions=c.reps.shape[0])  # a failure
+        assert s.outcome.evaluated and not s.outcome.passed
+        s.evaluated_at = (c.reps.shape[0], s.witness_reps.shape[0])
+        c.stagnant = s.stagnant = patience
+        solver._decide(c)
+    assert c.completeness == "heuristic" and "the trace test failed" in c.stopped

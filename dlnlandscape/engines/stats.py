@@ -100,6 +100,7 @@ class PatternStats:
     witnesses: int | None = None  # the trace test's witness points found (all images counted)
     witness_loops: int | None = None  # loops that grew the witnesses
     trace_extended: int | None = None  # fibre points the last trace test refined in extended precision
+    base_moves: int = 0  # fresh base points the pattern moved to after a failed trace (loops: at the last)
 
     @property
     def proven(self) -> bool:
@@ -121,6 +122,7 @@ class PatternStats:
             "witnesses": self.witnesses,
             "witness_loops": self.witness_loops,
             "trace_extended": self.trace_extended,
+            "base_moves": self.base_moves,
         }
 
 

@@ -104,6 +104,7 @@ class Component:
     slices_opened: int = 0  # slices opened so far (a fresh one when the trace fails and nothing turns up)
     target_loops: int = 0  # loops through the real data point so far (TARGET_LOOPS)
     probed: bool = False  # whether the final homotopy was run for this pattern alone (probe_target)
+    base_moves: int = 0  # times the pattern moved to a fresh base point (MonodromySolver.move_base)
 
     def stats(self) -> PatternStats:
         outcome = self.slice.outcome if self.slice is not None else None
@@ -122,6 +123,7 @@ class Component:
             witnesses=None if self.slice is None else int(self.slice.witness_reps.shape[0]) * orbit,
             witness_loops=None if self.slice is None else len(self.slice.loops),
             trace_extended=None if outcome is None else outcome.extended,
+            base_moves=self.base_moves,
         )
 
 
@@ -399,8 +401,10 @@ class MonodromySolver:
         if stalled and failed and c.slices_opened < MAX_SLICES:
             # the trace says points are missing and none turns up: often a witness out of reach
             # on this slice (|λ| ~ 10⁶ or more, near a pole of the random pencil) — try a fresh
-            # one before the heuristic (measured on (2,2,2,2) m = 2: 7,804 witnesses, one missing)
+            # one before the heuristic (measured on (2,2,2,2) m = 2: 7,804 witnesses, one missing),
+            # at a fresh base point if the pattern's set can be moved there (`move_base`)
             assert self.trace is not None
+            self.move_base(c)
             c.slice = self.trace.open(c.active, c.base, c.base_problem, c.known)
             c.slices_opened += 1
             c.stagnant = 0
@@ -411,6 +415,36 @@ class MonodromySolver:
         elif len(c.loops) >= opt.max_loops:
             c.stopped = f"loop limit {opt.max_loops} reached while still finding solutions" + _trace_note(c)
             c.completeness = "heuristic"
+
+    def move_base(self, c: Component) -> bool:
+        """Move pattern c to a fresh random base point: its representatives tracked there (as
+        carefully as the final homotopy), kept only if every one arrives on an orbit of its own,
+        Newton-checked and in the pattern.  The loops, drawn around the old base, start afresh.
+        Returns whether c moved.
+
+        Why.  A start pair's data are made for one random point (Family.start_pair), and now and
+        then the rest of the pattern's solutions there are large and ill-conditioned: on
+        (2,3,3,2) m = 1, one pattern of twelve alike had |x| ~ 21 and Hessian condition ~2e6
+        (its siblings: ~1 and ≤ 4e3).  Its witnesses inherited that — condition ~1e5, loops
+        losing paths — and two slices at that base point ended with 720 and 656 of the 784
+        witnesses every sibling found.  A complete set stays complete on the way (a bijection
+        of generic fibres), and an incomplete one stays as short, so the trace test at the new
+        base point judges the same count."""
+        target = self.family.random_point(self.rng, self.c_scale)
+        route = np.zeros(c.reps.shape[0], dtype=np.int64)
+        y, ok = self.arcs.track(c.reps, [(c.base, target)], route, self.final_options)
+        problem = self.family.problem_at(target)
+        x, converged = newton_check(problem, y[ok])
+        x = x[converged & self.family.in_pattern(x, c.active)]
+        if x.shape[0] < c.reps.shape[0]:
+            return False
+        reps = x[representatives(x, self.signs)]
+        if reps.shape[0] < c.reps.shape[0]:
+            return False  # two paths on one orbit
+        c.base, c.base_problem, c.reps, c.known = target, problem, reps, closure(reps, self.signs)
+        c.loops, c.carried = [], []
+        c.base_moves += 1
+        return True
 
     def none(self) -> np.ndarray:
         return np.zeros((0, self.problem.n), dtype=complex)

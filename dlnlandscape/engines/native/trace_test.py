@@ -366,6 +366,25 @@ class Slice:
             rows = rows[~done]
         return points, ok
 
+    def settle(self, y: np.ndarray, t: complex) -> tuple[np.ndarray, np.ndarray]:
+        """Newton on G(·; t) (`refine`), then extended precision (`refine_extended`) for the
+        points whose double-precision step stalled on rounding — between NEWTON_ACCURACY and
+        ROUNDING_STALL, at most MAX_EXTENDED_POINTS of them: the points (NaN where lost) and
+        each one's absolute accuracy as (|δλ|, |δx|) (`point_errors`).
+
+        Why the witness loops use it too: a witness whose double Newton stalls on rounding (large
+        |λ| near a pole of the pencil, or an ill-conditioned point) is a genuine point, as it is
+        on the fibres; dropped as lost it could only be found again by another loop."""
+        points, step = self.refine(y, t)
+        error = (step * np.maximum(1.0, np.abs(points).max(axis=1, initial=0.0)))[:, None] * np.ones(2)
+        stalled = np.flatnonzero((step > NEWTON_ACCURACY) & (step <= ROUNDING_STALL))[:MAX_EXTENDED_POINTS]
+        better, ok = self.refine_extended(points[stalled], t)
+        points[stalled[ok]] = better[ok]
+        error[stalled[ok]] = extended_accuracy(better[ok])
+        step[stalled] = np.where(ok, 0.0, np.inf)
+        points[~(step <= NEWTON_ACCURACY)] = np.nan
+        return points, error
+
     def on_solutions(self, y: np.ndarray) -> np.ndarray:
         """Which fibre points at t = 0 lie on λ = 0 (solutions) rather than on h = 1."""
         return np.abs(y[:, -1]) <= LAMBDA_ZERO * np.maximum(1.0, np.abs(y[:, :-1]).max(axis=1))
@@ -523,7 +542,11 @@ class TraceTest:
         fam, rng, n = self.family, self.rng, self.family.problem.n
         p0 = fam.parameters(base)
         v = random_parameters(fam, base, rng, DIRECTION_BLOCKS)
-        size = float(np.mean(np.abs(solutions[:, active]) ** 2)) if active.any() else 1.0
+        # h ~ 1 on a typical solution: the median, not the mean — a few large solutions (|x| ~
+        # 10²) made the mean 100× the typical |x|², h 100× too small, and the witnesses (h = 1)
+        # large and ill-conditioned (condition ~1e5 against ~1e2; (2,3,3,2) m = 1: one pattern
+        # of twelve kept 720 of its 784 witnesses through two slices and 57 loops)
+        size = float(np.median(np.mean(np.abs(solutions[:, active]) ** 2, axis=1))) if active.any() else 1.0
         scale = np.maximum(1.0, np.abs(solutions).max(axis=1))
         a = np.where(active, complex_normal(rng, (n,)), 0.0) / (max(1, int(active.sum())) ** 0.5 * size)
         t_scale = float(np.median(np.abs((solutions * solutions) @ a - 1.0)))
@@ -599,9 +622,10 @@ class TraceTest:
         slice_of_path = np.array([si for si, _ in jobs])[job]
         found = []
         for si, s in enumerate(slices):
-            points, step = s.refine(y[alive & (slice_of_path == si)], 0.0)
+            points, _ = s.settle(y[alive & (slice_of_path == si)], 0.0)
+            points = points[np.isfinite(points).all(axis=1)]
             # a path can jump onto another pattern's curve: those points belong to its own slice
-            points = points[(step <= NEWTON_ACCURACY) & self.family.in_pattern(points[:, :-1], s.active)]
+            points = points[self.family.in_pattern(points[:, :-1], s.active)]
             on_solutions = s.on_solutions(points)
             s.stagnant = 0 if s.add_witnesses(points[~on_solutions]) else s.stagnant + 1
             found.append(points[on_solutions, :-1])
@@ -755,15 +779,8 @@ class TraceTest:
             mine = np.flatnonzero(slice_of_path == si)
             todo = mine if rows is None else np.intersect1d(mine, rows)
             if todo.size:
-                y[todo], step = s.refine(y[todo], t[si])
-                error[todo] = (step * np.maximum(1.0, np.abs(y[todo]).max(axis=1)))[:, None]
                 # stalled on rounding, not lost: extended precision decides (module docstring)
-                stalled = np.flatnonzero((step > NEWTON_ACCURACY) & (step <= ROUNDING_STALL))[:MAX_EXTENDED_POINTS]
-                points, ok = s.refine_extended(y[todo[stalled]], t[si])
-                y[todo[stalled[ok]]] = points[ok]
-                error[todo[stalled[ok]]] = extended_accuracy(points[ok])
-                step[stalled] = np.where(ok, 0.0, np.inf)
-                y[todo[~(step <= NEWTON_ACCURACY)]] = np.nan
+                y[todo], error[todo] = s.settle(y[todo], t[si])
             ok = np.isfinite(y[mine]).all(axis=1)
             good = mine[ok]
             if good.size > 1:
