@@ -26,6 +26,11 @@ stopped the pattern).  Such orbits are tracked back to their base point, checked
 added, and the pattern's trace test is read again on the grown set (`take_back`): a count the
 loops alone could not prove is proven, and a pattern the loops took as complete is refuted or
 confirmed on the set the target shows.
+
+A fresh base point.  A pattern whose trace test still fails once nothing new turns up opens its
+second slice at a fresh random base point, its set carried there (`move_base`): the start pair's
+base can leave the pattern's other solutions large and ill-conditioned, and its witnesses with
+them, out of the loops' reach.
 """
 
 from __future__ import annotations
