@@ -430,11 +430,11 @@ class MonodromySolver:
         Why.  A start pair's data are made for one random point (Family.start_pair), and now and
         then the rest of the pattern's solutions there are large and ill-conditioned: on
         (2,3,3,2) m = 1, one pattern of twelve alike had |x| ~ 21 and Hessian condition ~2e6
-        (its siblings: ~1 and ≤ 4e3).  Its witnesses inherited that — condition ~1e5, loops
-        losing paths — and two slices at that base point ended with 720 and 656 of the 784
-        witnesses every sibling found.  A complete set stays complete on the way (a bijection
-        of generic fibres), and an incomplete one stays as short, so the trace test at the new
-        base point judges the same count."""
+        (its siblings: |x| ≤ 5, condition ≤ 7e3).  Its witnesses inherited that — condition
+        ~1e5, loops losing paths — and its two slices at that base point ended with 752 and 720
+        of the 784 witnesses every sibling found (784 at the new base).  A complete set stays
+        complete on the way (a bijection of generic fibres), and an incomplete one stays as
+        short, so the trace test at the new base point judges the same count."""
         target = self.family.random_point(self.rng, self.c_scale)
         route = np.zeros(c.reps.shape[0], dtype=np.int64)
         y, ok = self.arcs.track(c.reps, [(c.base, target)], route, self.final_options)
