@@ -426,3 +426,31 @@ def test_a_failed_trace_that_stalls_moves_the_pattern_before_its_second_slice():
         c.stagnant = s.stagnant = patience
         solver._decide(c)
     assert c.completeness == "heuristic" and "the trace test failed" in c.stopped
+
+
+def test_a_near_miss_on_a_set_where_nothing_turned_up_gets_its_fresh_slice_at_once():
+    """A failed reading within NEAR_MISS, on a set where nothing new turned up this round, opens
+    the second slice (at a fresh base point) without waiting for the patience; on that last slice
+    the same reading waits the patience before the heuristic stops the pattern."""
+    from dlnlandscape.engines.native.monodromy import MAX_SLICES
+    from dlnlandscape.engines.native.trace_test import NEAR_MISS
+
+    solver = _monodromy([2, 2, 2], 1)
+    test: TraceTest = solver.trace  # type: ignore[attr-defined]
+    c = max(solver.components, key=lambda c: c.known.shape[0])  # type: ignore[attr-defined]
+    c.stopped, c.completeness, c.probed, c.target_loops = "", "", True, 2  # the earlier answers spent
+    patience = 2 * solver.options.loops_without_progress
+    for stagnant in (1, 1, patience):
+        s = c.slice
+        reading = test.evaluate([s], [c.reps])[0]
+        s.outcome = replace(reading, deviation=NEAR_MISS / 10, tolerance=1e-12)
+        s.evaluated_at = (c.reps.shape[0], s.witness_reps.shape[0])
+        c.stagnant = s.stagnant = stagnant
+        opened = c.slices_opened
+        solver._decide(c)
+        if opened < MAX_SLICES:
+            assert c.slices_opened == opened + 1 and c.base_moves == opened and not c.stopped
+        elif stagnant < patience:
+            assert not c.stopped  # the last slice: the wait comes first
+        else:
+            assert c.completeness == "heuristic" and "the trace test failed" in c.stopped
