@@ -361,9 +361,8 @@ class MonodromySolver:
         on_solutions = self.trace.round(slices, [c.base for c in certifying], [c.reps for c in certifying])
         for c, x in zip(certifying, on_solutions):
             if x.shape[0]:  # a loop of t came back on λ = 0: check it as any loop's endpoint
-                x, converged = newton_check(c.base_problem, x)
                 known = c.known.shape[0]
-                self._add(c, x[converged & self.family.in_pattern(x, c.active)])
+                self._add(c, self.verified(c.base_problem, x, c.active))
                 if c.known.shape[0] > known:
                     c.stagnant = 0
                     if progress is not None:
@@ -446,17 +445,20 @@ class MonodromySolver:
         route = np.zeros(c.reps.shape[0], dtype=np.int64)
         y, ok = self.arcs.track(c.reps, [(c.base, target)], route, self.final_options)
         problem = self.family.problem_at(target)
-        x, converged = newton_check(problem, y[ok])
-        x = x[converged & self.family.in_pattern(x, c.active)]
-        if x.shape[0] < c.reps.shape[0]:
-            return False
+        x = self.verified(problem, y[ok], c.active)
         reps = x[representatives(x, self.signs)]
         if reps.shape[0] < c.reps.shape[0]:
-            return False  # two paths on one orbit
+            return False  # a path lost, or two on one orbit
         c.base, c.base_problem, c.reps, c.known = target, problem, reps, closure(reps, self.signs)
         c.loops, c.carried = [], []
         c.base_moves += 1
         return True
+
+    def verified(self, problem: Problem, y: np.ndarray, active: np.ndarray) -> np.ndarray:
+        """The endpoints y that Newton confirms as critical points of `problem` and that have the
+        unit pattern `active` (a path can jump onto another pattern's solutions)."""
+        x, converged = newton_check(problem, y)
+        return x[converged & self.family.in_pattern(x, active)]
 
     def none(self) -> np.ndarray:
         return np.zeros((0, self.problem.n), dtype=complex)
@@ -482,8 +484,7 @@ class MonodromySolver:
                 idx = np.flatnonzero(alive)
                 y[idx], ok = self.arcs.track(y[idx], [leg], np.zeros(idx.size, dtype=np.int64), options)
                 alive[idx[~ok]] = False
-            x, converged = newton_check(c.base_problem, y[alive])
-            self._add(c, x[converged & self.family.in_pattern(x, c.active)])
+            self._add(c, self.verified(c.base_problem, y[alive], c.active))
         return int(c.reps.shape[0] - before)
 
     def _retest(self, c: Component, note: str) -> bool:
@@ -609,8 +610,7 @@ class MonodromySolver:
         found = []
         for ci, c in enumerate(components):
             rows = np.flatnonzero(alive & (component_of_path == ci))
-            x, converged = newton_check(c.base_problem, y[rows])
-            found.append(x[converged & self.family.in_pattern(x, c.active)])
+            found.append(self.verified(c.base_problem, y[rows], c.active))
         return found
 
 
