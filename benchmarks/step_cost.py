@@ -44,7 +44,7 @@ import numpy as np
 from dlnlandscape.common.atomic import check_result_file, result_file, starts_with
 from dlnlandscape.engines.native.family import Family
 from dlnlandscape.engines.native.homotopies.parameter import ParameterHomotopy
-from dlnlandscape.engines.native.kernel import CompiledSteps, _lu_solve
+from dlnlandscape.engines.native.kernel import CompiledSteps, _lu_solve, set_threads
 from dlnlandscape.engines.native.trace_test import direction_slots, term_tables, trace_system
 from dlnlandscape.errors import DLNError
 from dlnlandscape.model.config import parse_config
@@ -276,7 +276,7 @@ def main() -> None:
         check_result_file(Path(args.out), "--out", is_step_cost_table)
     except DLNError as error:
         parser.error(str(error))
-    numba.set_num_threads(1)
+    set_threads(1)
     along_arcs = args.reuse or args.predictor
     flags = "".join(f"--{name} " for name in ("reuse", "predictor", "solve", "frontier") if getattr(args, name))
     cases = SOLVE_CASES + (FRONTIER_SOLVE_CASES if args.frontier else [])
@@ -293,7 +293,7 @@ def main() -> None:
         text += ["The compiled loop along whole arcs (one thread, best of three alternating runs each):", ""]
         text += arcs_table(args.paths, TANGENT_VARIANTS if args.reuse else PREDICTOR_VARIANTS)
         if args.solve:
-            numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+            set_threads(numba.config.NUMBA_NUM_THREADS)
             text += ["", heading, "", *solve_table(tangents() if args.reuse else predictors(), cases)]
     else:
         text += step_table(args.paths)

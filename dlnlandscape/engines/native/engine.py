@@ -310,15 +310,9 @@ def resolve_start(options: SolverOptions, problem: Problem) -> str:
 
 def _set_threads(requested: int) -> int:
     """Threads for the compiled kernel (solver.threads), capped at what numba has."""
-    from .kernel import HAVE_NUMBA
+    from .kernel import HAVE_NUMBA, set_threads
 
-    if not HAVE_NUMBA:
-        return 1
-    import numba
-
-    threads = max(1, min(requested, numba.config.NUMBA_NUM_THREADS))
-    numba.set_num_threads(threads)
-    return threads
+    return set_threads(requested) if HAVE_NUMBA else 1
 
 
 def _duplicate_successes(results: PathResults) -> np.ndarray:

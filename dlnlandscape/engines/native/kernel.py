@@ -17,12 +17,13 @@ target with coefficients quadratic in t, one set per arc.
 How it is called.  A homotopy describes itself as a `KernelData` record (its `kernel_data()`),
 whose `mode` (a `KernelMode`) says which of the two it is; entry points take the record and
 named arrays, and write into caller-allocated outputs.  Every function is cached on disk (in the
-user cache directory, `common/caches.py`), and the loop over paths is a `prange` inside compiled
-code — Python never loops over paths.
+user cache directory, `common/caches.py`); an entry point takes a block [lo, hi) of paths and
+releases the GIL, and `over_blocks` runs the blocks on threads — Python never loops over paths.
 """
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -196,6 +197,13 @@ if HAVE_NUMBA:
         _lu_apply(A, piv, b)
         return True
 
+    @nb.njit(cache=_CACHE)
+    def _at_run_time(flag):  # pragma: no cover
+        """`flag` as a run-time value.  Why: numba compiles a callee once per *literal* argument,
+        so `_homotopy(…, True, …)` beside `_homotopy(…, False, …)` compiled it, and every
+        evaluator below it, twice (`bool(…)` of a literal is typed as a plain bool)."""
+        return bool(flag)
+
     @nb.njit(cache=_CACHE, error_model="numpy")
     def _homotopy(y, t, with_t, data, kk, buf):  # pragma: no cover
         """H (and ∂H/∂y, with `with_t` also ∂H/∂t) at one point y, parameter t, arc kk, into
@@ -234,9 +242,9 @@ if HAVE_NUMBA:
                 data.s_poly[kk],
                 data.t_poly[kk],
                 data.c_poly[kk],
-                Hv,
-                Hy,
-                Ht,
+                Hv[:n],
+                Hy[:n, :n],  # the layout evaluate_slice passes: one compiled evaluator for both
+                Ht[:n],
                 work,
                 small,
             )
@@ -315,13 +323,7 @@ if HAVE_NUMBA:
     def _scratch_size(data):  # pragma: no cover
         return data.factor_cols.shape[1] if data.mode == _GAMMA else 2 * data.coef_poly.shape[2]
 
-    @nb.njit(cache=_CACHE)
-    def _chunks(N, blocks):  # pragma: no cover
-        """Boundaries of contiguous blocks of paths, a few per thread (work arrays per block)."""
-        blocks = max(1, min(N, blocks))
-        return np.linspace(0, N, blocks + 1).astype(np.int64)
-
-    @nb.njit(cache=_CACHE, error_model="numpy")
+    @nb.njit(cache=_CACHE, error_model="numpy", inline="always")
     def _newton_update(z, Hv, Hy, c, with_c):  # pragma: no cover
         """z ← z − Hy⁻¹ Hv (Hv holds the system's values; both are overwritten); ‖step‖ or ∞.
         With `with_c`, also c ← Hy⁻¹ c from the same factorisation."""
@@ -340,17 +342,17 @@ if HAVE_NUMBA:
             acc += abs(Hv[j]) ** 2
         return np.sqrt(acc)
 
-    @nb.njit(cache=_CACHE, error_model="numpy")
+    @nb.njit(cache=_CACHE, error_model="numpy", inline="always")
     def _tangent(y, s, ds, data, kk, out, buf):  # pragma: no cover
         t = np.exp(s)
-        _homotopy(y, t, True, data, kk, buf)
+        _homotopy(y, t, _at_run_time(True), data, kk, buf)
         Hy, Ht = buf[1], buf[2]
         f = t * ds
         for j in range(y.shape[0]):
             out[j] = -Ht[j] * f
         return _lu_solve(Hy, out)
 
-    @nb.njit(cache=_CACHE, error_model="numpy")
+    @nb.njit(cache=_CACHE, error_model="numpy", inline="always")
     def _rk4_one(y, h, s0, ds, kk, data, buf, k1, k2, k3, k4, z, norms, have_k1, next_k1):  # pragma: no cover
         """One RK4 predictor step of length h (in u, s = s0 + u·ds) from y and two Newton
         corrections, into z; False when a tangent could not be computed (z is then meaningless).
@@ -387,7 +389,7 @@ if HAVE_NUMBA:
         _correct(z, s0 + h * ds, ds, kk, data, buf, norms, next_k1)
         return True
 
-    @nb.njit(cache=_CACHE, error_model="numpy")
+    @nb.njit(cache=_CACHE, error_model="numpy", inline="always")
     def hermite_predict(y, k1, behind, back, used, h, z, x, c):  # pragma: no cover
         """z ← the Hermite polynomial through (y, k1) here and the `used` accepted points behind
         with their tangents (`behind[2i]`, `behind[2i + 1]`, back[i] behind in u), at h ahead:
@@ -418,7 +420,7 @@ if HAVE_NUMBA:
                 value = value * (h - x[i]) + c[i]
             z[j] = value
 
-    @nb.njit(cache=_CACHE, error_model="numpy")
+    @nb.njit(cache=_CACHE, error_model="numpy", inline="always")
     def _correct(z, s1, ds, kk, data, buf, norms, next_k1):  # pragma: no cover
         """Two Newton corrections of z at s1 (norms[0], norms[1]); the second's factorisation,
         with ∂H/∂t there, also gives the tangent the next step starts from (norms[2] = 1)."""
@@ -428,38 +430,34 @@ if HAVE_NUMBA:
         t1 = np.exp(s1)
         norms[0] = 0.0
         norms[1] = 0.0
-        _homotopy(z, t1, False, data, kk, buf)
-        norms[0] = _newton_update(z, Hv, Hy, next_k1, False)
-        if not np.isfinite(norms[0]):
-            return
-        _homotopy(z, t1, True, data, kk, buf)
         f = t1 * ds
-        for j in range(k):
-            next_k1[j] = -Ht[j] * f
-        norms[1] = _newton_update(z, Hv, Hy, next_k1, True)
-        if np.isfinite(norms[1]):
-            norms[2] = 1.0
+        for it in range(2):  # one call site each, the flag a run-time value: compiled once
+            second = it == 1
+            _homotopy(z, t1, second, data, kk, buf)
+            if second:
+                for j in range(k):
+                    next_k1[j] = -Ht[j] * f
+            norms[it] = _newton_update(z, Hv, Hy, next_k1, second)
+            if not np.isfinite(norms[it]):
+                return
+        norms[2] = 1.0
 
-    @nb.njit(cache=_CACHE, error_model="numpy", parallel=True)
-    def rk4_correct(Y, S0, DS, Hstep, which, data, blocks, out_y, out_n1, out_n2):  # pragma: no cover
+    @nb.njit(cache=_CACHE, error_model="numpy", nogil=True)
+    def rk4_correct(Y, S0, DS, Hstep, which, data, out_y, out_n1, out_n2, lo, hi):  # pragma: no cover
         """One RK4 predictor step of length Hstep[p] (in u, s = S0 + u·DS) and two Newton
-        corrections for every path p on arc which[p]; the corrected points and correction norms
-        go to out_y, out_n1, out_n2 (∞ where a solve failed)."""
-        N, k = Y.shape
-        Fm = _scratch_size(data)
-        chunks = _chunks(N, blocks)
-        for c in nb.prange(chunks.shape[0] - 1):
-            buf = _work(k, data.n, data.max_power, Fm, data.widths)
-            k1, k2, k3, k4, z, y, k1_next, norms = _rk4_work(k)
-            for p in range(chunks[c], chunks[c + 1]):
-                y[:] = Y[p]
-                step = (k1, k2, k3, k4, z, norms, False, k1_next)
-                if _rk4_one(y, Hstep[p], S0[p], DS[p], which[p], data, buf, *step):
-                    out_y[p] = z
-                out_n1[p] = norms[0]
-                out_n2[p] = norms[1]
+        corrections for every path p in [lo, hi) on arc which[p]; the corrected points and
+        correction norms go to out_y, out_n1, out_n2 (∞ where a solve failed)."""
+        k = Y.shape[1]
+        buf = _work(k, data.n, data.max_power, _scratch_size(data), data.widths)
+        k1, k2, k3, k4, z, y, k1_next, norms = _rk4_work(k)
+        for p in range(lo, hi):
+            y[:] = Y[p]
+            if _rk4_one(y, Hstep[p], S0[p], DS[p], which[p], data, buf, k1, k2, k3, k4, z, norms, False, k1_next):
+                out_y[p] = z
+            out_n1[p] = norms[0]
+            out_n2[p] = norms[1]
 
-    @nb.njit(cache=_CACHE, error_model="numpy", parallel=True)
+    @nb.njit(cache=_CACHE, error_model="numpy", nogil=True)
     def track_paths(  # pragma: no cover
         Y,
         U,
@@ -475,12 +473,13 @@ if HAVE_NUMBA:
         BEHIND,
         BEHIND_U,
         data,
-        blocks,
         control,
         max_steps,
         rounds,
+        lo,
+        hi,
     ):
-        """Up to `rounds` predictor–corrector steps of every path still tracking (STATUS 0), with
+        """Up to `rounds` predictor–corrector steps of every path in [lo, hi) still tracking (STATUS 0), with
         the tracker's step control (tracker.Tracker._step, the same rules path by path): the
         whole loop compiled, so a batch pays no Python per step.  `control` is (tol, max_step,
         min_step, noise_floor, reuse_tangent, history); the state arrays are updated in place;
@@ -498,124 +497,118 @@ if HAVE_NUMBA:
         at equal h (quintic: (3h)²(2h)²h²/6! · y⁽⁶⁾ at equal spacing, against RK4's O(h⁵) with a
         small constant), so steps are shorter — measured 1.65–2.0× more steps for 2.1–2.4× cheaper
         ones (benchmarks/step_cost.py --predictor)."""
-        N, k = Y.shape
+        k = Y.shape[1]
         tol, max_step, min_step, noise_floor = control[0], control[1], control[2], control[3]
         reuse = control[4] != 0.0
         history = int(control[5]) if reuse else 0  # accepted points kept behind for the predictor
-        Fm = _scratch_size(data)
-        chunks = _chunks(N, blocks)
-        for c in nb.prange(chunks.shape[0] - 1):
-            buf = _work(k, data.n, data.max_power, Fm, data.widths)
-            k1, k2, k3, k4, z, y, k1_next, norms = _rk4_work(k)
-            nodes = np.empty(2 * history + 2)
-            diffs = np.empty(2 * history + 2, np.complex128)
-            back = np.empty(max(history, 1))
-            for p in range(chunks[c], chunks[c + 1]):
-                # k1 holds the tangent at (Y[p], U[p]) — after a rejection, or from the last
-                # correction — kept in TANGENT between calls, so calls change nothing
-                have_k1 = reuse and READY[p]
-                if have_k1:
-                    k1[:] = TANGENT[p]
-                for _ in range(rounds):
-                    if STATUS[p] != 0:
-                        break
-                    y[:] = Y[p]
-                    h = min(DU[p], 1.0 - U[p])
-                    ds = SB[p] - SA[p]
-                    s0 = SA[p] + U[p] * ds
-                    used = 0  # the points behind on this arc (BEHIND_U NaN where there is none)
-                    while have_k1 and used < history and U[p] - BEHIND_U[p, used] > 0.0:
-                        back[used] = U[p] - BEHIND_U[p, used]
-                        used += 1
-                    if used:  # no evaluation, no factorisation: the two corrections alone
-                        hermite_predict(y, k1, BEHIND[p], back, used, h, z, nodes, diffs)
-                        norms[3] = 1.0
-                        _correct(z, s0 + h * ds, ds, which[p], data, buf, norms, k1_next)
-                        ok = True
-                    else:
-                        ok = _rk4_one(y, h, s0, ds, which[p], data, buf, k1, k2, k3, k4, z, norms, have_k1, k1_next)
-                    n1, n2 = norms[0], norms[1]
-                    scale = 0.0
+        buf = _work(k, data.n, data.max_power, _scratch_size(data), data.widths)
+        k1, k2, k3, k4, z, y, k1_next, norms = _rk4_work(k)
+        nodes = np.empty(2 * history + 2)
+        diffs = np.empty(2 * history + 2, np.complex128)
+        back = np.empty(max(history, 1))
+        for p in range(lo, hi):
+            # k1 holds the tangent at (Y[p], U[p]) — after a rejection, or from the last
+            # correction — kept in TANGENT between calls, so calls change nothing
+            have_k1 = reuse and READY[p]
+            if have_k1:
+                k1[:] = TANGENT[p]
+            for _ in range(rounds):
+                if STATUS[p] != 0:
+                    break
+                y[:] = Y[p]
+                h = min(DU[p], 1.0 - U[p])
+                ds = SB[p] - SA[p]
+                s0 = SA[p] + U[p] * ds
+                used = 0  # the points behind on this arc (BEHIND_U NaN where there is none)
+                while have_k1 and used < history and U[p] - BEHIND_U[p, used] > 0.0:
+                    back[used] = U[p] - BEHIND_U[p, used]
+                    used += 1
+                if used:  # no evaluation, no factorisation: the two corrections alone
+                    hermite_predict(y, k1, BEHIND[p], back, used, h, z, nodes, diffs)
+                    norms[3] = 1.0
+                    _correct(z, s0 + h * ds, ds, which[p], data, buf, norms, k1_next)
+                    ok = True
+                else:
+                    ok = _rk4_one(y, h, s0, ds, which[p], data, buf, k1, k2, k3, k4, z, norms, have_k1, k1_next)
+                n1, n2 = norms[0], norms[1]
+                scale = 0.0
+                for j in range(k):
+                    scale += abs(y[j]) ** 2
+                scale = np.sqrt(scale)
+                if scale == 0.0:  # affine paths can sit at the origin
+                    scale = 1.0
+                err = n1 / scale
+                finite = ok and np.isfinite(err)
+                if finite:
                     for j in range(k):
-                        scale += abs(y[j]) ** 2
-                    scale = np.sqrt(scale)
-                    if scale == 0.0:  # affine paths can sit at the origin
-                        scale = 1.0
-                    err = n1 / scale
-                    finite = ok and np.isfinite(err)
-                    if finite:
-                        for j in range(k):
-                            if not (np.isfinite(z[j].real) and np.isfinite(z[j].imag)):
-                                finite = False
-                                break
-                    contracts = (n2 <= 0.1 * n1 + 1e-14 * scale) or (max(n1, n2) <= noise_floor * scale)
-                    accept = finite and err <= tol and contracts
-                    if not finite:
-                        factor = 0.0
-                    elif err == 0.0:
-                        factor = 3.0
-                    elif used:  # local error O(h^(2·used + 2)) against RK4's O(h⁵)
-                        factor = 0.8 * (tol / err) ** (1.0 / (2 * used + 2))
-                    else:
-                        factor = 0.8 * (tol / err) ** 0.2
-                    grow = min(max(factor, 0.5), 3.0) if accept else min(max(factor, 0.1), 0.5)
-                    new_du = min(h * grow, max_step / LENGTH[p])
-                    if accept:
-                        if history:  # y with its tangent k1 (if it has one) becomes the nearest point behind
-                            for i in range(history - 1, 0, -1):
-                                BEHIND[p, 2 * i] = BEHIND[p, 2 * i - 2]
-                                BEHIND[p, 2 * i + 1] = BEHIND[p, 2 * i - 1]
-                                BEHIND_U[p, i] = BEHIND_U[p, i - 1]
-                            BEHIND[p, 0] = y
-                            BEHIND[p, 1] = k1
-                            BEHIND_U[p, 0] = U[p] if norms[3] == 1.0 else np.nan
-                        Y[p] = z
-                        U[p] = U[p] + h
-                        have_k1 = reuse and norms[2] == 1.0
-                        if have_k1:
-                            k1[:] = k1_next
-                    else:
-                        have_k1 = reuse and norms[3] == 1.0
-                    DU[p] = new_du
-                    STEPS[p] += 1
-                    if accept and U[p] >= 1.0 - 1e-13:
-                        STATUS[p] = 4
-                    elif new_du * LENGTH[p] < min_step or STEPS[p] >= max_steps:
-                        STATUS[p] = 3
-                READY[p] = have_k1
-                if have_k1:
-                    TANGENT[p] = k1
+                        if not (np.isfinite(z[j].real) and np.isfinite(z[j].imag)):
+                            finite = False
+                            break
+                contracts = (n2 <= 0.1 * n1 + 1e-14 * scale) or (max(n1, n2) <= noise_floor * scale)
+                accept = finite and err <= tol and contracts
+                if not finite:
+                    factor = 0.0
+                elif err == 0.0:
+                    factor = 3.0
+                elif used:  # local error O(h^(2·used + 2)) against RK4's O(h⁵)
+                    factor = 0.8 * (tol / err) ** (1.0 / (2 * used + 2))
+                else:
+                    factor = 0.8 * (tol / err) ** 0.2
+                grow = min(max(factor, 0.5), 3.0) if accept else min(max(factor, 0.1), 0.5)
+                new_du = min(h * grow, max_step / LENGTH[p])
+                if accept:
+                    if history:  # y with its tangent k1 (if it has one) becomes the nearest point behind
+                        for i in range(history - 1, 0, -1):
+                            BEHIND[p, 2 * i] = BEHIND[p, 2 * i - 2]
+                            BEHIND[p, 2 * i + 1] = BEHIND[p, 2 * i - 1]
+                            BEHIND_U[p, i] = BEHIND_U[p, i - 1]
+                        BEHIND[p, 0] = y
+                        BEHIND[p, 1] = k1
+                        BEHIND_U[p, 0] = U[p] if norms[3] == 1.0 else np.nan
+                    Y[p] = z
+                    U[p] = U[p] + h
+                    have_k1 = reuse and norms[2] == 1.0
+                    if have_k1:
+                        k1[:] = k1_next
+                else:
+                    have_k1 = reuse and norms[3] == 1.0
+                DU[p] = new_du
+                STEPS[p] += 1
+                if accept and U[p] >= 1.0 - 1e-13:
+                    STATUS[p] = 4
+                elif new_du * LENGTH[p] < min_step or STEPS[p] >= max_steps:
+                    STATUS[p] = 3
+            READY[p] = have_k1
+            if have_k1:
+                TANGENT[p] = k1
 
-    @nb.njit(cache=_CACHE, error_model="numpy", parallel=True)
-    def newton_target(Y, data, blocks, out_y, out_n1, out_n2):  # pragma: no cover
-        """Two Newton steps on the t = 0 system (target and chart) from every point (mode
-        GAMMA); the points and both correction norms go to out_y, out_n1, out_n2."""
-        N, k = Y.shape
+    @nb.njit(cache=_CACHE, error_model="numpy", nogil=True)
+    def newton_target(Y, data, out_y, out_n1, out_n2, lo, hi):  # pragma: no cover
+        """Two Newton steps on the t = 0 system (target and chart) from every point in [lo, hi)
+        (mode GAMMA); the points and both correction norms go to out_y, out_n1, out_n2."""
+        k = Y.shape[1]
         n = data.n
         max_power = data.max_power
-        Fm = _scratch_size(data)
-        chunks = _chunks(N, blocks)
-        for c in nb.prange(chunks.shape[0] - 1):
-            buf = _work(k, n, max_power, Fm, data.widths)
-            Hv, Hy, F, JF, pw = buf[0], buf[1], buf[3], buf[4], buf[7]
-            z = np.empty(k, np.complex128)
-            norms = np.zeros(2)
-            for p in range(chunks[c], chunks[c + 1]):
-                z[:] = Y[p]
-                norms[:] = 0.0
-                for it in range(2):
-                    _target(z, n, max_power, data.term_vars, data.term_exps, data.term_coef, data.term_eq, F, JF, pw)
-                    for e in range(n):
-                        Hv[e] = F[e]
-                        for j in range(k):
-                            Hy[e, j] = JF[e, j]
-                    _chart(z, data.chart_cols, data.chart_coef, n, Hv, Hy)
-                    norms[it] = _newton_update(z, Hv, Hy, z, False)
-                    if not np.isfinite(norms[it]):
-                        break
-                out_y[p] = z
-                out_n1[p] = norms[0]
-                out_n2[p] = norms[1]
+        buf = _work(k, n, max_power, _scratch_size(data), data.widths)
+        Hv, Hy, F, JF, pw = buf[0], buf[1], buf[3], buf[4], buf[7]
+        z = np.empty(k, np.complex128)
+        norms = np.zeros(2)
+        for p in range(lo, hi):
+            z[:] = Y[p]
+            norms[:] = 0.0
+            for it in range(2):
+                _target(z, n, max_power, data.term_vars, data.term_exps, data.term_coef, data.term_eq, F, JF, pw)
+                for e in range(n):
+                    Hv[e] = F[e]
+                    for j in range(k):
+                        Hy[e, j] = JF[e, j]
+                _chart(z, data.chart_cols, data.chart_coef, n, Hv, Hy)
+                norms[it] = _newton_update(z, Hv, Hy, z, _at_run_time(False))
+                if not np.isfinite(norms[it]):
+                    break
+            out_y[p] = z
+            out_n1[p] = norms[0]
+            out_n2[p] = norms[1]
 
     @nb.njit(cache=_CACHE, error_model="numpy")
     def evaluate_homotopy(Y, T, which, data, out_H, out_Hy, out_Ht):  # pragma: no cover
@@ -625,7 +618,7 @@ if HAVE_NUMBA:
         for p in range(N):
             buf = _work(k, n, data.max_power, _scratch_size(data), data.widths)
             Hv, Hy, Ht = buf[0], buf[1], buf[2]
-            _homotopy(Y[p].copy(), T[p], True, data, which[p], buf)
+            _homotopy(Y[p].copy(), T[p], _at_run_time(True), data, which[p], buf)
             out_H[p] = Hv
             out_Hy[p] = Hy
             out_Ht[p] = Ht
@@ -633,19 +626,59 @@ if HAVE_NUMBA:
     tolerate_broken_cache(globals())  # a corrupt cache file costs a recompile, not the run
 
 
-PARALLEL_MIN_PATHS = 256  # below this a batch runs on one thread
 # accepted points each predictor extrapolates from besides the current one (tracker.TrackerOptions)
 PREDICTOR_HISTORY = {"rk4": 0, "cubic": 1, "quintic": 2}
+BLOCKS_PER_THREAD = 8  # blocks of paths per thread: a thread that finishes early takes the next
+PARALLEL_MIN_PATHS = 256  # per thread, below this a one-step batch (rk4_correct, newton_target) runs on one
+
+_threads = 0  # solver.threads, as `set_threads` capped it; 0: not set, NUMBA_NUM_THREADS
+
+
+def set_threads(requested: int) -> int:
+    """The threads the kernels run on from now on (solver.threads), capped at NUMBA_NUM_THREADS
+    (the cores numba sees, or the user's own setting); returns the number set."""
+    global _threads
+    _threads = max(1, min(int(requested), nb.config.NUMBA_NUM_THREADS))
+    return _threads
+
+
+def kernel_threads() -> int:
+    """The threads the kernels run on (`set_threads`, else NUMBA_NUM_THREADS)."""
+    return _threads or nb.config.NUMBA_NUM_THREADS
+
+
+_pools: dict[int, ThreadPoolExecutor] = {}
+
+
+def over_blocks(kernel: Any, paths: int, threads: int, *args: Any) -> None:
+    """`kernel(*args, lo, hi)` over the paths [0, paths) in contiguous blocks, on `threads`
+    threads (one block when one thread).
+
+    Why Python threads and not numba's `prange`: the kernels release the GIL (`nogil`), so
+    threads run them side by side as a parallel region did, with blocks handed out as threads
+    free up — and a `parallel=True` kernel compiled for twice as long (track_paths alone ~28 s
+    of the first run's ~60 s on the quickstart, measured on 2 cores)."""
+    threads = max(1, min(int(threads), paths))
+    if threads == 1:
+        kernel(*args, 0, paths)
+        return
+    pool = _pools.get(threads)
+    if pool is None:
+        pool = _pools[threads] = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="dln-kernel")
+    bounds = np.linspace(0, paths, min(paths, BLOCKS_PER_THREAD * threads) + 1).astype(np.int64)
+    futures = [pool.submit(kernel, *args, int(lo), int(hi)) for lo, hi in zip(bounds[:-1], bounds[1:])]
+    for future in futures:
+        future.result()  # re-raises a block's error here
 
 
 def _threads_for(paths: int) -> int:
-    """Threads for one batch of paths: a parallel region costs a synchronisation of all
-    threads per step, which small batches do not repay — and on a busy machine a descheduled
-    thread stalls the others (measured: quickstart monodromy, batches of 65–700 paths, 11 s with
-    2 threads vs 5 s with 1 under load 3 on 2 cores)."""
-    threads = nb.get_num_threads()
-    smallest_parallel_batch = PARALLEL_MIN_PATHS * threads
-    return 1 if paths < smallest_parallel_batch else threads
+    """Threads for one step of a batch of paths (`rk4_correct`, `newton_target`): handing out
+    blocks costs a synchronisation of all threads per step, which small batches do not repay —
+    and on a busy machine a descheduled thread stalls the others (measured: quickstart
+    monodromy, batches of 65–700 paths, 11 s with 2 threads vs 5 s with 1 under load 3 on 2
+    cores)."""
+    threads = kernel_threads()
+    return 1 if paths < PARALLEL_MIN_PATHS * threads else threads
 
 
 def step_control(options: Any) -> np.ndarray:
@@ -698,31 +731,28 @@ def advance_paths(data: Any, batch: PathBatch, control: np.ndarray, rounds: int,
     if batch.behind.shape[1:2] != (2 * history,) or batch.behind_u.shape[1:] != (history,):
         raise ValueError(f"a batch carrying {batch.behind_u.shape[1:]} points behind for a predictor of {history}")
     fits_record(data, batch)
-    available = nb.get_num_threads()
-    nb.set_num_threads(max(1, min(int(threads), nb.config.NUMBA_NUM_THREADS)))
-    try:
-        track_paths(
-            batch.y,
-            batch.u,
-            batch.du,
-            batch.status,
-            batch.steps,
-            batch.s_a,
-            batch.s_b,
-            batch.length,
-            batch.arc,
-            batch.tangent,
-            batch.tangent_ready,
-            batch.behind,
-            batch.behind_u,
-            data,
-            8 * nb.get_num_threads(),
-            np.ascontiguousarray(control[[0, 1, 2, 3, 5, 6]]),
-            int(control[4]),
-            int(rounds),
-        )
-    finally:
-        nb.set_num_threads(available)
+    over_blocks(
+        track_paths,
+        batch.y.shape[0],
+        min(int(threads), nb.config.NUMBA_NUM_THREADS),
+        batch.y,
+        batch.u,
+        batch.du,
+        batch.status,
+        batch.steps,
+        batch.s_a,
+        batch.s_b,
+        batch.length,
+        batch.arc,
+        batch.tangent,
+        batch.tangent_ready,
+        batch.behind,
+        batch.behind_u,
+        data,
+        np.ascontiguousarray(control[[0, 1, 2, 3, 5, 6]]),
+        int(control[4]),
+        int(rounds),
+    )
     return batch
 
 
@@ -746,31 +776,29 @@ class CompiledSteps:
         out = np.empty_like(y)
         n1 = np.empty(N)
         n2 = np.empty(N)
-        threads = _threads_for(N)
-        available = nb.get_num_threads()
-        nb.set_num_threads(threads)
-        rk4_correct(
-            Y=np.ascontiguousarray(y),
-            S0=s0.astype(complex),
-            DS=ds.astype(complex),
-            Hstep=h.astype(float),
-            which=self._which(index, N),
-            data=self.data,
-            blocks=8 * threads,
-            out_y=out,
-            out_n1=n1,
-            out_n2=n2,
+        over_blocks(
+            rk4_correct,
+            N,
+            _threads_for(N),
+            np.ascontiguousarray(y),
+            s0.astype(complex),
+            ds.astype(complex),
+            h.astype(float),
+            self._which(index, N),
+            self.data,
+            out,
+            n1,
+            n2,
         )
-        nb.set_num_threads(available)
         return out, n1, n2
 
     def track_paths(self, st: Any, idx: np.ndarray, length: np.ndarray, options: Any, rounds: int) -> None:
         """Up to `rounds` steps of the paths `idx` of the tracker state `st` (tracker.TrackState),
         step control included, in one compiled call (`track_paths` above); `st` is updated."""
         batch = self.batch(st, idx, length)
-        available = nb.get_num_threads()
-        # the whole loop runs compiled: a parallel region per call, not per step, so even small
-        # batches are worth both threads once every thread gets a few paths
+        available = kernel_threads()
+        # the whole loop runs compiled: blocks handed out per call, not per step, so even small
+        # batches are worth every thread once each gets a few paths
         threads = available if idx.size >= 4 * available else 1
         self.store(st, idx, advance_paths(self.data, batch, step_control(options), rounds, threads))
 
@@ -818,17 +846,7 @@ class CompiledSteps:
         out = np.empty_like(y)
         n1 = np.empty(N)
         n2 = np.empty(N)
-        available = nb.get_num_threads()
-        nb.set_num_threads(_threads_for(N))
-        newton_target(
-            Y=np.ascontiguousarray(y),
-            data=self.data,
-            blocks=8 * nb.get_num_threads(),
-            out_y=out,
-            out_n1=n1,
-            out_n2=n2,
-        )
-        nb.set_num_threads(available)
+        over_blocks(newton_target, N, _threads_for(N), np.ascontiguousarray(y), self.data, out, n1, n2)
         return out, n1, n2
 
     def evaluate(self, y: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
