@@ -22,8 +22,15 @@ from typing import Any
 from .common.caches import bkk_cache_file, cache_root, numba_cache_dir, user_cache_root
 from .version import __version__
 
-# The modules whose functions numba compiles and caches.
-COMPILED = ("engines/native/kernel.py", "analysis/bkk.py")
+# The compiled functions a solve calls from Python, per module: numba caches each of them with
+# everything it calls compiled in, so these being cached is what "warm" means.  (Helpers inlined
+# into them are never cached on their own; the γ-trick's Newton step and the one-step RK4 compile
+# when a start system or a test first uses them.)
+FIRST_COMPILE = "~30 s on 2 cores, once per installation"  # measured on the quickstart: benchmarks/results-step-cost.md
+COMPILED = {
+    "engines/native/kernel.py": ("track_paths",),
+    "analysis/bkk.py": ("_filter_all", "_child_region", "_feasible"),
+}
 
 
 @dataclass(frozen=True)
@@ -45,13 +52,15 @@ def _version(distribution: str) -> str | None:
         return None
 
 
-def compiled_functions(source: Path) -> list[tuple[str, int]]:
-    """(name, first line) of every numba-decorated function of a module (numba names its cache
-    files `<module>.<name>-<first line>.py<ver>.nbi`, the first line being the decorator's)."""
+def compiled_functions(source: Path, names: tuple[str, ...] | None = None) -> list[tuple[str, int]]:
+    """(name, first line) of the numba-decorated functions of a module (all, or those `names`);
+    numba names its cache files `<module>.<name>-<first line>.py<ver>.nbi`, the first line being
+    the decorator's."""
     tree = ast.parse(source.read_text(encoding="utf-8"))
     out = []
     for node in ast.walk(tree):
-        if isinstance(node, ast.FunctionDef) and any("njit" in ast.unparse(d) for d in node.decorator_list):
+        wanted = isinstance(node, ast.FunctionDef) and (names is None or node.name in names)
+        if wanted and any("njit" in ast.unparse(d) for d in node.decorator_list):
             out.append((node.name, min(d.lineno for d in node.decorator_list)))
     return out
 
@@ -60,29 +69,52 @@ def numba_cache_state(cache_dir: Path | None) -> tuple[str, bool]:
     """Whether the compiled kernels are in numba's cache: warm, partly, cold or stale."""
     if cache_dir is None:
         return "caching off (no writable cache directory): every process compiles its kernels", False
+    entries = cache_entries(cache_dir)
+    expected = len(entries)
+    cached = sum(1 for *_, state in entries if state != "missing")
+    stale = sum(1 for *_, state in entries if state == "stale")
+    if expected and cached == expected and not stale:
+        return f"warm: all {expected} compiled functions cached", True
+    if cached == 0:
+        cold = f"cold: none of {expected} compiled functions cached; the first solve compiles them ({FIRST_COMPILE})"
+        return cold, True
+    note = f", {stale} older than their source (recompiled on first use)" if stale else ""
+    state = f"partly warm: {cached} of {expected} compiled functions cached (the rest compile when first used)"
+    return state + note, True
+
+
+def cache_entries(cache_dir: Path) -> list[tuple[str, str, str]]:
+    """(module, function, "cached" | "stale" | "missing") for every function of COMPILED."""
     package = Path(__file__).resolve().parent
     tag = f"py{sys.version_info[0]}{sys.version_info[1]}"
-    cached = expected = stale = 0
-    for relative in COMPILED:
+    out = []
+    for relative, names in COMPILED.items():
         source = package / relative
         if not source.is_file():
             continue
         folder = source.parent
         # numba.core.caching: <cache dir>/<parent folder name>_<sha1 of the folder's absolute path>
         sub = cache_dir / f"{folder.name}_{hashlib.sha1(str(folder).encode()).hexdigest()}"
-        for name, line in compiled_functions(source):
-            expected += 1
+        for name, line in compiled_functions(source, names):
             index = sub / f"{source.stem}.{name}-{line}.{tag}.nbi"
+            state = "missing"
             if index.is_file():
-                cached += 1
-                stale += index.stat().st_mtime < source.stat().st_mtime
-    if expected and cached == expected and not stale:
-        return f"warm: all {expected} compiled functions cached", True
-    if cached == 0:
-        return f"cold: none of {expected} compiled functions cached yet; the first solve compiles them (~30 s)", True
-    note = f", {stale} older than their source (recompiled on first use)" if stale else ""
-    state = f"partly warm: {cached} of {expected} compiled functions cached (the rest compile when first used)"
-    return state + note, True
+                state = "stale" if index.stat().st_mtime < source.stat().st_mtime else "cached"
+            out.append((relative, name, state))
+    return out
+
+
+def first_run_notice() -> str | None:
+    """What to tell before a native solve whose tracking kernel is not in numba's cache yet (else
+    None): without it a newcomer's first `dln solve` sits silent through the compile.  (The BKK
+    kernels compile only for an architecture whose bound is not in the BKK cache: a few seconds.)"""
+    cache, _ = numba_cache_dir()
+    if cache is None:
+        return "numba cannot cache here (no writable cache directory): this solve compiles the engine's kernels first"
+    tracking = [state for module, name, state in cache_entries(cache) if name == "track_paths"]
+    if tracking and tracking[0] == "cached":
+        return None
+    return f"compiling the engine's kernels first ({FIRST_COMPILE}; `dln doctor` shows the cache state)"
 
 
 def leftovers_in_install() -> list[Path]:

@@ -32,10 +32,11 @@ def _index_files(cache: Path) -> list[Path]:
     package = Path(doctor.__file__).resolve().parent
     tag = f"py{sys.version_info[0]}{sys.version_info[1]}"
     out = []
-    for relative in doctor.COMPILED:
+    for relative, names in doctor.COMPILED.items():
         source = package / relative
         sub = cache / f"{source.parent.name}_{hashlib.sha1(str(source.parent).encode()).hexdigest()}"
-        out += [sub / f"{source.stem}.{name}-{line}.{tag}.nbi" for name, line in doctor.compiled_functions(source)]
+        functions = doctor.compiled_functions(source, names)
+        out += [sub / f"{source.stem}.{name}-{line}.{tag}.nbi" for name, line in functions]
     return out
 
 
@@ -43,17 +44,38 @@ def test_numba_cache_state_tells_cold_partly_warm_and_stale(tmp_path: Path):
     assert doctor.numba_cache_state(None)[1] is False
     assert doctor.numba_cache_state(tmp_path)[0].startswith("cold")
     files = _index_files(tmp_path)
-    assert len(files) >= 15
+    # the entry points a solve calls (their callees are compiled into them)
+    assert sorted(f.name.split("-")[0] for f in files) == [
+        "bkk._child_region",
+        "bkk._feasible",
+        "bkk._filter_all",
+        "kernel.track_paths",
+    ]
     for f in files[:3]:
         f.parent.mkdir(parents=True, exist_ok=True)
         f.write_bytes(b"")
-    assert doctor.numba_cache_state(tmp_path)[0].startswith("partly warm: 3 of")
+    assert doctor.numba_cache_state(tmp_path)[0].startswith("partly warm: 3 of 4")
     for f in files:
         f.parent.mkdir(parents=True, exist_ok=True)
         f.write_bytes(b"")
     assert doctor.numba_cache_state(tmp_path)[0].startswith("warm")
     os.utime(files[0], (0, 0))  # older than its source: numba recompiles it
     assert "older than their source" in doctor.numba_cache_state(tmp_path)[0]
+
+
+def test_a_solve_tells_first_that_it_compiles_until_the_tracking_kernel_is_cached(tmp_path: Path, monkeypatch):
+    """The first native solve compiles for ~30 s: it says so on stderr before it starts, and not
+    once the tracking kernel (which embeds every evaluator) is cached."""
+    monkeypatch.setenv("DLN_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.delenv("NUMBA_CACHE_DIR", raising=False)
+    cache, _ = doctor.numba_cache_dir()
+    assert "compiling the engine's kernels first" in (doctor.first_run_notice() or "")
+    track = next(f for f in _index_files(cache) if ".track_paths-" in f.name)
+    track.parent.mkdir(parents=True, exist_ok=True)
+    track.write_bytes(b"")
+    assert doctor.first_run_notice() is None
+    os.utime(track, (0, 0))  # older than kernel.py: numba recompiles it
+    assert doctor.first_run_notice() is not None
 
 
 def test_the_names_looked_for_are_those_numba_writes():

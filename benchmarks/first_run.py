@@ -1,0 +1,119 @@
+"""The quickstart's first run (numba's cache empty) and its warm runs, revisions side by side.
+
+Why: a newcomer's first `dln solve configs/quickstart.yaml` compiles the engine's kernels before
+it solves anything, and every later run pays the start-up (imports, numba loading its cache).
+Both are measured here as a user meets them: `dln solve CONFIG --json` in a fresh process, the
+first with an empty DLN_CACHE_DIR, then `--warm` more with that cache filled; each revision
+(a git revision of this repository, checked out into a temporary worktree and run with
+PYTHONPATH pointing at it — the installed dependencies are shared) gets its own empty cache, and
+the revisions alternate run by run so that a slower minute of the machine hits them alike.
+
+    python benchmarks/first_run.py --revisions 50695a8,HEAD --warm 3
+
+Reported per revision: the first run's wall seconds, the warm runs' median and range, and the
+counts the runs printed (they must agree).  Nothing is written but `--out` (refused, before any
+run, when it holds a file this script did not write).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numba
+
+from dlnlandscape.common.atomic import check_result_file, result_file, starts_with
+from dlnlandscape.errors import DLNError
+
+REPO = Path(__file__).resolve().parent.parent
+is_first_run_table = starts_with(b"benchmarks/first_run.py")  # its command line, in the first line
+
+
+def checkout(revision: str, into: Path) -> Path:
+    """`revision` of this repository as a detached worktree under `into` (removed at the end)."""
+    path = into / revision.replace("/", "_")
+    subprocess.run(["git", "-C", str(REPO), "worktree", "add", "-q", "--detach", str(path), revision], check=True)
+    return path
+
+
+def one_run(source: Path, cache: Path, config: Path, out: Path) -> tuple[float, dict]:
+    """Wall seconds of `dln solve config --json` in a fresh process on `source`'s code."""
+    env = {**os.environ, "PYTHONPATH": str(source), "DLN_CACHE_DIR": str(cache)}
+    env.pop("NUMBA_CACHE_DIR", None)
+    command = [sys.executable, "-m", "dlnlandscape.cli", "solve", str(config), "--json", "--out", str(out)]
+    began = time.perf_counter()
+    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    seconds = time.perf_counter() - began
+    if done.returncode != 0:
+        raise RuntimeError(f"{source}: exit {done.returncode}: {done.stderr.strip()[-400:]}")
+    return seconds, json.loads(done.stdout)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--revisions", default="HEAD", help="comma-separated git revisions (default HEAD)")
+    parser.add_argument("--config", default=str(REPO / "configs" / "quickstart.yaml"))
+    parser.add_argument("--warm", type=int, default=3, help="warm runs per revision after the first")
+    parser.add_argument("--out", default=str(Path(__file__).with_name("results-first-run.md")))
+    args = parser.parse_args()
+    try:  # before any run: an --out holding someone else's file is refused, nothing written
+        check_result_file(Path(args.out), "--out", is_first_run_table)
+    except DLNError as error:
+        parser.error(str(error))
+    revisions = [r.strip() for r in args.revisions.split(",") if r.strip()]
+    config = Path(args.config).resolve()
+    with tempfile.TemporaryDirectory(prefix="dln-first-run-") as scratch:
+        root = Path(scratch)
+        sources, commits = {}, {}
+        for revision in revisions:
+            sources[revision] = checkout(revision, root)
+            commits[revision] = subprocess.run(
+                ["git", "-C", str(sources[revision]), "rev-parse", "--short", "HEAD"],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout.strip()
+        try:
+            times: dict[str, list[float]] = {r: [] for r in revisions}
+            counts: dict[str, set] = {r: set() for r in revisions}
+            for run in range(1 + args.warm):  # run 0 is the first (empty cache)
+                for revision in revisions:
+                    out = root / f"out-{commits[revision]}-{run}"
+                    seconds, summary = one_run(sources[revision], root / f"cache-{commits[revision]}", config, out)
+                    times[revision].append(seconds)
+                    completeness = summary.get("completeness", {}).get("method", "?")
+                    counts[revision].add((summary["complex_solutions"], summary["real_solutions"], completeness))
+                    print(f"{revision} run {run}: {seconds:.1f} s", file=sys.stderr)
+        finally:
+            for path in sources.values():
+                subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(path)], check=False)
+    text = [
+        f"Command: `python benchmarks/first_run.py --revisions {args.revisions} --warm {args.warm}`",
+        "",
+        f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"numba {numba.__version__}.  Config: {config.name}.  Each run: `dln solve CONFIG --json` "
+        "in a fresh process (`python -m dlnlandscape.cli`), wall seconds; revisions alternate run by run.",
+        "",
+        "| revision | commit | first run (empty cache) s | warm runs s (median, range) | complex, real, completeness |",
+        "|---|---|---|---|---|",
+    ]
+    for revision in revisions:
+        first, warm = times[revision][0], times[revision][1:]
+        spread = f"{statistics.median(warm):.2f} ({min(warm):.2f}–{max(warm):.2f})" if warm else "–"
+        agreed = "; ".join(f"{c:,}, {r:,}, {m}" for c, r, m in sorted(counts[revision]))
+        text.append(f"| {revision} | {commits[revision]} | {first:.1f} | {spread} | {agreed} |")
+    with result_file(Path(args.out), "--out", is_first_run_table) as tmp:
+        tmp.write_text("\n".join(text) + "\n", encoding="utf-8")
+    print("\n".join(text))
+
+
+if __name__ == "__main__":
+    main()
