@@ -3,15 +3,17 @@
 Why: a newcomer's first `dln solve configs/quickstart.yaml` compiles the engine's kernels before
 it solves anything, and every later run pays the start-up (imports, numba loading its cache).
 Both are measured here as a user meets them: `dln solve CONFIG --json` in a fresh process, the
-first with an empty DLN_CACHE_DIR, then `--warm` more with that cache filled; each revision
-(a git revision of this repository, checked out into a temporary worktree and run with
-PYTHONPATH pointing at it — the installed dependencies are shared) gets its own empty cache, and
-the revisions alternate run by run so that a slower minute of the machine hits them alike.
+first with an empty DLN_CACHE_DIR, then more with that cache filled; each revision (a git
+revision of this repository, checked out into a temporary worktree and run with PYTHONPATH
+pointing at it — the installed dependencies are shared) gets its own empty cache, and the
+revisions alternate run by run so that a slower minute of the machine hits them alike.  The
+whole sequence is repeated `--cold` times, each with fresh caches.
 
-    python benchmarks/first_run.py --revisions 50695a8,HEAD --warm 3
+    python benchmarks/first_run.py --revisions 50695a8,HEAD --cold 2 --warm 3
 
-Reported per revision: the first run's wall seconds, the warm runs' median and range, and the
-counts the runs printed (they must agree).  Nothing is written but `--out` (refused, before any
+Reported per revision: every first run's wall seconds, every second run's (a kernel that the
+first run compiled but could not cache compiles again there), the later runs' median and
+range, and the counts the runs printed (they must agree).  Nothing is written but `--out` (refused, before any
 run, when it holds a file this script did not write).
 """
 
@@ -61,7 +63,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--revisions", default="HEAD", help="comma-separated git revisions (default HEAD)")
     parser.add_argument("--config", default=str(REPO / "configs" / "quickstart.yaml"))
-    parser.add_argument("--warm", type=int, default=3, help="warm runs per revision after the first")
+    parser.add_argument("--cold", type=int, default=2, help="sequences, each starting from empty caches")
+    parser.add_argument("--warm", type=int, default=3, help="runs per revision and sequence after the first")
     parser.add_argument("--out", default=str(Path(__file__).with_name("results-first-run.md")))
     args = parser.parse_args()
     try:  # before any run: an --out holding someone else's file is refused, nothing written
@@ -82,34 +85,41 @@ def main() -> None:
                 check=True,
             ).stdout.strip()
         try:
-            times: dict[str, list[float]] = {r: [] for r in revisions}
+            times: dict[str, list[list[float]]] = {r: [] for r in revisions}
             counts: dict[str, set] = {r: set() for r in revisions}
-            for run in range(1 + args.warm):  # run 0 is the first (empty cache)
+            for sequence in range(args.cold):
                 for revision in revisions:
-                    out = root / f"out-{commits[revision]}-{run}"
-                    seconds, summary = one_run(sources[revision], root / f"cache-{commits[revision]}", config, out)
-                    times[revision].append(seconds)
-                    completeness = summary.get("completeness", {}).get("method", "?")
-                    counts[revision].add((summary["complex_solutions"], summary["real_solutions"], completeness))
-                    print(f"{revision} run {run}: {seconds:.1f} s", file=sys.stderr)
+                    times[revision].append([])
+                for run in range(1 + args.warm):  # run 0 is the first (empty cache)
+                    for revision in revisions:
+                        tag = f"{commits[revision]}-{sequence}"
+                        out = root / f"out-{tag}-{run}"
+                        seconds, summary = one_run(sources[revision], root / f"cache-{tag}", config, out)
+                        times[revision][-1].append(seconds)
+                        completeness = summary.get("completeness", {}).get("method", "?")
+                        counts[revision].add((summary["complex_solutions"], summary["real_solutions"], completeness))
+                        print(f"{revision} sequence {sequence} run {run}: {seconds:.1f} s", file=sys.stderr)
         finally:
             for path in sources.values():
                 subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(path)], check=False)
     text = [
-        f"Command: `python benchmarks/first_run.py --revisions {args.revisions} --warm {args.warm}`",
+        f"Command: `python benchmarks/first_run.py --revisions {args.revisions} --cold {args.cold} --warm {args.warm}`",
         "",
         f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
         f"numba {numba.__version__}.  Config: {config.name}.  Each run: `dln solve CONFIG --json` "
         "in a fresh process (`python -m dlnlandscape.cli`), wall seconds; revisions alternate run by run.",
         "",
-        "| revision | commit | first run (empty cache) s | warm runs s (median, range) | complex, real, completeness |",
-        "|---|---|---|---|---|",
+        "| revision | commit | first runs (empty cache) s | second runs s | later runs s (median, range) "
+        "| complex, real, completeness |",
+        "|---|---|---|---|---|---|",
     ]
     for revision in revisions:
-        first, warm = times[revision][0], times[revision][1:]
-        spread = f"{statistics.median(warm):.2f} ({min(warm):.2f}–{max(warm):.2f})" if warm else "–"
+        firsts = ", ".join(f"{runs[0]:.1f}" for runs in times[revision])
+        seconds = ", ".join(f"{runs[1]:.1f}" for runs in times[revision] if len(runs) > 1) or "–"
+        later = [t for runs in times[revision] for t in runs[2:]]
+        spread = f"{statistics.median(later):.2f} ({min(later):.2f}–{max(later):.2f})" if later else "–"
         agreed = "; ".join(f"{c:,}, {r:,}, {m}" for c, r, m in sorted(counts[revision]))
-        text.append(f"| {revision} | {commits[revision]} | {first:.1f} | {spread} | {agreed} |")
+        text.append(f"| {revision} | {commits[revision]} | {firsts} | {seconds} | {spread} | {agreed} |")
     with result_file(Path(args.out), "--out", is_first_run_table) as tmp:
         tmp.write_text("\n".join(text) + "\n", encoding="utf-8")
     print("\n".join(text))

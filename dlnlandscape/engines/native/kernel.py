@@ -306,13 +306,11 @@ if HAVE_NUMBA:
 
     @nb.njit(cache=_CACHE)
     def _rk4_work(k):  # pragma: no cover
-        """Per-block buffers of an RK4 step (`_rk4_one`): the four stages, the corrected point,
-        the start point, the next step's first stage, and the step's record (`_rk4_one`)."""
+        """Per-block buffers of an RK4 step (`_rk4_predict`): the four stages (rows; row 0 is the
+        tangent at the step's start), the predicted and corrected point, the start point, the
+        next step's first stage, and the step's record (`_correct`)."""
         return (
-            np.empty(k, np.complex128),
-            np.empty(k, np.complex128),
-            np.empty(k, np.complex128),
-            np.empty(k, np.complex128),
+            np.empty((4, k), np.complex128),
             np.empty(k, np.complex128),
             np.empty(k, np.complex128),
             np.empty(k, np.complex128),
@@ -353,40 +351,36 @@ if HAVE_NUMBA:
         return _lu_solve(Hy, out)
 
     @nb.njit(cache=_CACHE, error_model="numpy", inline="always")
-    def _rk4_one(y, h, s0, ds, kk, data, buf, k1, k2, k3, k4, z, norms, have_k1, next_k1):  # pragma: no cover
-        """One RK4 predictor step of length h (in u, s = s0 + u·ds) from y and two Newton
-        corrections, into z; False when a tangent could not be computed (z is then meaningless).
-
-        `norms` records the step: the two correction norms (∞ where a solve failed), whether
-        `next_k1` holds the next step's first stage (norms[2] = 1), whether k1 holds this one's
-        (norms[3] = 1).  With `have_k1`, k1 is already this step's first stage — the tangent at
-        (y, s0) does not depend on h, so after a rejected step it is still right.  The second
-        Newton correction factors the Jacobian at the once-corrected point and at t(s0 + h·ds);
-        with ∂H/∂t there, the same factorisation gives the tangent the next step starts from
-        (`next_k1`), off the corrected point by the second correction only (≤ a tenth of the
-        first on an accepted step).  One evaluation and one factorisation of six per step saved."""
+    def _rk4_predict(y, h, s0, ds, kk, data, buf, K, z, norms, have_k1):  # pragma: no cover
+        """z ← the RK4 prediction of length h (in u, s = s0 + u·ds) from y, the stages into the
+        rows of K; False when a tangent could not be computed (z is then meaningless, both
+        correction norms ∞).  norms[3] = 1 when K[0] holds the tangent at (y, s0): with
+        `have_k1` it already does — it does not depend on h, so after a rejected step it is
+        still right, and after an accepted one the last correction left it (`_correct`).
+        Prediction only: the caller corrects, so the compiled loop has one correction for both
+        predictors (this and `hermite_predict`)."""
         k = y.shape[0]
         norms[2] = 0.0
-        ok = True
-        if not have_k1:
-            ok = _tangent(y, s0, ds, data, kk, k1, buf)
-        norms[3] = 1.0 if ok else 0.0
+        norms[3] = 1.0 if have_k1 else 0.0
+        for stage in range(4):
+            if stage == 0:
+                if have_k1:
+                    continue
+                frac = 0.0
+                for j in range(k):
+                    z[j] = y[j]
+            else:
+                frac = 0.5 if stage < 3 else 1.0
+                for j in range(k):
+                    z[j] = y[j] + frac * h * K[stage - 1, j]
+            if not _tangent(z, s0 + frac * h * ds, ds, data, kk, K[stage], buf):
+                norms[0] = np.inf
+                norms[1] = np.inf
+                return False
+            if stage == 0:
+                norms[3] = 1.0
         for j in range(k):
-            z[j] = y[j] + 0.5 * h * k1[j]
-        ok = ok and _tangent(z, s0 + 0.5 * h * ds, ds, data, kk, k2, buf)
-        for j in range(k):
-            z[j] = y[j] + 0.5 * h * k2[j]
-        ok = ok and _tangent(z, s0 + 0.5 * h * ds, ds, data, kk, k3, buf)
-        for j in range(k):
-            z[j] = y[j] + h * k3[j]
-        ok = ok and _tangent(z, s0 + h * ds, ds, data, kk, k4, buf)
-        if not ok:
-            norms[0] = np.inf
-            norms[1] = np.inf
-            return False
-        for j in range(k):
-            z[j] = y[j] + h / 6.0 * (k1[j] + 2.0 * k2[j] + 2.0 * k3[j] + k4[j])
-        _correct(z, s0 + h * ds, ds, kk, data, buf, norms, next_k1)
+            z[j] = y[j] + h / 6.0 * (K[0, j] + 2.0 * K[1, j] + 2.0 * K[2, j] + K[3, j])
         return True
 
     @nb.njit(cache=_CACHE, error_model="numpy", inline="always")
@@ -423,7 +417,9 @@ if HAVE_NUMBA:
     @nb.njit(cache=_CACHE, error_model="numpy", inline="always")
     def _correct(z, s1, ds, kk, data, buf, norms, next_k1):  # pragma: no cover
         """Two Newton corrections of z at s1 (norms[0], norms[1]); the second's factorisation,
-        with ∂H/∂t there, also gives the tangent the next step starts from (norms[2] = 1)."""
+        with ∂H/∂t there, also gives the tangent the next step starts from (norms[2] = 1) — off
+        the corrected point by the second correction only (≤ a tenth of the first on an accepted
+        step): one evaluation and one factorisation of six per RK4 step saved."""
         k = z.shape[0]
         Hv, Hy, Ht = buf[0], buf[1], buf[2]
         norms[2] = 0.0
@@ -449,10 +445,11 @@ if HAVE_NUMBA:
         correction norms go to out_y, out_n1, out_n2 (∞ where a solve failed)."""
         k = Y.shape[1]
         buf = _work(k, data.n, data.max_power, _scratch_size(data), data.widths)
-        k1, k2, k3, k4, z, y, k1_next, norms = _rk4_work(k)
+        K, z, y, k1_next, norms = _rk4_work(k)
         for p in range(lo, hi):
             y[:] = Y[p]
-            if _rk4_one(y, Hstep[p], S0[p], DS[p], which[p], data, buf, k1, k2, k3, k4, z, norms, False, k1_next):
+            if _rk4_predict(y, Hstep[p], S0[p], DS[p], which[p], data, buf, K, z, norms, False):
+                _correct(z, S0[p] + Hstep[p] * DS[p], DS[p], which[p], data, buf, norms, k1_next)
                 out_y[p] = z
             out_n1[p] = norms[0]
             out_n2[p] = norms[1]
@@ -485,7 +482,7 @@ if HAVE_NUMBA:
         min_step, noise_floor, reuse_tangent, history); the state arrays are updated in place;
         STATUS becomes 4 on reaching s_b, 3 on failure (step underflow or max_steps).  With
         reuse_tangent, a step starts from the tangent its predecessor's last correction left
-        (`_rk4_one`): the same rules, five evaluations and factorisations a step instead of six.
+        (`_correct`): the same rules, five evaluations and factorisations a step instead of six.
         With history > 0 as well, a step whose path has accepted points behind it on this arc
         (BEHIND, BEHIND_U: up to `history` of them with their tangents) predicts by extrapolating
         them (`hermite_predict`) — two evaluations and factorisations a step, the corrections'
@@ -502,7 +499,8 @@ if HAVE_NUMBA:
         reuse = control[4] != 0.0
         history = int(control[5]) if reuse else 0  # accepted points kept behind for the predictor
         buf = _work(k, data.n, data.max_power, _scratch_size(data), data.widths)
-        k1, k2, k3, k4, z, y, k1_next, norms = _rk4_work(k)
+        K, z, y, k1_next, norms = _rk4_work(k)
+        k1 = K[0]  # the tangent at the step's start
         nodes = np.empty(2 * history + 2)
         diffs = np.empty(2 * history + 2, np.complex128)
         back = np.empty(max(history, 1))
@@ -526,10 +524,11 @@ if HAVE_NUMBA:
                 if used:  # no evaluation, no factorisation: the two corrections alone
                     hermite_predict(y, k1, BEHIND[p], back, used, h, z, nodes, diffs)
                     norms[3] = 1.0
-                    _correct(z, s0 + h * ds, ds, which[p], data, buf, norms, k1_next)
                     ok = True
                 else:
-                    ok = _rk4_one(y, h, s0, ds, which[p], data, buf, k1, k2, k3, k4, z, norms, have_k1, k1_next)
+                    ok = _rk4_predict(y, h, s0, ds, which[p], data, buf, K, z, norms, have_k1)
+                if ok:  # one call site (see _rk4_predict)
+                    _correct(z, s0 + h * ds, ds, which[p], data, buf, norms, k1_next)
                 n1, n2 = norms[0], norms[1]
                 scale = 0.0
                 for j in range(k):
