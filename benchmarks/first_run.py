@@ -46,13 +46,31 @@ def checkout(revision: str, into: Path) -> Path:
     return path
 
 
-def one_run(source: Path, cache: Path, config: Path, out: Path) -> tuple[float, dict]:
-    """Wall seconds of `dln solve config --json` in a fresh process on `source`'s code."""
+def environment(source: Path, cache: Path) -> dict[str, str]:
     env = {**os.environ, "PYTHONPATH": str(source), "DLN_CACHE_DIR": str(cache)}
     env.pop("NUMBA_CACHE_DIR", None)
+    return env
+
+
+def check_imports_from(source: Path, scratch: Path) -> None:
+    """Raise unless a process started as `one_run` starts them imports dlnlandscape from `source`
+    (`python -m` puts its working directory first on sys.path: run from a checkout, every
+    revision would have been that checkout's code)."""
+    probe = [sys.executable, "-c", "import dlnlandscape; print(dlnlandscape.__file__)"]
+    env = environment(source, scratch / "probe-cache")
+    where = subprocess.run(probe, env=env, cwd=scratch, capture_output=True, text=True, check=True).stdout.strip()
+    if not Path(where).resolve().is_relative_to(source.resolve()):
+        raise RuntimeError(f"dlnlandscape imported from {where}, not from {source}")
+
+
+def one_run(source: Path, cache: Path, config: Path, out: Path) -> tuple[float, dict]:
+    """Wall seconds of `dln solve config --json` in a fresh process on `source`'s code (started in
+    the scratch directory beside `cache`, where no other dlnlandscape is)."""
     command = [sys.executable, "-m", "dlnlandscape.cli", "solve", str(config), "--json", "--out", str(out)]
     began = time.perf_counter()
-    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        command, env=environment(source, cache), cwd=cache.parent, capture_output=True, text=True, check=False
+    )
     seconds = time.perf_counter() - began
     if done.returncode != 0:
         raise RuntimeError(f"{source}: exit {done.returncode}: {done.stderr.strip()[-400:]}")
@@ -78,6 +96,7 @@ def main() -> None:
         sources, commits = {}, {}
         for revision in revisions:
             sources[revision] = checkout(revision, root)
+            check_imports_from(sources[revision], root)
             commits[revision] = subprocess.run(
                 ["git", "-C", str(sources[revision]), "rev-parse", "--short", "HEAD"],
                 capture_output=True,
