@@ -21,8 +21,9 @@ seeds of 7-dimensional components passed as 8- and 9-dimensional with residuals 
 missed every witness slice, and one degree-3 component was left without seeds; true
 components' points came out at ≤ 4·10⁻¹⁶.  Directions with h below ~10⁻¹³/ε stay unresolved.
 
-Candidate k run from a generous corank down to 1 (each with a second, smaller step); none
-passing means an isolated (possibly multiple) point, dimension 0.  A passing seed also yields
+Candidate k run from a generous corank down to 1 (each with a second, smaller step, and both
+again along other random directions, `dimension_directions`: a slice can meet the component at
+a singular point); none passing means an isolated (possibly multiple) point, dimension 0.  A passing seed also yields
 a generic nearby point of its component, from which the witness set is built (witness.py).
 """
 
@@ -75,7 +76,9 @@ def local_dimensions(
     for k in range(int(corank.max(initial=0)), 0, -1):
         if k not in slicings:
             slicings[k] = Slicing.random(n, k, 1.0, rng)
-        for step in (options.move, options.move / 10):  # a second, smaller step off the seed
+        # a second, smaller step off the seed; then other random directions for the seeds left
+        steps = (options.move, options.move / 10) * max(1, options.dimension_directions)
+        for step in steps:
             todo = np.flatnonzero((dims == 0) & (corank >= k))
             if todo.size == 0:
                 break
