@@ -148,6 +148,7 @@ def solve(
                 "it (--resume continues it)",
                 err=True,
             )
+        notice = None  # said when the engine starts tracking: an input refused before stays one line
         native = config.solver.backend == "native" or (
             config.solver.backend == "auto" and importlib.util.find_spec("juliacall") is None
         )
@@ -155,11 +156,13 @@ def solve(
             from .doctor import first_run_notice
 
             notice = first_run_notice()
-            if notice:
-                click.echo(f"dln: {notice}", err=True)
         with stop_on_signals(control):  # SIGINT/SIGTERM: a partial result instead of nothing
             result = api.solve(
-                config, progress=Progress(enabled=not quiet and not as_json), force=force, began=began, control=control
+                config,
+                progress=Progress(enabled=not quiet and not as_json, notice=notice),
+                force=force,
+                began=began,
+                control=control,
             )
             directory = result.save(config.output_dir, origin=config.output_origin)
         stopped = result.summary.get("stopped_early")

@@ -162,6 +162,27 @@ def test_verify_without_msolve_exits_3(tmp_path: Path, monkeypatch: pytest.Monke
     assert len(lines) == 1 and "msolve" in lines[0] and not (tmp_path / "c").exists()
 
 
+def test_the_first_run_notice_comes_when_tracking_starts_never_before_a_refusal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """A solve whose kernels are not cached says so once, when the engine starts; input refused
+    before that gets its one-line error alone (the notice must not turn it into two lines)."""
+    from dlnlandscape import doctor
+
+    monkeypatch.setattr(doctor, "first_run_notice", lambda: "compiling the engine's kernels first (test)")
+    cfg = tmp_path / "tiny.yaml"
+    cfg.write_text(TINY)
+    solved = CliRunner().invoke(main, ["solve", str(cfg), "--out", str(tmp_path / "a"), "--backend", "native"])
+    assert solved.exit_code == 0, solved.output
+    assert solved.output.count("compiling the engine's kernels first (test)") == 1
+    assert solved.output.index("compiling the engine") < solved.output.index("dln solve:")  # before the table
+    quiet = CliRunner().invoke(main, ["solve", str(cfg), "--out", str(tmp_path / "b"), "--quiet"])
+    assert quiet.exit_code == 0 and "compiling" not in quiet.output
+    monkeypatch.setenv("DLN_MSOLVE", str(tmp_path / "no-msolve"))
+    refused = CliRunner().invoke(main, ["solve", str(cfg), "--out", str(tmp_path / "c"), "--verify", "degree"])
+    assert refused.exit_code == 3 and len(refused.output.strip().splitlines()) == 1, refused.output
+
+
 def _quickstart_copy(tmp_path: Path) -> Path:
     cfg = tmp_path / "quick.yaml"
     cfg.write_text((ROOT / "configs" / "quickstart.yaml").read_text())

@@ -29,8 +29,11 @@ class Progress:
     without a trusted count) a counter.  The engine's `note` — for monodromy the round, the
     solutions per pattern, loops and path-steps per second — is the bar's description."""
 
-    def __init__(self, enabled: bool) -> None:
+    def __init__(self, enabled: bool, notice: str | None = None) -> None:
+        """`notice`: a line for stderr when the engine starts (`start`), on a terminal or not —
+        e.g. that the kernels compile first; input refused before that stays a one-line error."""
         self.enabled = enabled and sys.stderr.isatty()
+        self.notice = notice
         self.total = 0
         self.done = 0
         self.began = 0.0
@@ -39,6 +42,10 @@ class Progress:
         self._task: Any = None
 
     def start(self, total: int) -> None:
+        if self.notice:
+            sys.stderr.write(f"dln: {self.notice}\n")
+            sys.stderr.flush()
+            self.notice = None
         self.total = total
         self.done = 0
         self.began = time.monotonic()
