@@ -26,7 +26,7 @@ from .version import __version__
 # everything it calls compiled in, so these being cached is what "warm" means.  (Helpers inlined
 # into them are never cached on their own; the γ-trick's Newton step and the one-step RK4 compile
 # when a start system or a test first uses them.)
-FIRST_COMPILE = "~30 s on 2 cores, once per installation"  # measured on the quickstart: benchmarks/results-step-cost.md
+FIRST_COMPILE = "~30 s on 2 cores, once per installation"  # the quickstart: benchmarks/results-first-run.md
 COMPILED = {
     "engines/native/kernel.py": ("track_paths",),
     "analysis/bkk.py": ("_filter_all", "_child_region", "_feasible"),

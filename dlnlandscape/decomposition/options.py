@@ -23,9 +23,9 @@ class ComponentOptions:
     # (h: the Hessian's near-zero eigenvalues; (2,2,2,2) m=3 with μ₂ = 4e-5: 1.5e-12–1e-10, true ≤ 4e-16)
     dimension_residual_tol: float = 1e-13
     # random kernel directions tried per candidate dimension (each with both steps) before a seed
-    # is judged not that dimensional: on (2,2,2,2) m=3-like data one seed of a 7-dimensional
-    # component in twelve drew a direction whose slice met the component at a singular point
-    # (condition 4.5e16) for both steps and came out isolated; two of five directions do that there
+    # is judged not that dimensional: on (2,2,2,2) with X = I, Y = diag(1, 1e-5) one seed of twelve
+    # on a 7-dimensional component drew a direction whose slice met the component at a singular
+    # point (condition 4.5e16) for both steps and came out isolated; two of five directions do that
     dimension_directions: int = 3
     same_loss: float = 1e-8  # relative loss difference of points of one component (the loss is constant on it)
     newton_tol: float = 1e-10  # relative last Newton step of a converged point
