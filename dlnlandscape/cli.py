@@ -8,7 +8,6 @@ Exit codes: 0 success; 1 anything unexpected; 2 bad config or usage; 3 backend u
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import json
 import os
 import sys
@@ -148,18 +147,10 @@ def solve(
                 "it (--resume continues it)",
                 err=True,
             )
-        notice = None  # said when the engine starts tracking: an input refused before stays one line
-        native = config.solver.backend == "native" or (
-            config.solver.backend == "auto" and importlib.util.find_spec("juliacall") is None
-        )
-        if native and not quiet and not as_json:
-            from .doctor import first_run_notice
-
-            notice = first_run_notice()
         with stop_on_signals(control):  # SIGINT/SIGTERM: a partial result instead of nothing
             result = api.solve(
                 config,
-                progress=Progress(enabled=not quiet and not as_json, notice=notice),
+                progress=Progress(enabled=not quiet and not as_json),
                 force=force,
                 began=began,
                 control=control,

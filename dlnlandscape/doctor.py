@@ -8,8 +8,6 @@ state and, when something is missing or wrong, the fix.
 
 from __future__ import annotations
 
-import ast
-import hashlib
 import importlib.metadata
 import importlib.util
 import os
@@ -19,18 +17,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .common.caches import bkk_cache_file, cache_root, numba_cache_dir, user_cache_root
+from .common.caches import (
+    FIRST_COMPILE,
+    bkk_cache_file,
+    cache_entries,
+    cache_root,
+    numba_cache_dir,
+    user_cache_root,
+)
 from .version import __version__
-
-# The compiled functions a solve calls from Python, per module: numba caches each of them with
-# everything it calls compiled in, so these being cached is what "warm" means.  (Helpers inlined
-# into them are never cached on their own; the γ-trick's Newton step and the one-step RK4 compile
-# when a start system or a test first uses them.)
-FIRST_COMPILE = "~30 s on 2 cores, once per installation"  # the quickstart: benchmarks/results-first-run.md
-COMPILED = {
-    "engines/native/kernel.py": ("track_paths",),
-    "analysis/bkk.py": ("_filter_all", "_child_region", "_feasible"),
-}
 
 
 @dataclass(frozen=True)
@@ -52,19 +47,6 @@ def _version(distribution: str) -> str | None:
         return None
 
 
-def compiled_functions(source: Path, names: tuple[str, ...] | None = None) -> list[tuple[str, int]]:
-    """(name, first line) of the numba-decorated functions of a module (all, or those `names`);
-    numba names its cache files `<module>.<name>-<first line>.py<ver>.nbi`, the first line being
-    the decorator's."""
-    tree = ast.parse(source.read_text(encoding="utf-8"))
-    out = []
-    for node in ast.walk(tree):
-        wanted = isinstance(node, ast.FunctionDef) and (names is None or node.name in names)
-        if wanted and any("njit" in ast.unparse(d) for d in node.decorator_list):
-            out.append((node.name, min(d.lineno for d in node.decorator_list)))
-    return out
-
-
 def numba_cache_state(cache_dir: Path | None) -> tuple[str, bool]:
     """Whether the compiled kernels are in numba's cache: warm, partly, cold or stale."""
     if cache_dir is None:
@@ -81,40 +63,6 @@ def numba_cache_state(cache_dir: Path | None) -> tuple[str, bool]:
     note = f", {stale} older than their source (recompiled on first use)" if stale else ""
     state = f"partly warm: {cached} of {expected} compiled functions cached (the rest compile when first used)"
     return state + note, True
-
-
-def cache_entries(cache_dir: Path) -> list[tuple[str, str, str]]:
-    """(module, function, "cached" | "stale" | "missing") for every function of COMPILED."""
-    package = Path(__file__).resolve().parent
-    tag = f"py{sys.version_info[0]}{sys.version_info[1]}"
-    out = []
-    for relative, names in COMPILED.items():
-        source = package / relative
-        if not source.is_file():
-            continue
-        folder = source.parent
-        # numba.core.caching: <cache dir>/<parent folder name>_<sha1 of the folder's absolute path>
-        sub = cache_dir / f"{folder.name}_{hashlib.sha1(str(folder).encode()).hexdigest()}"
-        for name, line in compiled_functions(source, names):
-            index = sub / f"{source.stem}.{name}-{line}.{tag}.nbi"
-            state = "missing"
-            if index.is_file():
-                state = "stale" if index.stat().st_mtime < source.stat().st_mtime else "cached"
-            out.append((relative, name, state))
-    return out
-
-
-def first_run_notice() -> str | None:
-    """What to tell before a native solve whose tracking kernel is not in numba's cache yet (else
-    None): without it a newcomer's first `dln solve` sits silent through the compile.  (The BKK
-    kernels compile only for an architecture whose bound is not in the BKK cache: a few seconds.)"""
-    cache, _ = numba_cache_dir()
-    if cache is None:
-        return "numba cannot cache here (no writable cache directory): this solve compiles the engine's kernels first"
-    tracking = [state for module, name, state in cache_entries(cache) if name == "track_paths"]
-    if tracking and tracking[0] == "cached":
-        return None
-    return f"compiling the engine's kernels first ({FIRST_COMPILE}; `dln doctor` shows the cache state)"
 
 
 def leftovers_in_install() -> list[Path]:

@@ -167,9 +167,9 @@ def test_the_first_run_notice_comes_when_tracking_starts_never_before_a_refusal(
 ):
     """A solve whose kernels are not cached says so once, when the engine starts; input refused
     before that gets its one-line error alone (the notice must not turn it into two lines)."""
-    from dlnlandscape import doctor
+    from dlnlandscape.common import caches
 
-    monkeypatch.setattr(doctor, "first_run_notice", lambda: "compiling the engine's kernels first (test)")
+    monkeypatch.setattr(caches, "first_run_notice", lambda: "compiling the engine's kernels first (test)")
     cfg = tmp_path / "tiny.yaml"
     cfg.write_text(TINY)
     solved = CliRunner().invoke(main, ["solve", str(cfg), "--out", str(tmp_path / "a"), "--backend", "native"])

@@ -13,6 +13,7 @@ from click.testing import CliRunner
 
 from dlnlandscape import doctor
 from dlnlandscape.cli import main
+from dlnlandscape.common import caches
 
 
 def test_dln_doctor_lists_every_part_and_the_cache_places(tmp_path: Path, monkeypatch):
@@ -32,10 +33,10 @@ def _index_files(cache: Path) -> list[Path]:
     package = Path(doctor.__file__).resolve().parent
     tag = f"py{sys.version_info[0]}{sys.version_info[1]}"
     out = []
-    for relative, names in doctor.COMPILED.items():
+    for relative, names in caches.COMPILED.items():
         source = package / relative
         sub = cache / f"{source.parent.name}_{hashlib.sha1(str(source.parent).encode()).hexdigest()}"
-        functions = doctor.compiled_functions(source, names)
+        functions = caches.compiled_functions(source, names)
         out += [sub / f"{source.stem}.{name}-{line}.{tag}.nbi" for name, line in functions]
     return out
 
@@ -68,14 +69,14 @@ def test_a_solve_tells_first_that_it_compiles_until_the_tracking_kernel_is_cache
     once the tracking kernel (which embeds every evaluator) is cached."""
     monkeypatch.setenv("DLN_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.delenv("NUMBA_CACHE_DIR", raising=False)
-    cache, _ = doctor.numba_cache_dir()
-    assert "compiling the engine's kernels first" in (doctor.first_run_notice() or "")
+    cache, _ = caches.numba_cache_dir()
+    assert "compiling the engine's kernels first" in (caches.first_run_notice() or "")
     track = next(f for f in _index_files(cache) if ".track_paths-" in f.name)
     track.parent.mkdir(parents=True, exist_ok=True)
     track.write_bytes(b"")
-    assert doctor.first_run_notice() is None
+    assert caches.first_run_notice() is None
     os.utime(track, (0, 0))  # older than kernel.py: numba recompiles it
-    assert doctor.first_run_notice() is not None
+    assert caches.first_run_notice() is not None
 
 
 def test_the_names_looked_for_are_those_numba_writes():

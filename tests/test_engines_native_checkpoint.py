@@ -38,6 +38,8 @@ class StopAfterRounds:
 
     def finish(self) -> None: ...
 
+    def notice(self, text: str) -> None: ...
+
     def note(self, text: str) -> None:
         if text.startswith("monodromy round"):
             self.seen += 1

@@ -25,7 +25,9 @@ compiled in every process, slower but correct) rather than failing.
 
 from __future__ import annotations
 
+import ast
 import contextlib
+import hashlib
 import os
 import sys
 import tempfile
@@ -141,3 +143,61 @@ def tolerate_broken_cache(namespace: dict[str, object]) -> None:
 
         cache.load_overload, cache.save_overload = load_overload, save_overload
         cache._dln_tolerant = True
+
+
+# The compiled functions a solve calls from Python, per module: numba caches each of them with
+# everything it calls compiled in, so these being cached is what "warm" means.  (Helpers inlined
+# into them are never cached on their own; the γ-trick's Newton step and the one-step RK4 compile
+# when a start system or a test first uses them.)
+FIRST_COMPILE = "~30 s on 2 cores, once per installation"  # the quickstart: benchmarks/results-first-run.md
+COMPILED = {
+    "engines/native/kernel.py": ("track_paths",),
+    "analysis/bkk.py": ("_filter_all", "_child_region", "_feasible"),
+}
+
+
+def compiled_functions(source: Path, names: tuple[str, ...] | None = None) -> list[tuple[str, int]]:
+    """(name, first line) of the numba-decorated functions of a module (all, or those `names`);
+    numba names its cache files `<module>.<name>-<first line>.py<ver>.nbi`, the first line being
+    the decorator's."""
+    tree = ast.parse(source.read_text(encoding="utf-8"))
+    out = []
+    for node in ast.walk(tree):
+        wanted = isinstance(node, ast.FunctionDef) and (names is None or node.name in names)
+        if wanted and any("njit" in ast.unparse(d) for d in node.decorator_list):
+            out.append((node.name, min(d.lineno for d in node.decorator_list)))
+    return out
+
+
+def cache_entries(cache_dir: Path) -> list[tuple[str, str, str]]:
+    """(module, function, "cached" | "stale" | "missing") for every function of COMPILED."""
+    package = Path(__file__).resolve().parent.parent  # the dlnlandscape package
+    tag = f"py{sys.version_info[0]}{sys.version_info[1]}"
+    out = []
+    for relative, names in COMPILED.items():
+        source = package / relative
+        if not source.is_file():
+            continue
+        folder = source.parent
+        # numba.core.caching: <cache dir>/<parent folder name>_<sha1 of the folder's absolute path>
+        sub = cache_dir / f"{folder.name}_{hashlib.sha1(str(folder).encode()).hexdigest()}"
+        for name, line in compiled_functions(source, names):
+            index = sub / f"{source.stem}.{name}-{line}.{tag}.nbi"
+            state = "missing"
+            if index.is_file():
+                state = "stale" if index.stat().st_mtime < source.stat().st_mtime else "cached"
+            out.append((relative, name, state))
+    return out
+
+
+def first_run_notice() -> str | None:
+    """What to tell before a native solve whose tracking kernel is not in numba's cache yet (else
+    None): without it a newcomer's first `dln solve` sits silent through the compile.  (The BKK
+    kernels compile only for an architecture whose bound is not in the BKK cache: a few seconds.)"""
+    cache, _ = numba_cache_dir()
+    if cache is None:
+        return "numba cannot cache here (no writable cache directory): this solve compiles the engine's kernels first"
+    tracking = [state for module, name, state in cache_entries(cache) if name == "track_paths"]
+    if tracking and tracking[0] == "cached":
+        return None
+    return f"compiling the engine's kernels first ({FIRST_COMPILE}; `dln doctor` shows the cache state)"

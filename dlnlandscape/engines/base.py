@@ -146,6 +146,9 @@ class Progress(Protocol):
 
     def note(self, text: str) -> None: ...
 
+    def notice(self, text: str) -> None:
+        """A one-off line for the person waiting (e.g. that the kernels compile first)."""
+
     def finish(self) -> None: ...
 
 

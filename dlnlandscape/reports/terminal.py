@@ -29,11 +29,9 @@ class Progress:
     without a trusted count) a counter.  The engine's `note` — for monodromy the round, the
     solutions per pattern, loops and path-steps per second — is the bar's description."""
 
-    def __init__(self, enabled: bool, notice: str | None = None) -> None:
-        """`notice`: a line for stderr when the engine starts (`start`), on a terminal or not —
-        e.g. that the kernels compile first; input refused before that stays a one-line error."""
+    def __init__(self, enabled: bool) -> None:
+        self.speaks = enabled  # notices go to stderr on a terminal or not; the bar only on one
         self.enabled = enabled and sys.stderr.isatty()
-        self.notice = notice
         self.total = 0
         self.done = 0
         self.began = 0.0
@@ -42,10 +40,6 @@ class Progress:
         self._task: Any = None
 
     def start(self, total: int) -> None:
-        if self.notice:
-            sys.stderr.write(f"dln: {self.notice}\n")
-            sys.stderr.flush()
-            self.notice = None
         self.total = total
         self.done = 0
         self.began = time.monotonic()
@@ -53,6 +47,13 @@ class Progress:
     def advance(self, count: int) -> None:
         self.done += count
         self._show()
+
+    def notice(self, text: str) -> None:
+        """A line on stderr (the engine says it once it runs: input refused before stays a
+        one-line error)."""
+        if self.speaks:
+            sys.stderr.write(f"dln: {text}\n")
+            sys.stderr.flush()
 
     def note(self, text: str) -> None:
         self.text = text

@@ -78,6 +78,7 @@ class NativeEngine:
         # (measured: (2,2,2,2) monodromy 16 s → 5.5 s on 2 cores).
         from threadpoolctl import threadpool_limits
 
+        _announce_compile(progress)
         with threadpool_limits(limits=1, user_api="blas"), executor_for(options) as executor, using(executor):
             result = self._solve(problem, options, progress, control)
         return with_executor_record(result, executor)
@@ -230,6 +231,7 @@ class NativeEngine:
                 options.source, "data.instances", "instances need regularization.kind: generalized (a generic family)"
             )
         seed = int(options.seed)
+        _announce_compile(progress)
         with threadpool_limits(limits=1, user_api="blas"), executor_for(options) as executor, using(executor):
             threads = _set_threads(int(options.threads))
             began = time.perf_counter()
@@ -306,6 +308,17 @@ def resolve_start(options: SolverOptions, problem: Problem) -> str:
     if start == "auto":
         return "monodromy" if generic and problem.n > 4 else "multihomogeneous"
     return start
+
+
+def _announce_compile(progress: Progress | None) -> None:
+    """Tell the person waiting when this solve compiles the kernels first (`first_run_notice`):
+    a newcomer's first solve otherwise sits silent through ~30 s of compiling."""
+    if progress is not None:
+        from ...common.caches import first_run_notice
+
+        notice = first_run_notice()
+        if notice:
+            progress.notice(notice)
 
 
 def _set_threads(requested: int) -> int:
