@@ -406,6 +406,28 @@ def test_a_pattern_moved_to_a_fresh_base_point_keeps_its_count_and_its_trace_ver
         assert outcome.deviation < 1e-12 if complete else outcome.deviation > 1e-7
 
 
+def test_witnesses_carried_to_a_fresh_slice_prove_the_set_there_without_a_loop():
+    """TraceTest.carry moves a slice's witnesses to a fresh slice at the same base point: from a
+    complete witness set every orbit arrives and the trace passes on the fresh slice before any
+    of its loops; from a set one witness orbit short, one orbit fewer arrives and the trace fails
+    (the carry can neither complete nor prove a set by itself)."""
+    solver = _monodromy([2, 2, 2], 1)
+    test: TraceTest = solver.trace  # type: ignore[attr-defined]
+    c = max(solver.components, key=lambda c: c.known.shape[0])  # type: ignore[attr-defined]
+    old = c.slice
+    assert c.completeness == "trace_test" and old.outcome.passed and old.witness_reps.shape[0] > 10
+    short = replace(old, witness_reps=old.witness_reps[1:])
+    for source, complete in ((old, True), (short, False)):
+        fresh = test.open(c.active, c.base, c.base_problem, c.known)
+        assert not np.allclose(fresh.a, old.a) and fresh.witness_reps.shape[0] == 0
+        arrived = test.carry(source, fresh)
+        assert arrived == source.witness_reps.shape[0] == fresh.witness_reps.shape[0] and not fresh.loops
+        assert np.abs(fresh.evaluate(fresh.witness_reps, np.zeros(arrived))[0]).max() < 1e-8
+        outcome = test.evaluate([fresh], [c.reps])[0]
+        assert outcome.evaluated and outcome.passed == complete
+        assert outcome.deviation < 1e-12 if complete else outcome.deviation > 1e-7
+
+
 def test_a_failed_trace_that_stalls_moves_the_pattern_before_its_second_slice():
     """A pattern whose trace failed and whose loops and witness loops found nothing for the
     patience moves to a fresh base point and opens its second slice there; after MAX_SLICES

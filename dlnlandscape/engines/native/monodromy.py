@@ -413,10 +413,14 @@ class MonodromySolver:
             # the trace says points are missing and none turns up: often a witness out of reach
             # on this slice (|λ| ~ 10⁶ or more, near a pole of the random pencil) — try a fresh
             # one before the heuristic (measured on (2,2,2,2) m = 2: 7,804 witnesses, one missing),
-            # at a fresh base point if the pattern's set can be moved there (`move_base`)
-            assert self.trace is not None
-            self.move_base(c)
+            # at a fresh base point if the pattern's set can be moved there (`move_base`); where it
+            # cannot, the old slice's witnesses are carried over (`TraceTest.carry`) — at a moved
+            # base they are regrown, being the ill-conditioned ones the move is meant to leave
+            assert self.trace is not None and s is not None
+            moved = self.move_base(c)
             c.slice = self.trace.open(c.active, c.base, c.base_problem, c.known)
+            if not moved:
+                self.trace.carry(s, c.slice)
             c.slices_opened += 1
             c.stagnant = 0
             return
