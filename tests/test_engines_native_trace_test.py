@@ -428,6 +428,59 @@ def test_witnesses_carried_to_a_fresh_slice_prove_the_set_there_without_a_loop()
         assert outcome.deviation < 1e-12 if complete else outcome.deviation > 1e-7
 
 
+def test_track_extended_follows_a_closed_form_path_to_its_branch():
+    """precision.track_extended on H(y; t) = (y₀² − 1 − t, y₁ − y₀³ − t) from (1, 1) at t = 0:
+    y₀ = √(1 + t) continued along the arc (the principal branch on both), y₁ = y₀³ + t, to
+    rounding; it runs the same Python on acb balls as the trace test's slice system."""
+    from dlnlandscape.engines.native.precision import track_extended
+
+    def homotopy(y: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        y0, y1 = y[:, 0], y[:, 1]
+        values = np.empty_like(y)
+        values[:, 0] = y0 * y0 - 1 - t
+        values[:, 1] = y1 - y0 * y0 * y0 - t
+        jac = np.zeros((y.shape[0], 2, 2), dtype=y.dtype)
+        jac[:, 0, 0], jac[:, 1, 0], jac[:, 1, 1] = 2 * y0, -3 * y0 * y0, 1
+        return values, jac
+
+    for t1 in (3.0, -1.0 + 2.0j, 5.0j):
+        end = track_extended(homotopy, np.array([-1.0, -1.0], dtype=complex), np.ones(2, dtype=complex), 0.0, t1)
+        root = np.sqrt(1.0 + t1 + 0j)
+        assert np.abs(end - [root, root**3 + t1]).max() < 1e-13
+
+
+def test_a_fibre_path_double_precision_loses_every_time_is_followed_in_extended_precision(monkeypatch):
+    """A trace arc lost in double precision on every try (the tracker made to lose the path that
+    starts at one witness, first pass and tighter retrack alike) is tracked in extended precision
+    and the trace is read — and passes on the complete set; without that fallback
+    (MAX_EXTENDED_PATHS = 0) the slice cannot be read."""
+    from dlnlandscape.engines.native import trace_test
+
+    solver = _monodromy([2, 2, 2], 1)
+    test: TraceTest = solver.trace  # type: ignore[attr-defined]
+    c = max(solver.components, key=lambda c: c.known.shape[0])  # type: ignore[attr-defined]
+    s = c.slice
+    assert c.completeness == "trace_test" and s.witness_reps.shape[0] > 3
+    victim = s.witness_reps[2]
+    real_track = TraceTest.track
+    losses = []
+
+    def losing(self, y0, arcs, arc_of_path, options):  # noqa: ANN001, ANN202
+        y, ok = real_track(self, y0, arcs, arc_of_path, options)
+        lost = np.flatnonzero(np.abs(y0 - victim).max(axis=1) < 1e-12)
+        y[lost], ok[lost] = np.nan, False
+        losses.append(lost.size)
+        return y, ok
+
+    monkeypatch.setattr(TraceTest, "track", losing)
+    outcome = test.evaluate([s], [c.reps])[0]
+    assert sum(losses) == 2  # the first pass and the tighter retrack of the first leg
+    assert outcome.evaluated and outcome.passed and outcome.deviation < 1e-12
+    monkeypatch.setattr(trace_test, "MAX_EXTENDED_PATHS", 0)
+    outcome = test.evaluate([s], [c.reps])[0]
+    assert not outcome.evaluated and "1 path(s) lost on the trace arcs" in outcome.problem
+
+
 def test_a_failed_trace_that_stalls_moves_the_pattern_before_its_second_slice():
     """A pattern whose trace failed and whose loops and witness loops found nothing for the
     patience moves to a fresh base point and opens its second slice there; after MAX_SLICES
