@@ -30,7 +30,9 @@ confirmed on the set the target shows.
 A fresh base point.  A pattern whose trace test still fails once nothing new turns up (at once
 after a near miss) opens its second slice at a fresh random base point, its set carried there
 (`move_base`): the start pair's base can leave the pattern's other solutions large and
-ill-conditioned, and its witnesses with them, out of the loops' reach.
+ill-conditioned, and its witnesses with them, out of the loops' reach.  Where the set cannot be
+moved (a path lost on the way), the fresh slice opens at the same base point and the old slice's
+witnesses are carried to it (`TraceTest.carry`) instead of being grown again from nothing.
 """
 
 from __future__ import annotations

@@ -45,7 +45,8 @@ h(x*) ≠ 1.  So every fibre g = −t has d + e points and tr φ is linear for �
     G(x, λ; t) = [ F(x; p₀ + λv) ;  (h(x) − 1) λ + t ] = 0
 
 from t = 0 to γ/2 and γ (|γ| the size of g near the solutions), refines them by Newton (in
-extended precision where double Newton stalls on rounding: such a point is not a lost path) and
+extended precision where double Newton stalls on rounding: such a point is not a lost path; a path
+double precision cannot follow at all is tracked in extended precision, `_track_extended`) and
 requires the relative second difference of Σ φ to be below its tolerance (max(TRACE_TOL,
 ROUNDING_MARGIN × the rounding the points allow); measured: ≤ 1e-13 on small complete sets,
 ≥ 1e-6 with one orbit removed — but on a pattern of 10⁵ fibre points three missing orbits moved
@@ -574,11 +575,12 @@ class TraceTest:
 
         Why.  A fresh slice is opened when its predecessor's trace fails with nothing new
         turning up, and growing its witnesses from nothing repeats the whole of the first
-        slice's loops: on (2,2,2,2) m = 2, solver seed 7, 34 s for the 7,557 of 7,724 that
-        the loops find fast, of a 300 s solve.  Carried, they cost one arc; what the old slice
-        missed is missing on the new one too (a bijection of generic fibres), and the loops
-        there look for it as before.  A lost path costs only that witness, which the loops
-        can find again."""
+        slice's loops: on (2,2,2,2) m = 2, data seed 7, solver seed 7 (whose base point could
+        not move), 34 s for the 7,557 of 7,724 witness orbits that the loops find fast, then
+        ~60 s for the rest.  Carried, 7,679 arrived in one arc (the rest on the next rounds'
+        loops) and the solve took 235 s instead of 300 s.  What the old slice missed is missing
+        on the new one too (a bijection of generic fibres), and the loops there look for it as
+        before; a lost path costs only that witness, which the loops can find again."""
         if old.witness_reps.shape[0] == 0:
             return 0
         start, arc = old.witness_reps, [(old.q0, new.q0)]
@@ -720,16 +722,13 @@ class TraceTest:
             t_to = [0.5 * (leg + 1) * s.gamma for s in slices]
             arcs = [(s.at(a), s.at(b)) for s, a, b in zip(slices, t_from, t_to)]
             y_next, _ = self.track(y, arcs, slice_of_path, self.tracker_options)
-            bad = self._refine_at(slices, slice_of_path, y_next, error, t_to)
-            bad = np.union1d(bad, self._jumped(slices, slice_of_path, y_next, generic))
+            bad = self._arrived_badly(slices, slice_of_path, y_next, error, t_to, generic)
             if bad.size:  # once more, with tighter steps
                 y_next[bad], _ = self.track(y[bad], arcs, slice_of_path[bad], self.tracker_options.tighter(3.0))
-                bad = self._refine_at(slices, slice_of_path, y_next, error, t_to, bad)
-                bad = np.union1d(bad, self._jumped(slices, slice_of_path, y_next, generic))
+                bad = self._arrived_badly(slices, slice_of_path, y_next, error, t_to, generic, bad)
             if bad.size:  # the few that double precision cannot follow: in extended precision
                 self._track_extended(slices, slice_of_path, y, y_next, bad, t_from, t_to)
-                bad = self._refine_at(slices, slice_of_path, y_next, error, t_to, bad)
-                bad = np.union1d(bad, self._jumped(slices, slice_of_path, y_next, generic))
+                bad = self._arrived_badly(slices, slice_of_path, y_next, error, t_to, generic, bad)
             for si in np.unique(slice_of_path[bad]):
                 problems[si] = problems[si] or f"{int(np.sum(slice_of_path[bad] == si))} path(s) lost on the trace arcs"
             y = y_next
@@ -743,6 +742,21 @@ class TraceTest:
             )
             for si in range(len(slices))
         ]
+
+    def _arrived_badly(
+        self,
+        slices: list[Slice],
+        slice_of_path: np.ndarray,
+        y: np.ndarray,
+        error: np.ndarray,
+        t: list[complex],
+        generic: np.ndarray,
+        rows: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """Endpoints `rows` (default all) refined at t (`_refine_at`); the paths lost, on an orbit
+        another path reached, or jumped off their curve (`_jumped`)."""
+        bad = self._refine_at(slices, slice_of_path, y, error, t, rows)
+        return np.union1d(bad, self._jumped(slices, slice_of_path, y, generic))
 
     def _track_extended(
         self,
