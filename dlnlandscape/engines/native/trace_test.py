@@ -722,13 +722,13 @@ class TraceTest:
             t_to = [0.5 * (leg + 1) * s.gamma for s in slices]
             arcs = [(s.at(a), s.at(b)) for s, a, b in zip(slices, t_from, t_to)]
             y_next, _ = self.track(y, arcs, slice_of_path, self.tracker_options)
-            bad = self._arrived_badly(slices, slice_of_path, y_next, error, t_to, generic)
+            bad = self._refine_at(slices, slice_of_path, y_next, error, t_to, generic=generic)
             if bad.size:  # once more, with tighter steps
                 y_next[bad], _ = self.track(y[bad], arcs, slice_of_path[bad], self.tracker_options.tighter(3.0))
-                bad = self._arrived_badly(slices, slice_of_path, y_next, error, t_to, generic, bad)
+                bad = self._refine_at(slices, slice_of_path, y_next, error, t_to, bad, generic)
             if bad.size:  # the few that double precision cannot follow: in extended precision
                 self._track_extended(slices, slice_of_path, y, y_next, bad, t_from, t_to)
-                bad = self._arrived_badly(slices, slice_of_path, y_next, error, t_to, generic, bad)
+                bad = self._refine_at(slices, slice_of_path, y_next, error, t_to, bad, generic)
             for si in np.unique(slice_of_path[bad]):
                 problems[si] = problems[si] or f"{int(np.sum(slice_of_path[bad] == si))} path(s) lost on the trace arcs"
             y = y_next
@@ -742,21 +742,6 @@ class TraceTest:
             )
             for si in range(len(slices))
         ]
-
-    def _arrived_badly(
-        self,
-        slices: list[Slice],
-        slice_of_path: np.ndarray,
-        y: np.ndarray,
-        error: np.ndarray,
-        t: list[complex],
-        generic: np.ndarray,
-        rows: np.ndarray | None = None,
-    ) -> np.ndarray:
-        """Endpoints `rows` (default all) refined at t (`_refine_at`); the paths lost, on an orbit
-        another path reached, or jumped off their curve (`_jumped`)."""
-        bad = self._refine_at(slices, slice_of_path, y, error, t, rows)
-        return np.union1d(bad, self._jumped(slices, slice_of_path, y, generic))
 
     def _track_extended(
         self,
@@ -837,10 +822,12 @@ class TraceTest:
         error: np.ndarray,
         t: list[complex],
         rows: np.ndarray | None = None,
+        generic: np.ndarray | None = None,
     ) -> np.ndarray:
         """Newton at each slice's t on `rows` (default all), in place, with each point's absolute
         accuracy into `error`; returns the paths (of all rows of their slice) that did not
-        converge or landed on an orbit another path reached."""
+        converge or landed on an orbit another path reached — and, given the paths' `generic`
+        at their start, those that jumped off their curve (`_jumped`)."""
         bad = []
         for si, s in enumerate(slices):
             mine = np.flatnonzero(slice_of_path == si)
@@ -856,7 +843,8 @@ class TraceTest:
                     collided = np.setdiff1d(np.arange(good.size), reps)
                     ok[np.flatnonzero(ok)[collided]] = False
             bad.append(mine[~ok])
-        return np.concatenate(bad) if bad else np.zeros(0, dtype=np.int64)
+        lost = np.concatenate(bad) if bad else np.zeros(0, dtype=np.int64)
+        return lost if generic is None else np.union1d(lost, self._jumped(slices, slice_of_path, y, generic))
 
     def track(
         self,
