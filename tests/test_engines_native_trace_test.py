@@ -447,6 +447,9 @@ def test_track_extended_follows_a_closed_form_path_to_its_branch():
         end = track_extended(homotopy, np.array([-1.0, -1.0], dtype=complex), np.ones(2, dtype=complex), 0.0, t1)
         root = np.sqrt(1.0 + t1 + 0j)
         assert np.abs(end - [root, root**3 + t1]).max() < 1e-13
+    # through the branch point (t = −1, where y₀ = 0 is a double root) the path is lost, not guessed
+    end = track_extended(homotopy, np.array([-1.0, -1.0], dtype=complex), np.ones(2, dtype=complex), 0.0, -3.0)
+    assert np.isnan(end).all()
 
 
 def test_a_fibre_path_double_precision_loses_every_time_is_followed_in_extended_precision(monkeypatch):

@@ -103,6 +103,7 @@ Homotopy = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
 
 EXTENDED_PATH_STEP = 0.02  # first step of `track_extended`, as a fraction of the arc
 EXTENDED_MIN_STEP = 1e-7  # a step this small that still fails ends the path as lost
+EXTENDED_MAX_STEPS = 2000  # steps (taken or rejected) after which the path is lost: seconds, not hours
 EXTENDED_PREDICTION = 1e-3  # relative correction above which a step is rejected (a jump, or too long)
 EXTENDED_CORRECTED = 1e-25  # relative last Newton step at which a corrected point is taken
 
@@ -114,7 +115,7 @@ def track_extended(
     RK4 prediction in double from the tangent −(∂H/∂y)⁻¹ ∂H/∂t, corrected by Newton in `bits`-bit
     balls (`refine_extended_system`), the step halved when the correction is not tiny or Newton
     does not converge and grown after easy steps.  Returns the endpoint, or NaN where the step
-    fell below EXTENDED_MIN_STEP.
+    fell below EXTENDED_MIN_STEP or EXTENDED_MAX_STEPS did not reach t1.
 
     Why.  For the rare path that double precision cannot follow at all — a trace-test witness
     with |x| ~ 10³ and Jacobian condition ~10¹², whose degree-5 terms cancel every digit the
@@ -129,7 +130,9 @@ def track_extended(
         _, jac = homotopy(y[None], np.array([t0 + at * dt]))
         return np.linalg.solve(jac[0], -dt * dh_dt)
 
-    while s < 1.0:
+    for _ in range(EXTENDED_MAX_STEPS):
+        if s >= 1.0:
+            return point
         h = min(h, 1.0 - s)
         with np.errstate(all="ignore"):
             try:
@@ -156,8 +159,8 @@ def track_extended(
         else:
             h /= 2.0
             if h < EXTENDED_MIN_STEP:
-                return np.full_like(point, np.nan)
-    return point
+                break
+    return point if s >= 1.0 else np.full_like(point, np.nan)
 
 
 __all__ = [
