@@ -450,6 +450,16 @@ def test_track_extended_follows_a_closed_form_path_to_its_branch():
     # through the branch point (t = −1, where y₀ = 0 is a double root) the path is lost, not guessed
     end = track_extended(homotopy, np.array([-1.0, -1.0], dtype=complex), np.ones(2, dtype=complex), 0.0, -3.0)
     assert np.isnan(end).all()
+    # a stop request (a time limit, a signal) ends it between steps
+    calls = []
+
+    def stop() -> None:
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        track_extended(homotopy, np.array([-1.0, -1.0], dtype=complex), np.ones(2, dtype=complex), 0.0, 3.0, check=stop)
 
 
 def test_a_fibre_path_double_precision_loses_every_time_is_followed_in_extended_precision(monkeypatch):

@@ -103,19 +103,26 @@ Homotopy = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
 
 EXTENDED_PATH_STEP = 0.02  # first step of `track_extended`, as a fraction of the arc
 EXTENDED_MIN_STEP = 1e-7  # a step this small that still fails ends the path as lost
-EXTENDED_MAX_STEPS = 2000  # steps (taken or rejected) after which the path is lost: seconds, not hours
+EXTENDED_MAX_STEPS = 500  # steps (taken or rejected) after which the path is lost: ≤ ~1 min, not hours
 EXTENDED_PREDICTION = 1e-3  # relative correction above which a step is rejected (a jump, or too long)
 EXTENDED_CORRECTED = 1e-25  # relative last Newton step at which a corrected point is taken
 
 
 def track_extended(
-    homotopy: Homotopy, dh_dt: np.ndarray, y0: np.ndarray, t0: complex, t1: complex, bits: int = EXTENDED_BITS
+    homotopy: Homotopy,
+    dh_dt: np.ndarray,
+    y0: np.ndarray,
+    t0: complex,
+    t1: complex,
+    bits: int = EXTENDED_BITS,
+    check: Callable[[], None] | None = None,
 ) -> np.ndarray:
     """One path of a homotopy affine in t (∂H/∂t = `dh_dt`, constant) from y0 at t0 to t1: an
     RK4 prediction in double from the tangent −(∂H/∂y)⁻¹ ∂H/∂t, corrected by Newton in `bits`-bit
     balls (`refine_extended_system`), the step halved when the correction is not tiny or Newton
     does not converge and grown after easy steps.  Returns the endpoint, or NaN where the step
-    fell below EXTENDED_MIN_STEP or EXTENDED_MAX_STEPS did not reach t1.
+    fell below EXTENDED_MIN_STEP or EXTENDED_MAX_STEPS did not reach t1.  `check` is called before
+    every step (a run's stop request: time limit, signal — it may raise).
 
     Why.  For the rare path that double precision cannot follow at all — a trace-test witness
     with |x| ~ 10³ and Jacobian condition ~10¹², whose degree-5 terms cancel every digit the
@@ -133,6 +140,8 @@ def track_extended(
     for _ in range(EXTENDED_MAX_STEPS):
         if s >= 1.0:
             return point
+        if check is not None:
+            check()
         h = min(h, 1.0 - s)
         with np.errstate(all="ignore"):
             try:

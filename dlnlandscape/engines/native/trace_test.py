@@ -764,7 +764,7 @@ class TraceTest:
             unit = np.zeros(y.shape[1], dtype=complex)
             unit[-1] = 1.0  # ∂G/∂t: t enters the pencil's equation only
             with np.errstate(all="ignore"):
-                y_next[row] = track_extended(s.evaluate, unit, y[row], t_from[si], t_to[si])
+                y_next[row] = track_extended(s.evaluate, unit, y[row], t_from[si], t_to[si], check=self.check)
         y_next[rows[MAX_EXTENDED_PATHS:]] = np.nan
 
     @staticmethod
