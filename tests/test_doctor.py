@@ -79,6 +79,28 @@ def test_a_solve_tells_first_that_it_compiles_until_the_tracking_kernel_is_cache
     assert caches.first_run_notice() is not None
 
 
+def test_the_engine_tells_a_progress_with_notice_and_spares_one_without(monkeypatch):
+    """The native engine's compile notice goes to `progress.notice`; a caller's own progress
+    object without that method (the Python API takes any) gets nothing and no error."""
+    from dlnlandscape.engines.native.engine import _announce_compile
+
+    monkeypatch.setattr(caches, "first_run_notice", lambda: "compiling (test)")
+    heard: list[str] = []
+
+    class Speaks:
+        def notice(self, text: str) -> None:
+            heard.append(text)
+
+    class Silent:
+        def note(self, text: str) -> None:
+            heard.append("note: " + text)
+
+    _announce_compile(Speaks())
+    _announce_compile(Silent())
+    _announce_compile(None)
+    assert heard == ["compiling (test)"]
+
+
 def test_the_names_looked_for_are_those_numba_writes():
     """The index files in this machine's real numba cache (written by the other tests' solves)
     all carry names doctor expects — numba's own naming, not a guess."""

@@ -150,8 +150,9 @@ def tolerate_broken_cache(namespace: dict[str, object]) -> None:
 # into them are never cached on their own; the γ-trick's Newton step and the one-step RK4 compile
 # when a start system or a test first uses them.)
 FIRST_COMPILE = "~30 s on 2 cores, once per installation"  # the quickstart: benchmarks/results-first-run.md
+TRACKING_MODULE = "engines/native/kernel.py"
 COMPILED = {
-    "engines/native/kernel.py": ("track_paths",),
+    TRACKING_MODULE: ("track_paths",),
     "analysis/bkk.py": ("_filter_all", "_child_region", "_feasible"),
 }
 
@@ -169,12 +170,15 @@ def compiled_functions(source: Path, names: tuple[str, ...] | None = None) -> li
     return out
 
 
-def cache_entries(cache_dir: Path) -> list[tuple[str, str, str]]:
-    """(module, function, "cached" | "stale" | "missing") for every function of COMPILED."""
+def cache_entries(cache_dir: Path, modules: tuple[str, ...] | None = None) -> list[tuple[str, str, str]]:
+    """(module, function, "cached" | "stale" | "missing") for every function of COMPILED (or of
+    its `modules` only: each module is parsed to find its functions' lines)."""
     package = Path(__file__).resolve().parent.parent  # the dlnlandscape package
     tag = f"py{sys.version_info[0]}{sys.version_info[1]}"
     out = []
     for relative, names in COMPILED.items():
+        if modules is not None and relative not in modules:
+            continue
         source = package / relative
         if not source.is_file():
             continue
@@ -197,7 +201,8 @@ def first_run_notice() -> str | None:
     cache, _ = numba_cache_dir()
     if cache is None:
         return "numba cannot cache here (no writable cache directory): this solve compiles the engine's kernels first"
-    tracking = [state for module, name, state in cache_entries(cache) if name == "track_paths"]
+    # the kernel module only: every native solve asks, and parsing bkk.py too doubled the cost
+    tracking = [state for _, name, state in cache_entries(cache, (TRACKING_MODULE,)) if name == "track_paths"]
     if tracking and tracking[0] == "cached":
         return None
     return f"compiling the engine's kernels first ({FIRST_COMPILE}; `dln doctor` shows the cache state)"

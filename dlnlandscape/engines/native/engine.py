@@ -312,13 +312,16 @@ def resolve_start(options: SolverOptions, problem: Problem) -> str:
 
 def _announce_compile(progress: Progress | None) -> None:
     """Tell the person waiting when this solve compiles the kernels first (`first_run_notice`):
-    a newcomer's first solve otherwise sits silent through ~30 s of compiling."""
-    if progress is not None:
+    a newcomer's first solve otherwise sits silent through ~30 s of compiling.  A caller's own
+    progress object written before `Progress.notice` existed (the Python API takes any) is
+    simply not told."""
+    say = getattr(progress, "notice", None)
+    if say is not None:
         from ...common.caches import first_run_notice
 
         notice = first_run_notice()
         if notice:
-            progress.notice(notice)
+            say(notice)
 
 
 def _set_threads(requested: int) -> int:

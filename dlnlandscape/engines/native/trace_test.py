@@ -758,11 +758,11 @@ class TraceTest:
         (2,2,2,2) m = 3 at a generic Λ (the components benchmark): one witness of 123,584 with
         |x| ~ 1.6e3 and condition ~1e12 was lost at every γ in double precision, and the
         pattern ended on the heuristic."""
+        unit = np.zeros(y.shape[1], dtype=complex)
+        unit[-1] = 1.0  # ∂G/∂t: t enters the pencil's equation only
         for row in rows[:MAX_EXTENDED_PATHS]:
             si = int(slice_of_path[row])
             s = slices[si]
-            unit = np.zeros(y.shape[1], dtype=complex)
-            unit[-1] = 1.0  # ∂G/∂t: t enters the pencil's equation only
             with np.errstate(all="ignore"):
                 y_next[row] = track_extended(s.evaluate, unit, y[row], t_from[si], t_to[si], check=self.check)
         y_next[rows[MAX_EXTENDED_PATHS:]] = np.nan
