@@ -23,6 +23,7 @@ from .common.caches import (
     cache_entries,
     cache_root,
     numba_cache_dir,
+    prepare_numba,
     user_cache_root,
 )
 from .version import __version__
@@ -88,8 +89,10 @@ def diagnose() -> list[Finding]:
     if numba is None:
         out.append(Finding("numba", "MISSING: pip install numba (the native engine runs uncompiled, slowly)", False))
     else:
+        prepare_numba()  # a wheel's precompiled kernels are copied in first, as a solve would
         state, ok = numba_cache_state(directory)
         out.append(Finding("numba", f"{numba}; cache {directory or '-'} ({why}); {state}", ok))
+        out.append(_precompiled())
     stray = leftovers_in_install()
     if stray:
         folder = Path(__file__).resolve().parent
@@ -115,6 +118,25 @@ def diagnose() -> list[Finding]:
     bkk = bkk_cache_file()
     out.append(Finding("BKK cache", f"{bkk} ({_entries(bkk)})"))
     return out
+
+
+def _precompiled() -> Finding:
+    """Whether the install carries kernels compiled when its wheel was built, and whether they
+    fit this machine (`common/precompiled.py`)."""
+    from .common.precompiled import host, manifest
+
+    built = manifest()
+    if built is None:
+        return Finding("precompiled kernels", "none in this install (editable or source): compiled on first use")
+    mine = host()
+    differs = [key for key in ("numba", "python", "cpu", "cpu_features") if built.get(key) != mine.get(key)]
+    where = f"numba {built.get('numba')}, {built.get('python')}, CPU {built.get('cpu')}"
+    if not differs:
+        return Finding("precompiled kernels", f"in the wheel, for this machine ({where}): copied into the cache")
+    return Finding(
+        "precompiled kernels",
+        f"in the wheel for {where}; this machine differs in {', '.join(differs)}: compiled on first use instead",
+    )
 
 
 def _extra(name: str) -> str:

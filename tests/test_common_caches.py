@@ -193,7 +193,8 @@ def test_pip_install_then_editable_install_in_one_environment(tmp_path: Path):
         timeout=900,
     )
     assert solved.returncode == 0, solved.stderr
-    assert list(Path(site).rglob("*.nb[ic]")) == []
+    # the wheel's own precompiled kernels (in its RECORD, so pip removes them) and nothing else
+    assert [p for p in Path(site).rglob("*.nb[ic]") if "_precompiled" not in p.parts] == []
     assert list((tmp_path / "cache" / "numba").rglob("*.nbi"))
     subprocess.run([*pip, "-e", str(REPO)], check=True, timeout=600, cwd=tmp_path)
     version = subprocess.run(

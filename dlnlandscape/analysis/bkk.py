@@ -48,6 +48,7 @@ import numpy as np
 
 from ..common.atomic import write_cache_json
 from ..common.caches import bkk_cache_file, prepare_numba, tolerate_broken_cache
+from ..common.precompiled import shipped_bkk
 from ..model.sparse import SparseSystem, build_gradient_system
 
 _CACHE = prepare_numba()  # numba's cache in the user cache directory, set before numba is imported
@@ -733,12 +734,17 @@ def _cache_file() -> Path:
 
 
 def _disk_cache() -> dict[str, Any]:
-    """Mixed volumes already computed on this machine (they depend on the architecture only)."""
-    try:
-        cache = json.loads(_cache_file().read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return cache if isinstance(cache, dict) and cache.get("schema") == CACHE_SCHEMA else {}
+    """Mixed volumes already computed on this machine (they depend on the architecture only),
+    over those computed when the wheel was built (`common/precompiled.py`)."""
+    found: dict[str, Any] = {}
+    for read in (shipped_bkk, lambda: json.loads(_cache_file().read_text(encoding="utf-8"))):
+        try:
+            cache = read()
+        except (OSError, ValueError):
+            continue
+        if isinstance(cache, dict) and cache.get("schema") == CACHE_SCHEMA:
+            found.update(cache)
+    return found
 
 
 def _store(key: str, result: dict[str, Any]) -> None:

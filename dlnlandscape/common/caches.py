@@ -16,6 +16,9 @@ directory without ``__init__.py`` — a namespace package that shadows the edita
 ``dln`` fails with "cannot import name '__version__' from 'dlnlandscape' (unknown location)";
 a read-only site-packages (a system or container install) cannot hold the cache at all.
 
+A wheel built by `pip install .` carries the kernels already compiled for the machine it was
+built on; `prepare_numba` copies them into numba's cache the first time (`common/precompiled.py`).
+
 `prepare_numba` must run before numba is imported (numba reads ``NUMBA_CACHE_DIR`` at import,
 and picks a function's cache location when the function is decorated); it is called at the top
 of the two modules that compile.  When neither the chosen directory nor a per-user directory
@@ -105,6 +108,10 @@ def prepare_numba() -> bool:
         with contextlib.suppress(Exception):
             sys.modules["numba"].core.config.reload_config()
     _PREPARED = directory is not None and writable(directory)
+    if _PREPARED:  # a wheel built on this machine carries its kernels compiled (common/precompiled.py)
+        from .precompiled import seed_numba_cache
+
+        seed_numba_cache(directory)
     return _PREPARED
 
 
@@ -198,6 +205,7 @@ def first_run_notice() -> str | None:
     """What to tell before a native solve whose tracking kernel is not in numba's cache yet (else
     None): without it a newcomer's first `dln solve` sits silent through the compile.  (The BKK
     kernels compile only for an architecture whose bound is not in the BKK cache: a few seconds.)"""
+    prepare_numba()  # copies a wheel's precompiled kernels into the cache first, where they fit
     cache, _ = numba_cache_dir()
     if cache is None:
         return "numba cannot cache here (no writable cache directory): this solve compiles the engine's kernels first"
