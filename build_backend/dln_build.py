@@ -4,7 +4,7 @@ Why.  numba compiles the native engine's kernels the first time they run (~30 s 
 without this, a newcomer's first `dln solve` pays that.  `pip install .` builds a wheel on the
 machine it then installs to, so the kernels are compiled here instead: the freshly built wheel is
 unpacked into a temporary directory, a separate process solves the quickstart from it
-(`dlnlandscape.common.precompiled.warm`) with numba's and the tool's caches pointed into that
+(`dlnlandscape.doctor.warm_up`) with numba's and the tool's caches pointed into that
 directory, and the cache files it leaves are added to the wheel under
 ``dlnlandscape/_precompiled/`` (with a manifest of the numba, Python and CPU they are for, and the
 BKK numbers of the run).  On first use the package copies them into numba's cache for the
@@ -93,7 +93,7 @@ def precompile_into(wheel: Path) -> int:
         manifest = root / "manifest.json"
         env = {**os.environ, "NUMBA_CACHE_DIR": str(numba_cache), "DLN_CACHE_DIR": str(root / "dln")}
         env["PYTHONPATH"] = os.pathsep.join([str(site), *filter(None, [os.environ.get("PYTHONPATH")])])
-        code = f"import sys; from {PACKAGE}.common.precompiled import warm; print(warm(sys.argv[1]))"
+        code = f"import sys; from {PACKAGE}.doctor import warm_up; print(warm_up(sys.argv[1]))"
         _say("compiling the engine's kernels into the wheel (~40 s; DLN_PRECOMPILE=0 skips this)")
         run = subprocess.run(
             [sys.executable, "-c", code, str(manifest)],

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import importlib.util
+import json
 import os
 import platform
 import sys
@@ -184,3 +185,25 @@ def _dask() -> Finding:
     if version is None:
         return Finding("dask", "not installed (optional, for dln solve/sweep --dask): pip install '.[dask]'")
     return Finding("dask", f"distributed {version} (dln solve/sweep --dask local, or --dask tcp://host:8786)")
+
+
+WARM_UP: dict[str, Any] = {  # the quickstart (configs/quickstart.yaml), which a newcomer runs first
+    "name": "warm-up",
+    "architecture": {"widths": [2, 2, 2], "residual": False},
+    "data": {"samples": 3, "seed": 0, "decimals": 3},
+    "regularization": {"kind": "generalized", "low": 0.1, "high": 1.0, "seed": 1, "decimals": 3},
+    "solver": {"backend": "native", "start": "auto", "seed": 42},
+}
+
+
+def warm_up(manifest_file: str | Path) -> int:
+    """Compile the kernels a solve needs by solving the quickstart, and write the manifest of the
+    machine they were compiled for (`common/precompiled.py`).  The build backend runs it from a
+    freshly built wheel with NUMBA_CACHE_DIR and DLN_CACHE_DIR pointing into the build
+    (build_backend/dln_build.py).  Returns the number of critical points (225 when it worked)."""
+    from .api import solve
+    from .common.precompiled import host
+
+    result = solve(WARM_UP)
+    Path(manifest_file).write_text(json.dumps(host(), indent=1) + "\n", encoding="utf-8")
+    return int(result.complex_solutions)

@@ -3,8 +3,8 @@
 Why.  numba compiles the engine's kernels the first time they run: ~30 s on 2 cores, which a
 newcomer's first `dln solve` would spend before solving anything.  `pip install .` builds a
 wheel on the machine it installs to, so the package's build backend (`build_backend/`) compiles
-the kernels then — by running `warm()` on the quickstart — and ships numba's cache files, plus the
-BKK numbers that run computed, under ``dlnlandscape/_precompiled/``:
+the kernels then — `doctor.warm_up()`, a solve of the quickstart — and ships numba's cache
+files, plus the BKK numbers that run computed, under ``dlnlandscape/_precompiled/``:
 
     _precompiled/manifest.json              numba version, Python, CPU they were compiled for
     _precompiled/numba/<package folder>/    numba's *.nbi (index) and *.nbc (data) files
@@ -141,23 +141,3 @@ def shipped_bkk(shipped: Path = SHIPPED) -> dict[str, Any]:
     except (OSError, ValueError):
         return {}
     return data if isinstance(data, dict) else {}
-
-
-WARM_UP: dict[str, Any] = {  # the quickstart (configs/quickstart.yaml), which a newcomer runs first
-    "name": "warm-up",
-    "architecture": {"widths": [2, 2, 2], "residual": False},
-    "data": {"samples": 3, "seed": 0, "decimals": 3},
-    "regularization": {"kind": "generalized", "low": 0.1, "high": 1.0, "seed": 1, "decimals": 3},
-    "solver": {"backend": "native", "start": "auto", "seed": 42},
-}
-
-
-def warm(manifest_file: str | Path) -> int:
-    """Compile the kernels a solve needs by solving the quickstart (build time, in a process whose
-    NUMBA_CACHE_DIR and DLN_CACHE_DIR point into the build), and write the manifest of the host
-    they were compiled for.  Returns the number of critical points found (the build checks it)."""
-    from ..api import solve
-
-    result = solve(WARM_UP)
-    Path(manifest_file).write_text(json.dumps(host(), indent=1) + "\n", encoding="utf-8")
-    return int(result.complex_solutions)
