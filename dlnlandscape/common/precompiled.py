@@ -129,7 +129,7 @@ def seed_numba_cache(cache_dir: Path, package: Path = PACKAGE, shipped: Path = S
                 _copy_atomically(data, target / data.name)
             _copy_atomically(index, target / index.name)
             written.append(target / index.name)
-    except OSError:
+    except (OSError, ImportError):  # ImportError: no numba (the package runs its NumPy reference then)
         pass
     return written
 
