@@ -196,14 +196,24 @@ WARM_UP: dict[str, Any] = {  # the quickstart (configs/quickstart.yaml), which a
 }
 
 
+# The quickstart's own start (monodromy) and the multihomogeneous one that `auto` takes for
+# regularisation none or l2: the latter compiles the γ-trick's Newton step and RK4 of its own
+# (~9 s on 2 cores at a first multihomogeneous solve otherwise).  Total degree needs nothing more.
+WARM_UP_STARTS = ("auto", "multihomogeneous")
+
+
 def warm_up(manifest_file: str | Path) -> int:
-    """Compile the kernels a solve needs by solving the quickstart, and write the manifest of the
-    machine they were compiled for (`common/precompiled.py`).  The build backend runs it from a
-    freshly built wheel with NUMBA_CACHE_DIR and DLN_CACHE_DIR pointing into the build
-    (build_backend/dln_build.py).  Returns the number of critical points (225 when it worked)."""
+    """Compile the kernels solves need by solving the quickstart with each of WARM_UP_STARTS, and
+    write the manifest of the machine they were compiled for (`common/precompiled.py`).  The
+    build backend runs it from a freshly built wheel with NUMBA_CACHE_DIR and DLN_CACHE_DIR
+    pointing into the build (build_backend/dln_build.py).  Returns the number of critical points
+    every start agreed on (225), or -1 when they disagree."""
     from .api import solve
     from .common.precompiled import host
 
-    result = solve(WARM_UP)
+    counts = {
+        int(solve({**WARM_UP, "solver": {**WARM_UP["solver"], "start": start}}).complex_solutions)
+        for start in WARM_UP_STARTS
+    }
     Path(manifest_file).write_text(json.dumps(host(), indent=1) + "\n", encoding="utf-8")
-    return int(result.complex_solutions)
+    return counts.pop() if len(counts) == 1 else -1
