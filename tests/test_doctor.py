@@ -123,3 +123,16 @@ def test_the_names_looked_for_are_those_numba_writes():
     assert ours, "no index file of this package's kernels where doctor looks"
     current = {p for p in ours if p in expected}
     assert current, sorted(map(str, ours))[:5]
+
+
+def test_the_build_warm_up_solves_the_quickstart_config():
+    """doctor.WARM_UP is what `pip install .` compiles the kernels with (build_backend/): the
+    quickstart a newcomer runs first, kept in step with configs/quickstart.yaml."""
+    import yaml
+
+    quickstart = yaml.safe_load(
+        (Path(doctor.__file__).resolve().parents[1] / "configs" / "quickstart.yaml").read_text()
+    )
+    for key in ("architecture", "data", "regularization"):
+        assert doctor.WARM_UP[key] == quickstart[key], key
+    assert doctor.WARM_UP["solver"] == {**quickstart["solver"], "backend": "native"}
