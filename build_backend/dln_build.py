@@ -83,20 +83,21 @@ def build_wheel(
 
 
 def precompile_into(wheel: Path) -> int:
-    """Warm the kernels from `wheel`'s own code and add numba's cache files to it; returns how
-    many files were added.  Raises when the warm-up fails or leaves no kernel behind."""
+    """Warm the kernels from `wheel`'s own code and add what the warm-up wrote (numba's cache
+    files, the manifest, the BKK numbers: `dlnlandscape.doctor.warm_up`) to it under
+    `_precompiled/`; returns how many files were added.  Raises when the warm-up fails or leaves
+    no kernel behind."""
     with tempfile.TemporaryDirectory(prefix="dln-precompile-") as scratch:
         root = Path(scratch)
-        site, numba_cache = root / "site", root / "numba"
+        site, shipped = root / "site", root / "shipped"
         with zipfile.ZipFile(wheel) as archive:
             archive.extractall(site)
-        manifest = root / "manifest.json"
-        env = {**os.environ, "NUMBA_CACHE_DIR": str(numba_cache), "DLN_CACHE_DIR": str(root / "dln")}
+        env = {**os.environ, "NUMBA_CACHE_DIR": str(root / "numba"), "DLN_CACHE_DIR": str(root / "dln")}
         env["PYTHONPATH"] = os.pathsep.join([str(site), *filter(None, [os.environ.get("PYTHONPATH")])])
         code = f"import sys; from {PACKAGE}.doctor import warm_up; print(warm_up(sys.argv[1]))"
         _say("compiling the engine's kernels into the wheel (~40 s; DLN_PRECOMPILE=0 skips this)")
         run = subprocess.run(
-            [sys.executable, "-c", code, str(manifest)],
+            [sys.executable, "-c", code, str(shipped)],
             cwd=root,
             env=env,
             capture_output=True,
@@ -106,36 +107,15 @@ def precompile_into(wheel: Path) -> int:
         if run.returncode != 0:
             last = (run.stderr.strip().splitlines() or ["no output"])[-1]
             raise RuntimeError(f"the warm-up solve failed: {last}")
-        files = collect(site / PACKAGE, numba_cache)
+        files = {
+            f"{SHIPPED}/{path.relative_to(shipped).as_posix()}": path.read_bytes()
+            for path in sorted(shipped.rglob("*"))
+            if path.is_file()
+        }
         if not any(name.endswith(".nbi") for name in files):
             raise RuntimeError("the warm-up left no numba cache files")
-        files[f"{SHIPPED}/manifest.json"] = manifest.read_bytes()
-        bkk = root / "dln" / "bkk-v2.json"
-        if bkk.is_file():
-            files[f"{SHIPPED}/bkk-v2.json"] = bkk.read_bytes()
         add_to_wheel(wheel, files)
         return len(files)
-
-
-def collect(package: Path, numba_cache: Path) -> dict[str, bytes]:
-    """numba's cache files for the modules of `package` (as unpacked), by their path in the wheel:
-    ``_precompiled/numba/<folder relative to the package>/<file>``.  numba names a module
-    folder's cache ``<folder name>_<sha1 of its absolute path>``; the folders are matched back."""
-    by_cache_name = {}
-    for folder in [package, *(p for p in package.rglob("*") if p.is_dir())]:
-        absolute = os.path.abspath(folder)
-        by_cache_name[f"{os.path.basename(absolute)}_{hashlib.sha1(absolute.encode()).hexdigest()}"] = folder
-    files: dict[str, bytes] = {}
-    for cache_folder in sorted(p for p in numba_cache.iterdir() if p.is_dir()) if numba_cache.is_dir() else []:
-        folder = by_cache_name.get(cache_folder.name)
-        if folder is None:
-            continue
-        relative = folder.relative_to(package).as_posix()
-        prefix = f"{SHIPPED}/numba" + ("" if relative == "." else f"/{relative}")
-        for path in sorted(cache_folder.iterdir()):
-            if path.suffix in (".nbi", ".nbc"):
-                files[f"{prefix}/{path.name}"] = path.read_bytes()
-    return files
 
 
 def _record_hash(data: bytes) -> str:

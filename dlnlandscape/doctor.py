@@ -202,18 +202,28 @@ WARM_UP: dict[str, Any] = {  # the quickstart (configs/quickstart.yaml), which a
 WARM_UP_STARTS = ("auto", "multihomogeneous")
 
 
-def warm_up(manifest_file: str | Path) -> int:
-    """Compile the kernels solves need by solving the quickstart with each of WARM_UP_STARTS, and
-    write the manifest of the machine they were compiled for (`common/precompiled.py`).  The
-    build backend runs it from a freshly built wheel with NUMBA_CACHE_DIR and DLN_CACHE_DIR
-    pointing into the build (build_backend/dln_build.py).  Returns the number of critical points
-    every start agreed on (225), or -1 when they disagree."""
+def warm_up(into: str | Path) -> int:
+    """Compile the kernels solves need by solving the quickstart with each of WARM_UP_STARTS,
+    then write into `into` what a wheel ships under `_precompiled/` (`common/precompiled.py`):
+    numba's cache files of the package, the manifest of the machine they were compiled for, and
+    the BKK numbers the solves computed.  The build backend runs it from a freshly built wheel
+    with NUMBA_CACHE_DIR and DLN_CACHE_DIR pointing into the build (build_backend/dln_build.py).
+    Returns the number of critical points every start agreed on (225), or -1 when they disagree."""
     from .api import solve
-    from .common.precompiled import host
+    from .common.precompiled import BKK_FILE, MANIFEST, cache_files, host
 
     counts = {
         int(solve({**WARM_UP, "solver": {**WARM_UP["solver"], "start": start}}).complex_solutions)
         for start in WARM_UP_STARTS
     }
-    Path(manifest_file).write_text(json.dumps(host(), indent=1) + "\n", encoding="utf-8")
+    directory, _ = numba_cache_dir()
+    files = cache_files(directory) if directory is not None else {}
+    files[MANIFEST] = (json.dumps(host(), indent=1) + "\n").encode()
+    bkk = bkk_cache_file()
+    if bkk.is_file():
+        files[BKK_FILE] = bkk.read_bytes()
+    for name, data in files.items():
+        target = Path(into) / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
     return counts.pop() if len(counts) == 1 else -1

@@ -60,11 +60,11 @@ def _package(root: Path) -> Path:
 def _ship(built: Path, cache: Path, into: Path, host: dict) -> Path:
     """What the build does: the cache files numba wrote for `built` (a package), as they would sit
     in the wheel, and a manifest for `host`; returns the shipped directory."""
-    for name, data in dln_build.collect(built, cache).items():
-        target = into / name
+    shipped = into / dln_build.SHIPPED
+    for name, data in precompiled.cache_files(cache, package=built).items():
+        target = shipped / name
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(data)
-    shipped = into / dln_build.SHIPPED
     (shipped / precompiled.MANIFEST).write_text(json.dumps(host))
     return shipped
 

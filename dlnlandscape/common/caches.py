@@ -30,11 +30,12 @@ from __future__ import annotations
 
 import ast
 import contextlib
-import hashlib
 import os
 import sys
 import tempfile
 from pathlib import Path
+
+from .precompiled import BKK_FILE, numba_cache_folder, seed_numba_cache
 
 APP = "dlnlandscape"
 
@@ -109,15 +110,13 @@ def prepare_numba() -> bool:
             sys.modules["numba"].core.config.reload_config()
     _PREPARED = directory is not None and writable(directory)
     if _PREPARED:  # a wheel built on this machine carries its kernels compiled (common/precompiled.py)
-        from .precompiled import seed_numba_cache
-
         seed_numba_cache(directory)
     return _PREPARED
 
 
 def bkk_cache_file() -> Path:
     """The BKK disk cache (JSON, architecture → mixed volumes)."""
-    return cache_root() / "bkk-v2.json"
+    return cache_root() / BKK_FILE
 
 
 def tolerate_broken_cache(namespace: dict[str, object]) -> None:
@@ -189,9 +188,7 @@ def cache_entries(cache_dir: Path, modules: tuple[str, ...] | None = None) -> li
         source = package / relative
         if not source.is_file():
             continue
-        folder = source.parent
-        # numba.core.caching: <cache dir>/<parent folder name>_<sha1 of the folder's absolute path>
-        sub = cache_dir / f"{folder.name}_{hashlib.sha1(str(folder).encode()).hexdigest()}"
+        sub = numba_cache_folder(cache_dir, source.parent)
         for name, line in compiled_functions(source, names):
             index = sub / f"{source.stem}.{name}-{line}.{tag}.nbi"
             state = "missing"

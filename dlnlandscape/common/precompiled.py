@@ -37,7 +37,7 @@ PACKAGE = Path(os.path.abspath(__file__)).parent.parent  # as numba sees it: abs
 SHIPPED = PACKAGE / "_precompiled"
 MANIFEST = "manifest.json"
 NUMBA_FILES = ("*.nbi", "*.nbc")
-BKK_FILE = "bkk-v2.json"
+BKK_FILE = "bkk-v2.json"  # the BKK disk cache's name, in the user cache (caches.bkk_cache_file) and here
 
 
 def numba_cache_folder(cache_dir: Path, source_folder: Path) -> Path:
@@ -132,6 +132,23 @@ def seed_numba_cache(cache_dir: Path, package: Path = PACKAGE, shipped: Path = S
     except (OSError, ImportError):  # ImportError: no numba (the package runs its NumPy reference then)
         pass
     return written
+
+
+def cache_files(numba_cache: Path, package: Path = PACKAGE) -> dict[str, bytes]:
+    """numba's cache files of `package`'s modules found under `numba_cache`, by their path in
+    `_precompiled/` (``numba/<folder relative to the package>/<file>``): what a wheel ships, laid
+    out as `seed_numba_cache` reads it back."""
+    files: dict[str, bytes] = {}
+    for folder in [package, *sorted(p for p in package.rglob("*") if p.is_dir())]:
+        cached = numba_cache_folder(numba_cache, folder)
+        if not cached.is_dir():
+            continue
+        relative = folder.relative_to(package).as_posix()
+        prefix = "numba" if relative == "." else f"numba/{relative}"
+        for path in sorted(cached.iterdir()):
+            if path.suffix in (".nbi", ".nbc"):
+                files[f"{prefix}/{path.name}"] = path.read_bytes()
+    return files
 
 
 def shipped_bkk(shipped: Path = SHIPPED) -> dict[str, Any]:
