@@ -34,6 +34,10 @@ from dlnlandscape.errors import DLNError  # noqa: E402
 from dlnlandscape.model.config import load_config  # noqa: E402
 from dlnlandscape.model.sparse import gradient_system  # noqa: E402
 
+# Every solve here is measured from scratch: no run starts from a solution set an earlier run
+# proved and kept (engines/native/proven.py), in this process or in the ones it starts.
+os.environ["DLN_REUSE"] = "0"
+
 is_peer_table = starts_with(b"benchmarks/compare_peers.py")  # its command line, in the first lines
 
 

@@ -27,6 +27,10 @@ from dlnlandscape.decomposition import decompose
 from dlnlandscape.errors import DLNError
 from dlnlandscape.model.config import parse_config
 
+# Every solve here is measured from scratch: no run starts from a solution set an earlier run
+# proved and kept (engines/native/proven.py), in this process or in the ones it starts.
+os.environ["DLN_REUSE"] = "0"
+
 is_components_table = starts_with(b"benchmarks/components_depth.py")  # its command line, in the first line
 
 CASES: dict[str, dict[str, Any]] = {

@@ -46,6 +46,10 @@ from solve_process import solve_in_process
 from dlnlandscape.common.atomic import check_result_file, result_file, starts_with
 from dlnlandscape.errors import DLNError
 
+# Every solve here is measured from scratch: no run starts from a solution set an earlier run
+# proved and kept (engines/native/proven.py), in this process or in the ones it starts.
+os.environ["DLN_REUSE"] = "0"
+
 is_scaling_table = starts_with(b"benchmarks/dask_scaling.py")
 
 CASES = {  # name → (widths, samples, data.instances)

@@ -30,6 +30,7 @@ The showcase, configs/local-minimum.yaml, is (3,1,2), m = 3, data seed 5, Λ see
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from collections.abc import Iterator
@@ -40,6 +41,10 @@ import numpy as np
 
 from dlnlandscape.model.config import Config, parse_config
 from dlnlandscape.pipeline import solve
+
+# Every solve here is measured from scratch: no run starts from a solution set an earlier run
+# proved and kept (engines/native/proven.py), in this process or in the ones it starts.
+os.environ["DLN_REUSE"] = "0"
 
 DEFAULT_ARCHITECTURES = "1-1-1,2-1-2,1-2-1,2-2-2,1-2-2,2-2-1,2-1-1,1-1-2,2-1-1-2,1-1-1-1,1-2-1-1"
 

@@ -20,8 +20,11 @@ wheel), each install timed, then the runs with `<venv>/bin/dln`:
 
 Reported per revision: every first run's wall seconds, every second run's (a kernel that the
 first run compiled but could not cache compiles again there), the later runs' median and
-range, and the counts the runs printed (they must agree).  Nothing is written but `--out` (refused, before any
-run, when it holds a file this script did not write).
+range, and the counts the runs printed (they must agree).  Since proven sets are kept
+(engines/native/proven.py), the first run of a sequence proves the quickstart's count and the
+later runs start from its kept set, as a user's later runs do ("reused" beside the counts);
+`--fresh` passes `--fresh` to every run: each proves the count itself.  Nothing is written but
+`--out` (refused, before any run, when it holds a file this script did not write).
 """
 
 from __future__ import annotations
@@ -70,7 +73,7 @@ def check_imports_from(source: Path, scratch: Path) -> None:
         raise RuntimeError(f"dlnlandscape imported from {where}, not from {source}")
 
 
-def one_run(source: Path, cache: Path, config: Path, out: Path) -> tuple[float, dict]:
+def one_run(source: Path, cache: Path, config: Path, out: Path, fresh: bool = False) -> tuple[float, dict]:
     """Wall seconds of `dln solve config --json` in a fresh process on `source`'s code (started in
     the scratch directory beside `cache`, where no other dlnlandscape is): a checkout run with
     PYTHONPATH, or a virtual environment's own `dln` (`--install`)."""
@@ -79,7 +82,7 @@ def one_run(source: Path, cache: Path, config: Path, out: Path) -> tuple[float, 
         env.pop("PYTHONPATH")
     else:
         command, env = [sys.executable, "-m", "dlnlandscape.cli"], environment(source, cache)
-    command += ["solve", str(config), "--json", "--out", str(out)]
+    command += ["solve", str(config), "--json", "--out", str(out)] + (["--fresh"] if fresh else [])
     began = time.perf_counter()
     done = subprocess.run(command, env=env, cwd=cache.parent, capture_output=True, text=True, check=False)
     seconds = time.perf_counter() - began
@@ -113,6 +116,7 @@ def main() -> None:
     parser.add_argument(
         "--install", action="store_true", help="fresh venvs and `pip install`, with and without precompiling"
     )
+    parser.add_argument("--fresh", action="store_true", help="every run proves the count itself (dln solve --fresh)")
     parser.add_argument("--out", default=str(Path(__file__).with_name("results-first-run.md")))
     args = parser.parse_args()
     try:  # before any run: an --out holding someone else's file is refused, nothing written
@@ -152,16 +156,19 @@ def main() -> None:
                     for revision in revisions:
                         tag = f"{commits[revision]}-{sequence}"
                         out = root / f"out-{tag}-{run}"
-                        seconds, summary = one_run(sources[revision], root / f"cache-{tag}", config, out)
+                        seconds, summary = one_run(sources[revision], root / f"cache-{tag}", config, out, args.fresh)
                         times[revision][-1].append(seconds)
                         completeness = summary.get("completeness", {}).get("method", "?")
+                        if summary.get("completeness", {}).get("reused"):
+                            completeness += " (reused)"
                         counts[revision].add((summary["complex_solutions"], summary["real_solutions"], completeness))
                         print(f"{revision} sequence {sequence} run {run}: {seconds:.1f} s", file=sys.stderr)
         finally:
             for path in checkouts.values():
                 subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(path)], check=False)
     text = [
-        f"Command: `python benchmarks/first_run.py {'--install ' if args.install else ''}--revisions {args.revisions} "
+        f"Command: `python benchmarks/first_run.py {'--install ' if args.install else ''}"
+        f"{'--fresh ' if args.fresh else ''}--revisions {args.revisions} "
         f"--cold {args.cold} --warm {args.warm}`",
         "",
         f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "

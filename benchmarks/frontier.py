@@ -39,6 +39,10 @@ from dlnlandscape.exact.msolve import MsolveError, MsolveTimeoutError, degree_mo
 from dlnlandscape.model.config import parse_config
 from dlnlandscape.model.sparse import gradient_system
 
+# Every solve here is measured from scratch: no run starts from a solution set an earlier run
+# proved and kept (engines/native/proven.py), in this process or in the ones it starts.
+os.environ["DLN_REUSE"] = "0"
+
 # files this script wrote, which it may replace (never anything else at --out)
 is_frontier_table = starts_with(b"benchmarks/frontier.py")  # its command line, in the first lines
 is_run_summary = starts_with(b'"name": "frontier-')

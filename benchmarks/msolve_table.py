@@ -13,6 +13,7 @@ and how many paths it would track.  msolve runs are capped (a timeout is reporte
 from __future__ import annotations
 
 import argparse
+import os
 import time
 from pathlib import Path
 
@@ -24,6 +25,10 @@ from dlnlandscape.model.config import parse_config
 from dlnlandscape.model.problem import Problem
 from dlnlandscape.model.sparse import gradient_system
 from dlnlandscape.pipeline import solve
+
+# Every solve here is measured from scratch: no run starts from a solution set an earlier run
+# proved and kept (engines/native/proven.py), in this process or in the ones it starts.
+os.environ["DLN_REUSE"] = "0"
 
 is_msolve_table = starts_with(b"benchmarks/msolve_table.py")  # its command line, in the first line
 

@@ -4,6 +4,7 @@ start-up are its own, and a crash is a row, not the end of the benchmark."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -12,6 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+# Every solve here is measured from scratch: no run starts from a solution set an earlier run
+# proved and kept (engines/native/proven.py), in this process or in the ones it starts.
+os.environ["DLN_REUSE"] = "0"
 
 
 def solve_in_process(document: dict[str, Any], time_limit: float, prefix: str) -> tuple[dict[str, Any], str | None]:

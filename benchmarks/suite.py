@@ -67,6 +67,10 @@ from dlnlandscape.model.config import parse_config  # noqa: E402
 from dlnlandscape.model.problem import Problem  # noqa: E402
 from dlnlandscape.model.sparse import gradient_system  # noqa: E402
 
+# Every solve here is measured from scratch: no run starts from a solution set an earlier run
+# proved and kept (engines/native/proven.py), in this process or in the ones it starts.
+os.environ["DLN_REUSE"] = "0"
+
 DEFAULT_CASES = "2,2,2:3 1,2,2,1:1 2,2,2,2:1 1,2,2,2:1 3,2,3:3 1,3,3,1:1 3,3,3:3 2,2,2:1x100"
 MONODROMY, MULTIHOM = "native monodromy", "native multihomogeneous"
 PEERS = ("bertini2", "phcpack")

@@ -104,6 +104,12 @@ def main() -> None:
     "--resume", is_flag=True, help="Continue the monodromy solve whose checkpoint is in the output directory."
 )
 @click.option(
+    "--fresh",
+    is_flag=True,
+    help="Solve from scratch: do not start from a solution set an earlier run proved for the same "
+    "architecture, and keep nothing for later runs (solver.reuse: false).",
+)
+@click.option(
     "--dask",
     "dask_address",
     metavar="ADDRESS",
@@ -122,6 +128,7 @@ def solve(
     force: bool,
     time_limit: float | None,
     resume: bool,
+    fresh: bool,
     dask_address: str | None,
 ) -> None:
     began = time.perf_counter()  # summary.json's `seconds`: the whole command
@@ -132,9 +139,11 @@ def solve(
         from .reports.terminal import Progress, print_result
 
         control = RunControl()  # the time limit counts from here
-        dask = {"executor": "dask", "dask_address": dask_address} if dask_address else {}
+        overrides: dict[str, Any] = {"executor": "dask", "dask_address": dask_address} if dask_address else {}
+        if fresh:
+            overrides["reuse"] = False
         config = _config_to_write(
-            config_path, out, backend=backend, seed=seed, verify=verify, time_limit=time_limit, **dask
+            config_path, out, backend=backend, seed=seed, verify=verify, time_limit=time_limit, **overrides
         )
         control.checkpoint_dir, control.checkpoint_origin = config.output_dir, config.output_origin
         control.resume = resume

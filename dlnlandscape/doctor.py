@@ -118,7 +118,23 @@ def diagnose() -> list[Finding]:
     out.append(Finding("cache directory", f"{root}{moved}; override with DLN_CACHE_DIR"))
     bkk = bkk_cache_file()
     out.append(Finding("BKK cache", f"{bkk} ({_entries(bkk)})"))
+    out.append(_proven_sets(root))
     return out
+
+
+def _proven_sets(root: Path) -> Finding:
+    """The proven solution sets later solves start from (engines/native/proven.py)."""
+    from .common.precompiled import PROVEN_DIR, SHIPPED
+
+    kept = list((root / PROVEN_DIR).glob("*.npz"))
+    shipped = len(list((SHIPPED / PROVEN_DIR).glob("*.npz")))
+    size = sum(path.stat().st_size for path in kept) / 2**20
+    return Finding(
+        "proven sets",
+        f"{root / PROVEN_DIR} ({len(kept)} architecture(s), {size:.1f} MiB"
+        + (f"; {shipped} shipped with the wheel" if shipped else "")
+        + "): solves of those architectures start there (dln solve --fresh does not); remove the folder to forget them",
+    )
 
 
 def _precompiled() -> Finding:
@@ -205,12 +221,14 @@ WARM_UP_STARTS = ("auto", "multihomogeneous")
 def warm_up(into: str | Path) -> int:
     """Compile the kernels solves need by solving the quickstart with each of WARM_UP_STARTS,
     then write into `into` what a wheel ships under `_precompiled/` (`common/precompiled.py`):
-    numba's cache files of the package, the manifest of the machine they were compiled for, and
-    the BKK numbers the solves computed.  The build backend runs it from a freshly built wheel
-    with NUMBA_CACHE_DIR and DLN_CACHE_DIR pointing into the build (build_backend/dln_build.py).
+    numba's cache files of the package, the manifest of the machine they were compiled for, the
+    BKK numbers the solves computed, and the quickstart's proven solution set (engines/native/
+    proven.py: a newcomer's first solve starts from it, unless DLN_REUSE=0 during the build).
+    The build backend runs it from a freshly built wheel with NUMBA_CACHE_DIR and DLN_CACHE_DIR
+    pointing into the build (build_backend/dln_build.py).
     Returns the number of critical points every start agreed on (225), or -1 when they disagree."""
     from .api import solve
-    from .common.precompiled import BKK_FILE, MANIFEST, cache_files, host
+    from .common.precompiled import BKK_FILE, MANIFEST, PROVEN_DIR, cache_files, host
 
     counts = {
         int(solve({**WARM_UP, "solver": {**WARM_UP["solver"], "start": start}}).complex_solutions)
@@ -222,6 +240,8 @@ def warm_up(into: str | Path) -> int:
     bkk = bkk_cache_file()
     if bkk.is_file():
         files[BKK_FILE] = bkk.read_bytes()
+    for kept in sorted((cache_root() / PROVEN_DIR).glob("*.npz")):  # the quickstart's proven set
+        files[f"{PROVEN_DIR}/{kept.name}"] = kept.read_bytes()
     for name, data in files.items():
         target = Path(into) / name
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,11 @@ import yaml
 from click.testing import CliRunner
 
 from dlnlandscape.model.config import Config, parse_config
+
+# Every test solves from scratch: a proven set kept by an earlier test (or by the developer's own
+# runs) would let a solve skip the loops and the trace test that the test means to exercise.
+# Subprocesses inherit it; tests of the reuse itself set `solver.reuse: true` and their own store.
+os.environ["DLN_REUSE"] = "0"
 
 
 def make_config(widths: list[int], samples: int = 1, seed: int = 0, **sections: Any) -> Config:

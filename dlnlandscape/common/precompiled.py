@@ -38,6 +38,7 @@ SHIPPED = PACKAGE / "_precompiled"
 MANIFEST = "manifest.json"
 NUMBA_FILES = ("*.nbi", "*.nbc")
 BKK_FILE = "bkk-v2.json"  # the BKK disk cache's name, in the user cache (caches.bkk_cache_file) and here
+PROVEN_DIR = "proven"  # proven solution sets (engines/native/proven.py), in the user cache and here
 
 
 def numba_cache_folder(cache_dir: Path, source_folder: Path) -> Path:

@@ -184,6 +184,10 @@ class MonodromyStats:
     # orbits the final homotopy found beyond a base point's set, carried back to it and added
     # before the trace test was read again (monodromy.MonodromySolver.take_back)
     taken_back: int = 0
+    # the earlier run whose proven set this one started from (engines/native/proven.py: its
+    # solver seed, date, version, path steps, file) — no loops ran here; None: solved here
+    reused: dict[str, Any] | None = None
+    kept: str | None = None  # the file this run's proven set was kept in for later runs
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -218,6 +222,8 @@ class MonodromyStats:
             "trace_arcs_tracked": self.trace_arcs_tracked,
             "trace_evaluations": self.trace_evaluations,
             "taken_back": self.taken_back,
+            "reused": self.reused,
+            "kept": self.kept,
         }
 
 

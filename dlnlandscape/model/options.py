@@ -38,7 +38,9 @@ DEFAULTS: dict[str, Any] = {
     "executor": "threads",
     "dask_address": "local",
     "batch_paths": 2048,
+    "reuse": None,  # None: the environment's DLN_REUSE, else true
 }
+REUSE_ENV = "DLN_REUSE"  # 0/false/no: no run reuses or keeps proven sets (test suites, benchmarks)
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,9 @@ class SolverOptions:
     executor: ExecutorName = "threads"  # where paths are tracked: this process, or a Dask cluster
     dask_address: str = "local"  # executor dask: local (LocalCluster of `threads` workers), an address, a file
     batch_paths: int = 2048  # executor dask: at most this many paths per task
+    # start a monodromy solve from the set an earlier run proved for the same family, and keep
+    # this run's proven set (engines/native/proven.py); false: solve from scratch, keep nothing
+    reuse: bool = True
     # Not options but provenance, so neither in `as_dict()` nor in comparisons: where the
     # options came from (engines name it in a ConfigError), and where an integer trusted_count
     # came from ("config", or msolve's degree once the pipeline has computed it).
@@ -130,6 +135,13 @@ def parse_solver_options(solver: dict[str, Any], source: str) -> SolverOptions:
     batch = solver["batch_paths"]
     if not _is_int(batch) or batch < 16:
         raise ConfigError(source, "solver.batch_paths", f"got {batch!r}; must be an integer >= 16")
+    reuse = solver["reuse"]
+    if reuse is None:
+        reuse = _reuse_from_environment()
+    elif not isinstance(reuse, bool):
+        raise ConfigError(
+            source, "solver.reuse", f"got {reuse!r}; choose true (reuse proven sets) or false (solve from scratch)"
+        )
     if executor == "dask" and backend not in ("auto", "native"):
         raise ConfigError(
             source,
@@ -150,5 +162,17 @@ def parse_solver_options(solver: dict[str, Any], source: str) -> SolverOptions:
         executor=executor,  # type: ignore[arg-type]
         dask_address=address.strip(),
         batch_paths=int(batch),
+        reuse=reuse,
         source=source,
     )
+
+
+def _reuse_from_environment() -> bool:
+    """`solver.reuse` when the config leaves it out: DLN_REUSE if set (0/false/no, 1/true/yes),
+    else true."""
+    value = os.environ.get(REUSE_ENV, "").strip().lower()
+    if value in ("", "1", "true", "yes"):
+        return True
+    if value in ("0", "false", "no"):
+        return False
+    raise ConfigError("environment", REUSE_ENV, f"got {value!r}; set it to 0 or 1 (or unset it)")

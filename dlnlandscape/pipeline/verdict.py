@@ -67,6 +67,9 @@ class Completeness:
 
     method: str  # a key of COMPLETENESS_METHODS
     patterns: tuple[PatternCompleteness, ...] = ()  # monodromy solves only
+    # the earlier run whose proven set a monodromy solve started from (MonodromyStats.reused):
+    # the patterns' proof was made there, this run only carried the set to the target
+    reused: dict[str, Any] | None = None
 
     @property
     def heuristic_patterns(self) -> int:
@@ -90,6 +93,11 @@ class Completeness:
                 tol = max(p.trace_tolerance or 0.0 for p in self.patterns)
                 text += f"; largest trace deviation {worst:.1e}, tolerance {tol:.0e}"
             text += ")"
+        if self.reused is not None:
+            text += (
+                f"; proven by an earlier run (solver seed {self.reused.get('solver_seed')}, "
+                f"{self.reused.get('written')}) and reused: this run tracked the final homotopy only"
+            )
         return text
 
     def as_dict(self) -> dict[str, Any]:
@@ -98,6 +106,7 @@ class Completeness:
             "description": self.describe(),
             "max_trace_deviation": self.max_trace_deviation,
             "patterns": [p.as_dict() for p in self.patterns],
+            "reused": self.reused,
         }
 
 
@@ -186,7 +195,8 @@ def trace_failures(mono: MonodromyStats) -> list[str]:
 
 
 def completeness_method(result: SolveResult, complete: bool, verification: Verification | None) -> Completeness:
-    """What a complete count rests on (COMPLETENESS_METHODS); "none" when it is not complete."""
+    """What a complete count rests on (COMPLETENESS_METHODS); "none" when it is not complete.
+    A monodromy solve that started from a proven set an earlier run kept says so (`reused`)."""
     mono = result.monodromy
     julia = result.stats if isinstance(result.stats, JuliaStats) else None
     if mono is not None:
@@ -195,24 +205,36 @@ def completeness_method(result: SolveResult, complete: bool, verification: Verif
         patterns = julia_pattern_completeness(julia)
     else:
         patterns = ()
+    method = _method(result, complete, verification, julia, patterns)
+    return Completeness(method, patterns, None if mono is None else mono.reused)
+
+
+def _method(
+    result: SolveResult,
+    complete: bool,
+    verification: Verification | None,
+    julia: JuliaStats | None,
+    patterns: tuple[PatternCompleteness, ...],
+) -> str:
+    mono = result.monodromy
     if not complete:
-        return Completeness("none", patterns)
+        return "none"
     if verification is not None and verification.status is VerificationStatus.AGREES:
-        return Completeness("exact_degree", patterns)
+        return "exact_degree"
     if result.exact_degree is not None:
-        return Completeness("exact_degree", patterns)
+        return "exact_degree"
     if mono is None and julia is not None and result.start_system == "monodromy":
         if julia.trusted_count is not None:  # decide() made a count short of it incomplete
-            return Completeness("trusted_count", patterns)
+            return "trusted_count"
         proven = patterns and all(p.method == "trace_test" for p in patterns)
-        return Completeness("trace_test" if proven else "heuristic", patterns)
+        return "trace_test" if proven else "heuristic"
     if mono is None:
-        return Completeness("all_paths" if result.start_system != "monodromy" else "heuristic", patterns)
+        return "all_paths" if result.start_system != "monodromy" else "heuristic"
     if mono.reached_trusted_count:
-        return Completeness("trusted_count", patterns)
+        return "trusted_count"
     if any(p.method == "heuristic" for p in patterns):
-        return Completeness("heuristic", patterns)
-    return Completeness("trace_test", patterns)
+        return "heuristic"
+    return "trace_test"
 
 
 def path_reasons(paths: PathResults, points: CriticalPoints) -> list[str]:

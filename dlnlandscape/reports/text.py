@@ -99,6 +99,12 @@ def _complete_line(summary: dict[str, Any]) -> str:
         )
     if method == "trace_test":
         deviation = f"; largest deviation {worst:.1e}" if worst is not None else ""
+        reused = completeness.get("reused")
+        if reused:
+            deviation += (
+                f" (proven in an earlier run, solver seed {reused.get('solver_seed')}, {reused.get('written')}; "
+                "this run carried that set to the data — --fresh proves it again)"
+            )
         return f"yes, proven by the trace test on every neuron pattern{deviation}"
     if method == "exact_degree":
         return "yes, msolve's exact degree agrees"
@@ -132,6 +138,12 @@ def _monodromy_lines(info: dict[str, Any] | None) -> list[tuple[str, str]]:
         how = "; ".join(parts) or "no pattern needed loops"
     if info.get("taken_back"):
         how += f"; {info['taken_back']} orbit(s) a detour found at the target carried back to the base points"
+    reused = info.get("reused")
+    if reused:
+        how += (
+            f"; no loops here: the set an earlier run proved was reused ({reused.get('path_steps', 0):,} path "
+            f"steps there, solver seed {reused.get('solver_seed')})"
+        )
     return [
         (
             "monodromy",

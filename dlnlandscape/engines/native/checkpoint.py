@@ -111,17 +111,9 @@ class Checkpointer:
         return time.monotonic() - self.last >= self.every
 
     def save(self, state: MonodromyState) -> Path:
-        arrays: dict[str, np.ndarray] = {}
-        manifest = {
-            "format": FORMAT,
-            "fingerprint": self.fingerprint,
-            "written": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            "state": _encode({f.name: getattr(state, f.name) for f in dataclasses.fields(state)}, arrays),
-        }
-        arrays["manifest"] = np.array(json.dumps(manifest))
-        buffer = io.BytesIO()
-        np.savez(buffer, **arrays)
-        self.written = keep_file(self.directory, CHECKPOINT, buffer.getvalue(), self.origin, kind="solve")
+        header = {"format": FORMAT, "fingerprint": self.fingerprint, "written": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+        data = pack_record(header, {f.name: getattr(state, f.name) for f in dataclasses.fields(state)}, "state")
+        self.written = keep_file(self.directory, CHECKPOINT, data, self.origin, kind="solve")
         self.last = time.monotonic()
         return self.written
 
@@ -132,9 +124,7 @@ class Checkpointer:
             return None
         where = f"{self.origin} {self.path}" if self.origin else str(self.path)
         try:
-            with np.load(self.path, allow_pickle=False) as data:
-                arrays = {name: data[name] for name in data.files}
-            manifest = json.loads(str(arrays.pop("manifest")))
+            manifest, arrays = _read(self.path)
         except (OSError, ValueError, KeyError) as error:
             raise ConfigError(
                 where, "--resume", f"not a readable checkpoint ({error}); remove it to start afresh"
@@ -196,6 +186,48 @@ def restore(solver: Any, state: MonodromyState) -> tuple[list[Any], int, RoundPr
     return state.components, state.rounds, state.round
 
 
+def pack_record(header: dict[str, Any], record: Any, name: str = "record") -> bytes:
+    """One `.npz` file's bytes: `record` (dataclasses, dicts, lists, arrays …) as JSON under
+    `name` beside `header`, its arrays as the file's other members (`unpack_record` reads it).
+    The manifest is the first member, so a file's first bytes carry the header (a recogniser
+    can look for a signature there)."""
+    arrays: dict[str, np.ndarray] = {}
+    encoded = _encode(record, arrays)
+    manifest = {**header, name: encoded, "digest": _digest(arrays)}
+    buffer = io.BytesIO()
+    np.savez(buffer, manifest=np.array(json.dumps(manifest)), **arrays)
+    return buffer.getvalue()
+
+
+def unpack_record(path: Path, classes: dict[str, type], name: str = "record") -> tuple[dict[str, Any], Any]:
+    """The header (the manifest without the record) and the record of a `pack_record` file;
+    `classes` names the dataclasses it may hold.  Raises OSError, ValueError or KeyError on a
+    file that is not one, or whose arrays changed since they were written."""
+    manifest, arrays = _read(path)
+    encoded = manifest.pop(name)
+    return manifest, _decode(encoded, arrays, classes)
+
+
+def _read(path: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """The manifest and the arrays; a manifest that records a digest must match the arrays
+    (np.load does not check zip's CRC, and a changed byte in a float still reads as a number)."""
+    with np.load(path, allow_pickle=False) as data:
+        arrays = {member: data[member] for member in data.files}
+    manifest = json.loads(str(arrays.pop("manifest")))
+    if "digest" in manifest and manifest.pop("digest") != _digest(arrays):
+        raise ValueError("its arrays do not match the digest written with them (the file was changed or damaged)")
+    return manifest, arrays
+
+
+def _digest(arrays: dict[str, np.ndarray]) -> str:
+    digest = hashlib.sha256()
+    for key in sorted(arrays):
+        array = np.ascontiguousarray(arrays[key])
+        digest.update(repr((key, array.dtype.str, array.shape)).encode())
+        digest.update(array.tobytes())
+    return digest.hexdigest()
+
+
 def _encode(value: Any, arrays: dict[str, np.ndarray]) -> Any:
     """JSON-able form of `value`; arrays go to `arrays` and are referenced by name."""
     if isinstance(value, np.ndarray):
@@ -249,4 +281,14 @@ def _decode(value: Any, arrays: dict[str, np.ndarray], classes: dict[str, type])
     return {k: _decode(v, arrays, classes) for k, v in value.items()}
 
 
-__all__ = ["CHECKPOINT", "Checkpointer", "MonodromyState", "RoundProgress", "capture", "fingerprint", "restore"]
+__all__ = [
+    "CHECKPOINT",
+    "Checkpointer",
+    "MonodromyState",
+    "RoundProgress",
+    "capture",
+    "fingerprint",
+    "pack_record",
+    "restore",
+    "unpack_record",
+]

@@ -201,6 +201,8 @@ class NativeEngine:
             instances=instances,
             control=control,
             keeper=keeper,
+            reuse=options.reuse,
+            seed=seed,
         )
         if progress is not None:
             progress.finish()

@@ -52,6 +52,7 @@ from ..control import RunControl, StopRequested
 from ..stats import MonodromyStats, PatternStats
 from .checkpoint import Checkpointer, MonodromyState, RoundProgress, capture, restore
 from .family import ArcTracker, DataPoint, Family
+from .proven import ProvenPattern, ProvenSet, ProvenStore, refuted
 from .targets import MAX_DETOURS, NOISE_FLOOR, BaseSolutions, Refine, Surplus, track_to_targets
 from .trace_test import NEAR_MISS, TRACE_TOL, Slice, TraceTest
 from .tracker import TrackerOptions
@@ -112,8 +113,11 @@ class Component:
     target_loops: int = 0  # loops through the real data point so far (TARGET_LOOPS)
     probed: bool = False  # whether the final homotopy was run for this pattern alone (probe_target)
     base_moves: int = 0  # times the pattern moved to a fresh base point (MonodromySolver.move_base)
+    proof: PatternStats | None = None  # kept from the earlier run that proved this pattern (proven.py)
 
     def stats(self) -> PatternStats:
+        if self.proof is not None:  # reused: no loops ran here, the proof's own record stands
+            return self.proof
         outcome = self.slice.outcome if self.slice is not None else None
         orbit = self.known.shape[0] // max(1, self.reps.shape[0])
         return PatternStats(
@@ -175,6 +179,34 @@ class MonodromySolver:
             if options.trace_test
             else None
         )
+
+    def adopt(self, kept: ProvenSet) -> list[Component] | None:
+        """The components of a set an earlier run proved and kept (proven.py): closed, with the
+        proof's statistics, at their base points — no loops run.  None (solve afresh) unless
+        every kept point is Newton-confirmed at its base point, in its pattern, and the orbits
+        add up to the counts the proof recorded: a damaged entry must not pass for a proof."""
+        components = []
+        for pattern in kept.patterns:
+            problem = self.family.problem_at(pattern.base)
+            reps = self.verified(problem, pattern.representatives, pattern.active)
+            reps = reps[representatives(reps, self.signs)] if reps.shape[0] else reps  # distinct orbits
+            known = closure(reps, self.signs)
+            if (reps.shape[0], known.shape[0]) != (pattern.stats.orbits, pattern.stats.solutions):
+                return None
+            components.append(
+                Component(
+                    pattern.active,
+                    pattern.base,
+                    problem,
+                    known,
+                    reps,
+                    stopped=pattern.stats.stopped,
+                    completeness=pattern.stats.completeness,
+                    history=list(pattern.stats.history),
+                    proof=pattern.stats,
+                )
+            )
+        return components
 
     def seed(self, active: np.ndarray) -> Component:
         """A start pair for one pattern; a pattern without generic solutions is closed at once."""
@@ -646,6 +678,8 @@ def solve_by_monodromy(
     instances: list[Problem] | None = None,
     control: RunControl | None = None,
     keeper: Checkpointer | None = None,
+    reuse: bool = False,
+    seed: int | None = None,
 ) -> tuple[list[PathResults], MonodromyStats]:
     """Monodromy for every neuron pattern at random base points, then parameter homotopies from
     the base points to each target problem (`problem`, or every problem of `instances` — the
@@ -654,10 +688,22 @@ def solve_by_monodromy(
     left for the engine to fill).  `control` and `keeper`: see MonodromySolver.solve; a stop
     request ends the loops, the solutions known are still carried to the target(s), and a
     further request (or the time limit itself) ends that too — the statistics say how far it
-    got (stopped_early, carried_to_target)."""
+    got (stopped_early, carried_to_target).  `reuse`: start from the family's set an earlier run
+    proved and kept, if there is one, and keep this run's if it is proven (proven.py; `seed`, the
+    solver seed, is recorded with it)."""
     began = time.perf_counter()
     solver = MonodromySolver(problem, rng, tracker_options, options, kernel, refine, accuracy_limit)
-    components = solver.solve(trusted_count, progress, control, keeper)
+    store = ProvenStore(solver.family) if reuse else None
+    kept = store.load() if store is not None else None
+    adopted = solver.adopt(kept) if kept is not None else None
+    if adopted is None:
+        kept = None  # none kept, or not fit to stand for a proof: solve here
+        components = solver.solve(trusted_count, progress, control, keeper)
+    else:
+        components = adopted
+        if progress is not None:
+            seed_was = kept.origin.get("solver_seed") if kept is not None else None
+            progress.note(f"reusing the solution set proven by an earlier run (solver seed {seed_was})")
     loop_seconds = solver.loop_seconds()
     targets = instances if instances is not None else [problem]
     bases = [BaseSolutions(c.base, c.reps, c.active) for c in components]
@@ -669,7 +715,15 @@ def solve_by_monodromy(
         solver.arcs, rng, solver.signs, bases, targets, tracker_options, refine, accuracy_limit
     )
     taken_back = 0
-    if final.surplus and instances is None and not (solver.stopped_early or final.stopped):
+    if final.surplus and kept is not None and store is not None:
+        # orbits beyond a set kept as proven: its proof is contradicted — say so, forget it
+        for extra in final.surplus:
+            c = components[extra.pattern]
+            if c.proof is not None:
+                c.proof = refuted(c.proof, extra.representatives.shape[0] - c.reps.shape[0])
+                c.completeness = c.proof.completeness
+        store.drop()
+    elif final.surplus and instances is None and not (solver.stopped_early or final.stopped):
         # a detour reached orbits the loops missed: complete the base sets, test them again
         taken_back = solver.take_back(components, final.surplus)
     stopped_early = solver.stopped_early or final.stopped
@@ -678,6 +732,13 @@ def solve_by_monodromy(
     total = int(sum(c.known.shape[0] for c in components))
     seconds = time.perf_counter() - began
     path_steps = solver.arcs.path_steps + (solver.trace.path_steps if solver.trace else 0)
+    kept_file = None
+    unresolved = any(components[e.pattern].reps.shape[0] < e.representatives.shape[0] for e in final.surplus)
+    if store is not None and kept is None and not (solver.stopped_early or unresolved):
+        patterns = [ProvenPattern(c.active, c.base, c.reps, c.stats()) for c in components]
+        origin = {"solver_seed": seed, "path_steps": int(path_steps), "loop_seconds": round(loop_seconds, 3)}
+        written = store.save(patterns, origin)
+        kept_file = None if written is None else str(written)
     stats = MonodromyStats(
         patterns=len(components),
         base_solutions=total,
@@ -710,6 +771,8 @@ def solve_by_monodromy(
         trace_arcs_tracked=solver.trace.arcs_tracked if solver.trace else 0,
         trace_evaluations=solver.trace.evaluations if solver.trace else 0,
         taken_back=taken_back,
+        reused=None if kept is None else kept.origin,
+        kept=kept_file,
     )
     return results, stats
 
