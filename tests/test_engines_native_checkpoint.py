@@ -3,6 +3,7 @@ does — same count, same solutions, same work."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ from dlnlandscape.common.atomic import read_marker
 from dlnlandscape.engines.control import RunControl, StopRequested
 from dlnlandscape.engines.native.checkpoint import CHECKPOINT
 from dlnlandscape.engines.native.engine import NativeEngine
+from dlnlandscape.engines.native.records import read_record
 from dlnlandscape.errors import ConfigError
 from dlnlandscape.model.problem import Problem
 
@@ -76,16 +78,24 @@ def uninterrupted() -> Any:
     return _solve(_config())
 
 
-def test_resume_after_a_stop_between_rounds_ends_with_the_same_solutions(tmp_path: Path, uninterrupted: Any):
+@pytest.mark.parametrize("rounds", [2, 8])
+def test_resume_after_a_stop_between_rounds_ends_with_the_same_solutions(
+    tmp_path: Path, uninterrupted: Any, rounds: int
+):
+    """After 2 rounds the patterns still grow; after 8 the trace test's slices hold witnesses,
+    whose images the checkpoint does not write (records.DERIVED) but rebuilds on reading."""
     control = RunControl(checkpoint_dir=tmp_path)
-    partial = _solve(_config(), control, StopAfterRounds(control, 2))
+    partial = _solve(_config(), control, StopAfterRounds(control, rounds))
     assert partial.stopped_early == "interrupted by test"
     mono = partial.monodromy
-    assert mono.base_solutions < 225 and mono.carried_to_target
+    assert mono.carried_to_target and (mono.base_solutions < 225 or rounds > 2)
+    manifest, _ = read_record(tmp_path / CHECKPOINT)
+    witnesses = [p["witnesses"] or 0 for p in (s.as_dict() for s in mono.per_pattern)]
+    assert (max(witnesses) > 0) == (rounds > 2) and ("witness_known" in json.dumps(manifest)) is False
     assert mono.checkpoint == str(tmp_path / CHECKPOINT)
     assert CHECKPOINT in read_marker(tmp_path)["files"]  # listed: the directory stays the tool's
     resumed = _solve(_config(), RunControl(checkpoint_dir=tmp_path, resume=True))
-    assert resumed.stopped_early is None and resumed.monodromy.resumed_at_round == 2
+    assert resumed.stopped_early is None and resumed.monodromy.resumed_at_round == rounds
     assert resumed.monodromy.base_solutions == uninterrupted.monodromy.base_solutions == 225
     assert resumed.paths.counts() == uninterrupted.paths.counts()
     assert np.array_equal(np.nan_to_num(resumed.paths.solutions), np.nan_to_num(uninterrupted.paths.solutions))

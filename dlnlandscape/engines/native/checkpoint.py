@@ -17,20 +17,19 @@ rename, so a kill at any moment leaves the previous checkpoint whole and the dir
 tool's.  The final result of a complete run does not keep it (atomic.result_directory removes
 the earlier files it does not list); a partial result does.
 
-Format.  One uncompressed `.npz` (NumPy arrays, `allow_pickle=False` — loading a checkpoint
-runs no code) holding the arrays and a JSON manifest: the format number, a fingerprint of the
-problem and of every option that changes the path of the search (not threads, not the time
-limit), and the state with arrays replaced by references.  Components are encoded field by
-field, whatever fields the dataclass has, so the record follows monodromy.py's without a
-second list of names to keep in step.
+Format.  One uncompressed `.npz` (records.py: NumPy arrays, `allow_pickle=False` — loading a
+checkpoint runs no code — a digest of the arrays, and a JSON manifest): the format number, a
+fingerprint of the problem and of every option that changes the path of the search (not
+threads, not the time limit), and the state with arrays replaced by references.  Components are
+encoded field by field, whatever fields the dataclass has, so the record follows monodromy.py's
+without a second list of names to keep in step; a field marked `DERIVED` (a slice's witness
+images) is rebuilt on reading instead of written.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
-import io
-import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +43,7 @@ from ...model.loss import DataLoss
 from ...model.options import SolverOptions
 from ...model.problem import Problem
 from .family import DataPoint
+from .records import decode, pack_record, read_record
 from .trace_test import Slice, TraceOutcome
 
 CHECKPOINT = "checkpoint.npz"
@@ -124,7 +124,7 @@ class Checkpointer:
             return None
         where = f"{self.origin} {self.path}" if self.origin else str(self.path)
         try:
-            manifest, arrays = _read(self.path)
+            manifest, arrays = read_record(self.path)
         except (OSError, ValueError, KeyError) as error:
             raise ConfigError(
                 where, "--resume", f"not a readable checkpoint ({error}); remove it to start afresh"
@@ -145,7 +145,7 @@ class Checkpointer:
             "TraceOutcome": TraceOutcome,
             self.component_type.__name__: self.component_type,
         }
-        state = _decode(manifest["state"], arrays, classes)
+        state = decode(manifest["state"], arrays, classes)
         return MonodromyState(**state)
 
 
@@ -186,101 +186,6 @@ def restore(solver: Any, state: MonodromyState) -> tuple[list[Any], int, RoundPr
     return state.components, state.rounds, state.round
 
 
-def pack_record(header: dict[str, Any], record: Any, name: str = "record") -> bytes:
-    """One `.npz` file's bytes: `record` (dataclasses, dicts, lists, arrays …) as JSON under
-    `name` beside `header`, its arrays as the file's other members (`unpack_record` reads it).
-    The manifest is the first member, so a file's first bytes carry the header (a recogniser
-    can look for a signature there)."""
-    arrays: dict[str, np.ndarray] = {}
-    encoded = _encode(record, arrays)
-    manifest = {**header, name: encoded, "digest": _digest(arrays)}
-    buffer = io.BytesIO()
-    np.savez(buffer, manifest=np.array(json.dumps(manifest)), **arrays)
-    return buffer.getvalue()
-
-
-def unpack_record(path: Path, classes: dict[str, type], name: str = "record") -> tuple[dict[str, Any], Any]:
-    """The header (the manifest without the record) and the record of a `pack_record` file;
-    `classes` names the dataclasses it may hold.  Raises OSError, ValueError or KeyError on a
-    file that is not one, or whose arrays changed since they were written."""
-    manifest, arrays = _read(path)
-    encoded = manifest.pop(name)
-    return manifest, _decode(encoded, arrays, classes)
-
-
-def _read(path: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-    """The manifest and the arrays; a manifest that records a digest must match the arrays
-    (np.load does not check zip's CRC, and a changed byte in a float still reads as a number)."""
-    with np.load(path, allow_pickle=False) as data:
-        arrays = {member: data[member] for member in data.files}
-    manifest = json.loads(str(arrays.pop("manifest")))
-    if "digest" in manifest and manifest.pop("digest") != _digest(arrays):
-        raise ValueError("its arrays do not match the digest written with them (the file was changed or damaged)")
-    return manifest, arrays
-
-
-def _digest(arrays: dict[str, np.ndarray]) -> str:
-    digest = hashlib.sha256()
-    for key in sorted(arrays):
-        array = np.ascontiguousarray(arrays[key])
-        digest.update(repr((key, array.dtype.str, array.shape)).encode())
-        digest.update(array.tobytes())
-    return digest.hexdigest()
-
-
-def _encode(value: Any, arrays: dict[str, np.ndarray]) -> Any:
-    """JSON-able form of `value`; arrays go to `arrays` and are referenced by name."""
-    if isinstance(value, np.ndarray):
-        key = f"a{len(arrays)}"
-        arrays[key] = value
-        return {"__array__": key}
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        fields = {f.name: _encode(getattr(value, f.name), arrays) for f in dataclasses.fields(value)}
-        return {"__type__": type(value).__name__, "fields": fields}
-    if isinstance(value, dict):
-        return {"__dict__": [[_encode(k, arrays), _encode(v, arrays)] for k, v in value.items()]}
-    if isinstance(value, tuple):
-        return {"__tuple__": [_encode(v, arrays) for v in value]}
-    if isinstance(value, list):
-        return [_encode(v, arrays) for v in value]
-    if isinstance(value, (complex, np.complexfloating)):
-        return {"__complex__": [float(value.real), float(value.imag)]}
-    if isinstance(value, np.generic):
-        return value.item()
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    raise TypeError(f"checkpoint: cannot save a {type(value).__name__}")
-
-
-def _decode(value: Any, arrays: dict[str, np.ndarray], classes: dict[str, type]) -> Any:
-    if isinstance(value, list):
-        return [_decode(v, arrays, classes) for v in value]
-    if not isinstance(value, dict):
-        return value
-    if "__array__" in value:
-        return arrays[value["__array__"]]
-    if "__tuple__" in value:
-        return tuple(_decode(v, arrays, classes) for v in value["__tuple__"])
-    if "__complex__" in value:
-        return complex(*value["__complex__"])
-    if "__dict__" in value:
-        return {_decode(k, arrays, classes): _decode(v, arrays, classes) for k, v in value["__dict__"]}
-    if "__type__" in value:
-        cls = classes.get(value["__type__"])
-        if cls is None:
-            raise ConfigError(
-                "checkpoint", "--resume", f"unknown record {value['__type__']!r}; remove it to start afresh"
-            )
-        fields = {k: _decode(v, arrays, classes) for k, v in value["fields"].items()}
-        init = {f.name for f in dataclasses.fields(cls) if f.init}
-        record = cls(**{k: v for k, v in fields.items() if k in init})
-        for k, v in fields.items():  # fields the constructor does not take
-            if k not in init:
-                object.__setattr__(record, k, v)
-        return record
-    return {k: _decode(v, arrays, classes) for k, v in value.items()}
-
-
 __all__ = [
     "CHECKPOINT",
     "Checkpointer",
@@ -288,7 +193,5 @@ __all__ = [
     "RoundProgress",
     "capture",
     "fingerprint",
-    "pack_record",
     "restore",
-    "unpack_record",
 ]

@@ -29,7 +29,7 @@ sample count, loss kind, and for a loss other than the square one the real X (th
 X, family.py) — and FORMAT.  Not the data, the penalties or the seed.
 
 Where.  `<cache root>/proven/<key>.npz` (common/caches.py): arrays without pickles and the
-record as JSON (checkpoint.py's encoding), written through a temporary file and a rename; an
+record as JSON (records.py), written through a temporary file and a rename; an
 unreadable file is ignored (and replaced by the next proof), a file the tool did not write is
 never touched.  `solver.reuse: false`, `dln solve --fresh` or the environment's DLN_REUSE=0
 solve from scratch and keep nothing.
@@ -52,8 +52,8 @@ from ...common.caches import cache_root
 from ...common.precompiled import PROVEN_DIR, SHIPPED
 from ...version import __version__
 from ..stats import PatternStats
-from .checkpoint import pack_record, unpack_record
 from .family import DataPoint, Family
+from .records import pack_record, unpack_record
 
 FORMAT = 1
 SIGNATURE = "dlnlandscape-proven-set"  # in the manifest: how the tool knows a file of its own

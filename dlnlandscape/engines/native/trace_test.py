@@ -96,6 +96,7 @@ from ...model.sparse import ParametricSystem
 from .family import ARC_END, PATTERN_ZERO, DataPoint, Family, complex_normal, term_tables
 from .homotopies.parameter import ParameterHomotopy, SliceArcs
 from .precision import refine_extended_system, track_extended
+from .records import DERIVED
 from .tracker import REACHED_END, Tracker, TrackerOptions, make_steps
 
 # The test passes when the relative deviation is at most max(TRACE_TOL, ROUNDING_MARGIN ×
@@ -299,7 +300,9 @@ class Slice:
     t_scale: float  # typical |g| near the solutions: the size of loops in t
     signs: np.ndarray  # (g, n + 1) the pattern's sign flips (λ fixed)
     witness_reps: np.ndarray  # (w, n + 1)
-    witness_known: np.ndarray  # every image of every witness
+    # every image of every witness: 2^(active neurons) × the representatives, so rebuilt from them
+    # when a checkpoint is read rather than written ((3,3,3): GBs a minute otherwise)
+    witness_known: np.ndarray = field(metadata={DERIVED: True})
     loops: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)  # (q₁, q₂), t = 0
     carried: list[int] = field(default_factory=list)  # witnesses each loop has carried
     evaluated_at: tuple[int, int] = (-1, -1)  # (solutions, witnesses) at the last evaluation
@@ -308,6 +311,10 @@ class Slice:
     # coordinates non-zero on the pattern's solutions, so on the curve's generic points: a
     # witness with one of them zero lies on another curve of G (reached by a path jump) — None: `active`
     support: np.ndarray | None = None
+
+    def rederive(self) -> None:
+        """Rebuild what a checkpoint does not keep (checkpoint.DERIVED)."""
+        self.witness_known = closure(self.witness_reps, self.signs)
 
     def at(self, t: complex) -> np.ndarray:
         q = self.q0.copy()
