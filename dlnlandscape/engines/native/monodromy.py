@@ -696,13 +696,13 @@ def solve_by_monodromy(
     store = ProvenStore(solver.family) if reuse else None
     kept = store.load() if store is not None else None
     adopted = solver.adopt(kept) if kept is not None else None
-    if adopted is None:
+    if kept is None or adopted is None:
         kept = None  # none kept, or not fit to stand for a proof: solve here
         components = solver.solve(trusted_count, progress, control, keeper)
     else:
         components = adopted
         if progress is not None:
-            seed_was = kept.origin.get("solver_seed") if kept is not None else None
+            seed_was = kept.origin.get("solver_seed")
             progress.note(f"reusing the solution set proven by an earlier run (solver seed {seed_was})")
     loop_seconds = solver.loop_seconds()
     targets = instances if instances is not None else [problem]
