@@ -359,8 +359,20 @@ def check(config: ConfigLike, *, bkk: bool = False) -> CheckResult:
             ),
             "estimate": estimate(parsed).as_dict(),
             "engines": engine_availability(),
+            "proven_set": _kept_proof(parsed),
         }
     )
+
+
+def _kept_proof(config: Config) -> dict[str, Any] | None:
+    """The proven set an earlier run kept for this config's architecture (engines/native/proven.py),
+    which a solve would start from — None when there is none or reuse is off."""
+    if not config.solver.reuse:
+        return None
+    from .engines.native.proven import kept_origin
+    from .model.problem import Problem
+
+    return kept_origin(Problem.from_config(config))
 
 
 __all__ = [

@@ -222,6 +222,12 @@ def check(config_path: Path, as_json: bool, bkk: bool) -> None:
             click.echo(f"  one hidden layer, one sample: all {o['all']}, no zero coordinate {o['no_zero_coordinate']}")
         cost = facts["estimate"]
         click.echo(f"  estimated solve: {_estimate_line(cost)}")
+        kept = facts.get("proven_set")
+        if kept:
+            click.echo(
+                f"  proven set: kept by an earlier run (solver seed {kept.get('solver_seed')}, {kept.get('written')}; "
+                f"{kept['solutions']:,} solutions): a solve tracks the final homotopy only (--fresh proves it again)"
+            )
         for name, state in facts["engines"].items():
             click.echo(f"  engine {name}: {state}")
 

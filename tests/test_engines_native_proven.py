@@ -217,3 +217,11 @@ def test_a_shipped_proof_is_read_after_the_users(tmp_path: Path, store: Path) ->
     assert proven.ProvenStore(family, store, None).load() is None
     dln.solve(_config(), reuse=True)  # no entry of the user's (none shipped in this checkout): proves and keeps
     assert proven.ProvenStore(family, store, shipped).load().origin["file"] == str(store / kept.name)
+
+
+def test_dln_check_says_when_a_proof_is_kept(store: Path) -> None:
+    assert dln.check(_config().with_solver(reuse=True)).facts["proven_set"] is None
+    dln.solve(_config(), reuse=True)
+    kept = dln.check(_config(data_seed=3).with_solver(reuse=True)).facts["proven_set"]
+    assert kept is not None and kept["solutions"] == 225 and kept["solver_seed"] == 42
+    assert dln.check(_config(data_seed=3)).facts["proven_set"] is None  # reuse off (DLN_REUSE=0 here)

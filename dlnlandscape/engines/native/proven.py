@@ -50,6 +50,7 @@ import numpy as np
 from ...common.atomic import OutputPathError, result_file
 from ...common.caches import cache_root
 from ...common.precompiled import PROVEN_DIR, SHIPPED
+from ...model.problem import Problem
 from ...version import __version__
 from ..stats import PatternStats
 from .family import DataPoint, Family
@@ -57,6 +58,9 @@ from .records import pack_record, unpack_record
 
 FORMAT = 1
 SIGNATURE = "dlnlandscape-proven-set"  # in the manifest: how the tool knows a file of its own
+# `dln check` answers at once at any size: it looks for a kept set only where building the family
+# is instant (monodromy's reach ends well below: (3,3,3) has 18 unknowns)
+MAX_CHECKED_UNKNOWNS = 64
 
 
 @dataclass(frozen=True)
@@ -147,6 +151,18 @@ class ProvenStore:
                 self.path.unlink()
 
 
+def kept_origin(problem: Problem) -> dict[str, Any] | None:
+    """Where the proven set a solve of `problem` would start from came from (the proving run's
+    solver seed, date, version, path steps, file, and the count it holds), or None — for
+    `dln check`, without the Newton check a solve makes (proven.py's docstring)."""
+    if problem.regularization != "generalized" or problem.n > MAX_CHECKED_UNKNOWNS:
+        return None
+    kept = ProvenStore(Family(problem)).load()
+    if kept is None:
+        return None
+    return {**kept.origin, "solutions": int(sum(p.stats.solutions for p in kept.patterns))}
+
+
 def is_proven_file(path: Path) -> bool:
     """Whether `path` is a proven-set file the tool wrote (its manifest carries SIGNATURE)."""
     try:
@@ -173,5 +189,6 @@ __all__ = [
     "ProvenStore",
     "family_key",
     "is_proven_file",
+    "kept_origin",
     "refuted",
 ]
