@@ -5,9 +5,10 @@ count, with the data and penalties free — are one set, whatever data a config 
 monodromy solve grows that set at a random base point and proves it complete there (the trace
 test, trace_test.py); only the final parameter homotopy to the real data (targets.py) depends
 on the config.  A shell loop over data seeds, the tool's everyday use, paid the proof on every
-run: (2,2,2,2) m = 2 spends 70–240 s in loops and witnesses and ~10 s on its final homotopy; the
-quickstart 3 s against a tenth of a second.  Kept, the proof is paid once per family and machine
-(`data.instances` does the same within one run).
+run: (2,2,2,2) m = 2 takes 70–240 s to prove and 3 s in all when it starts from a kept proof, the
+quickstart 4.0 s against 0.8 s (benchmarks/results-reuse.md, results-first-run-install*.md).
+Kept, the proof is paid once per family and machine (`data.instances` does the same within one
+run).
 
 What is kept.  Only a set each of whose neuron patterns stopped on a proof (PatternStats.proven:
 the trace test, the origin, a seed without isolated solutions): per pattern its base point,
