@@ -267,7 +267,7 @@ def test_witnesses_of_other_curves_are_not_taken():
     c = next(c for c in solver.components if c.slice is not None and c.active.all())  # type: ignore[attr-defined]
     s: Slice = c.slice
     witness = s.witness_reps[:1].copy()
-    s.witness_reps, s.witness_known = s.witness_reps[1:], s.witness_known[: 0]
+    s.witness_reps, s.witness_known = s.witness_reps[1:], s.witness_known[:0]
     jumped = witness.copy()
     jumped[0, 0] = 0.0
     assert not s.generic(jumped)[0] and s.generic(witness)[0]
@@ -542,3 +542,25 @@ def test_a_near_miss_on_a_set_where_nothing_turned_up_gets_its_fresh_slice_at_on
             assert not c.stopped  # the last slice: the wait comes first
         else:
             assert c.completeness == "heuristic" and "the trace test failed" in c.stopped
+
+
+def test_newton_on_fibre_points_in_chunks_changes_nothing(monkeypatch):
+    """Slice.refine runs Newton in chunks of REFINE_CHUNK points (memory: the (3,3,3) proof refined
+    ~1.6·10⁵ at once); every point's iterates are its own, so the chunks give the same points."""
+    import dlnlandscape.engines.native.trace_test as tt
+
+    problem = Problem.from_config(_config([2, 2, 2], 3))
+    family = Family(problem)
+    rng = np.random.default_rng(1)
+    x0, base = family.start_pair(rng)
+    test = TraceTest(family, problem.sign_flips(), rng, TrackerOptions(), TrackerOptions())
+    s = test.open(np.ones(problem.n, dtype=bool), base, family.problem_at(base), x0[None])
+    y = Slice.lift(x0[None]) + 1e-3 * (
+        rng.standard_normal((11, problem.n + 1)) + 1j * rng.standard_normal((11, problem.n + 1))
+    )
+    whole, whole_step = s.refine(y, 0.0)
+    monkeypatch.setattr(tt, "REFINE_CHUNK", 4)
+    chunked, chunked_step = s.refine(y, 0.0)
+    np.testing.assert_array_equal(chunked, whole)
+    np.testing.assert_array_equal(chunked_step, whole_step)
+    assert np.isfinite(whole_step).sum() >= 6  # most converge (to x0, a solution on λ = 0)
