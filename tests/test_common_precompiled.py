@@ -169,12 +169,20 @@ def test_the_shipped_bkk_numbers_are_read_under_the_users(tmp_path: Path, monkey
 @pytest.mark.slow
 def test_pip_wheel_carries_the_tracking_kernel_compiled_for_this_machine(tmp_path: Path):
     """`pip wheel .` (build isolation: the backend installs the runtime dependencies and solves the
-    quickstart) ships the tracking kernel's cache files and a manifest of this machine."""
+    quickstart) ships the tracking kernel's cache files, a manifest of this machine and the
+    quickstart's proven set (a build as a user runs it: without the test suite's DLN_REUSE=0)."""
+    from dlnlandscape.engines.native.family import Family
+    from dlnlandscape.engines.native.proven import family_key
+    from dlnlandscape.model.config import load_config
+    from dlnlandscape.model.problem import Problem
+
+    env = {k: v for k, v in os.environ.items() if k != "DLN_REUSE"}
     done = subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(tmp_path), str(REPO)],
         capture_output=True,
         text=True,
         timeout=1200,
+        env=env,
     )
     assert done.returncode == 0, done.stderr
     (wheel,) = tmp_path.glob("dlnlandscape-*.whl")
@@ -184,3 +192,5 @@ def test_pip_wheel_carries_the_tracking_kernel_compiled_for_this_machine(tmp_pat
     assert built_for == precompiled.host()
     assert any(n.startswith("dlnlandscape/_precompiled/numba/engines/native/kernel.track_paths-") for n in names)
     assert "dlnlandscape/_precompiled/bkk-v2.json" in names
+    quickstart = Family(Problem.from_config(load_config(REPO / "configs" / "quickstart.yaml")))
+    assert f"dlnlandscape/_precompiled/proven/{family_key(quickstart)}.npz" in names
