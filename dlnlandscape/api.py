@@ -359,17 +359,16 @@ def check(config: ConfigLike, *, bkk: bool = False) -> CheckResult:
             ),
             "estimate": estimate(parsed).as_dict(),
             "engines": engine_availability(),
-            "proven_set": _kept_proof(parsed),
+            "proven_set": _kept_proof(parsed, n),
         }
     )
 
 
-def _kept_proof(config: Config) -> dict[str, Any] | None:
+def _kept_proof(config: Config, unknowns: int) -> dict[str, Any] | None:
     """The proven set an earlier run kept for this config's architecture (engines/native/proven.py),
     which a solve would start from — None when there is none or reuse is off."""
     from .engines.native.proven import MAX_CHECKED_UNKNOWNS, kept_origin
 
-    unknowns = sum(a * b for a, b in zip(config.widths[:-1], config.widths[1:]))
     if not config.solver.reuse or unknowns > MAX_CHECKED_UNKNOWNS:  # `check` answers at once at any size
         return None
     from .model.problem import Problem

@@ -25,6 +25,7 @@ from .common.caches import (
     cache_root,
     numba_cache_dir,
     prepare_numba,
+    proven_cache_dir,
     user_cache_root,
 )
 from .version import __version__
@@ -118,20 +119,21 @@ def diagnose() -> list[Finding]:
     out.append(Finding("cache directory", f"{root}{moved}; override with DLN_CACHE_DIR"))
     bkk = bkk_cache_file()
     out.append(Finding("BKK cache", f"{bkk} ({_entries(bkk)})"))
-    out.append(_proven_sets(root))
+    out.append(_proven_sets())
     return out
 
 
-def _proven_sets(root: Path) -> Finding:
+def _proven_sets() -> Finding:
     """The proven solution sets later solves start from (engines/native/proven.py)."""
     from .common.precompiled import PROVEN_DIR, SHIPPED
 
-    kept = list((root / PROVEN_DIR).glob("*.npz"))
+    folder = proven_cache_dir()
+    kept = list(folder.glob("*.npz"))
     shipped = len(list((SHIPPED / PROVEN_DIR).glob("*.npz")))
     size = sum(path.stat().st_size for path in kept) / 2**20
     return Finding(
         "proven sets",
-        f"{root / PROVEN_DIR} ({len(kept)} architecture(s), {size:.1f} MiB"
+        f"{folder} ({len(kept)} architecture(s), {size:.1f} MiB"
         + (f"; {shipped} shipped with the wheel" if shipped else "")
         + "): solves of those architectures start there (dln solve --fresh does not); remove the folder to forget them",
     )
@@ -240,7 +242,7 @@ def warm_up(into: str | Path) -> int:
     bkk = bkk_cache_file()
     if bkk.is_file():
         files[BKK_FILE] = bkk.read_bytes()
-    for kept in sorted((cache_root() / PROVEN_DIR).glob("*.npz")):  # the quickstart's proven set
+    for kept in sorted(proven_cache_dir().glob("*.npz")):  # the quickstart's proven set
         files[f"{PROVEN_DIR}/{kept.name}"] = kept.read_bytes()
     for name, data in files.items():
         target = Path(into) / name

@@ -39,7 +39,7 @@ def _config(samples: int = 3, data_seed: int = 0, seed: int = 42) -> Any:
 @pytest.fixture
 def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """The proven sets of this test only."""
-    monkeypatch.setattr(proven, "cache_root", lambda: tmp_path)
+    monkeypatch.setattr(proven, "proven_cache_dir", lambda: tmp_path / "proven")
     return tmp_path / "proven"
 
 

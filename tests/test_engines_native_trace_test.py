@@ -57,15 +57,27 @@ def _monodromy(widths: list[int], samples: int, seed: int = 7, **options: object
     return solver
 
 
+def _quickstart_slice(seed: int) -> tuple[Problem, Family, np.random.Generator, np.ndarray, TraceTest, Slice]:
+    """(2,2,2) m = 3 with a start pair x0 and the all-active pattern's slice opened at its base point."""
+    problem = Problem.from_config(_config([2, 2, 2], 3))
+    family = Family(problem)
+    rng = np.random.default_rng(seed)
+    x0, base = family.start_pair(rng)
+    test = TraceTest(family, problem.sign_flips(), rng, TrackerOptions(), TrackerOptions())
+    return (
+        problem,
+        family,
+        rng,
+        x0,
+        test,
+        test.open(np.ones(problem.n, dtype=bool), base, family.problem_at(base), x0[None]),
+    )
+
+
 def test_slice_system_is_the_gradient_on_the_line_plus_the_pencil():
     """The sparse slice system along an arc of t is G(x, λ; t) of Slice.evaluate, in NumPy and
     compiled; its λ-copy carries only the (T, C) terms."""
-    problem = Problem.from_config(_config([2, 2, 2], 3))
-    family = Family(problem)
-    rng = np.random.default_rng(0)
-    x0, base = family.start_pair(rng)
-    test = TraceTest(family, problem.sign_flips(), rng, TrackerOptions(), TrackerOptions())
-    s = test.open(np.ones(problem.n, dtype=bool), base, family.problem_at(base), x0[None])
+    problem, family, rng, x0, test, s = _quickstart_slice(0)
     full = trace_system(family.system)
     assert test.system.exponents.shape[0] < full.exponents.shape[0]  # the S terms are not copied
     ta, tb = 0.3 + 0.1j, -0.2 + 0.5j
@@ -549,12 +561,7 @@ def test_newton_on_fibre_points_in_chunks_changes_nothing(monkeypatch):
     ~1.6·10⁵ at once); every point's iterates are its own, so the chunks give the same points."""
     import dlnlandscape.engines.native.trace_test as tt
 
-    problem = Problem.from_config(_config([2, 2, 2], 3))
-    family = Family(problem)
-    rng = np.random.default_rng(1)
-    x0, base = family.start_pair(rng)
-    test = TraceTest(family, problem.sign_flips(), rng, TrackerOptions(), TrackerOptions())
-    s = test.open(np.ones(problem.n, dtype=bool), base, family.problem_at(base), x0[None])
+    problem, _, rng, x0, _, s = _quickstart_slice(1)
     y = Slice.lift(x0[None]) + 1e-3 * (
         rng.standard_normal((11, problem.n + 1)) + 1j * rng.standard_normal((11, problem.n + 1))
     )

@@ -35,7 +35,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from .precompiled import BKK_FILE, numba_cache_folder, seed_numba_cache
+from .precompiled import BKK_FILE, PROVEN_DIR, numba_cache_folder, seed_numba_cache
 
 APP = "dlnlandscape"
 
@@ -117,6 +117,12 @@ def prepare_numba() -> bool:
 def bkk_cache_file() -> Path:
     """The BKK disk cache (JSON, architecture → mixed volumes)."""
     return cache_root() / BKK_FILE
+
+
+def proven_cache_dir() -> Path:
+    """The proven solution sets later solves start from (engines/native/proven.py), one file per
+    architecture family."""
+    return cache_root() / PROVEN_DIR
 
 
 def tolerate_broken_cache(namespace: dict[str, object]) -> None:

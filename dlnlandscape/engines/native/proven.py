@@ -49,7 +49,7 @@ from typing import Any
 import numpy as np
 
 from ...common.atomic import OutputPathError, result_file
-from ...common.caches import cache_root
+from ...common.caches import proven_cache_dir
 from ...common.precompiled import PROVEN_DIR, SHIPPED
 from ...model.problem import Problem
 from ...version import __version__
@@ -100,7 +100,7 @@ class ProvenStore:
 
     def __init__(self, family: Family, directory: Path | None = None, shipped: Path | None = SHIPPED) -> None:
         self.key = family_key(family)
-        self.directory = Path(directory) if directory is not None else cache_root() / PROVEN_DIR
+        self.directory = Path(directory) if directory is not None else proven_cache_dir()
         # a wheel built by `pip install .` ships the quickstart's proof (doctor.warm_up): read after the user's
         self.shipped = None if shipped is None else shipped / PROVEN_DIR / f"{self.key}.npz"
 
@@ -155,8 +155,9 @@ class ProvenStore:
 def kept_origin(problem: Problem) -> dict[str, Any] | None:
     """Where the proven set a solve of `problem` would start from came from (the proving run's
     solver seed, date, version, path steps, file, and the count it holds), or None — for
-    `dln check`, without the Newton check a solve makes (proven.py's docstring)."""
-    if problem.regularization != "generalized" or problem.n > MAX_CHECKED_UNKNOWNS:
+    `dln check`, without the Newton check a solve makes (proven.py's docstring); the caller keeps
+    to MAX_CHECKED_UNKNOWNS."""
+    if problem.regularization != "generalized":
         return None
     kept = ProvenStore(Family(problem)).load()
     if kept is None:

@@ -316,7 +316,7 @@ class Slice:
     support: np.ndarray | None = None
 
     def rederive(self) -> None:
-        """Rebuild what a checkpoint does not keep (checkpoint.DERIVED)."""
+        """Rebuild what a checkpoint does not keep (records.DERIVED)."""
         self.witness_known = closure(self.witness_reps, self.signs)
 
     def at(self, t: complex) -> np.ndarray:
